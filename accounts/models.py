@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django_otp.models import Device, TimestampMixin
+
+from vault.fields import VaultField
+
+
+class UserManager(DjangoUserManager):
+    """People sign in with their email address; there is no username."""
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:  # type: ignore[override]
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:  # type: ignore[override]
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:  # type: ignore[override]
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class SecurityEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Security events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Security events are append-only")
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant action: written once, never changed or removed."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", "Account created"
+        EMAIL_CONFIRMED = "email_confirmed", "Email address verified"
+        LOGIN = "login", "Signed in with password"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        LOGOUT = "logout", "Signed out"
+        OTP_VERIFIED = "otp_verified", "One-time code accepted"
+        OTP_FAILED = "otp_failed", "Wrong one-time code"
+        OTP_THROTTLED = "otp_throttled", "Too many wrong one-time codes"
+        STEPUP = "stepup", "Confirmed a sensitive action with a one-time code"
+        TWOFA_ENABLED = "2fa_enabled", "Two-factor authentication turned on"
+        TWOFA_DISABLED = "2fa_disabled", "Two-factor authentication turned off"
+        TWOFA_REPLACED = "2fa_replaced", "Authenticator app replaced"
+        BACKUP_CODE_USED = "backup_code_used", "Backup code used"
+        BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "New backup codes made"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset by email"
+        SECRET_UNREADABLE = "secret_unreadable", "A stored secret could not be decrypted"
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="security_events",
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = SecurityEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Security events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Security events are append-only")
+
+
+class TOTPDevice(TimestampMixin, Device):
+    """An authenticator app (RFC 6238) whose shared secret is encrypted at rest.
+
+    django-otp's own TOTPDevice keeps the secret in clear text.
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = VaultField(bind=("user_id", "uid"), help_text="Hex-encoded shared secret")
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    # The last time step whose code was accepted; a code is accepted only for a
+    # later step, which is what makes each code single-use.
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta:
+        verbose_name = "authenticator app"
+
+    def verify_token(self, token: Any) -> bool:
+        from accounts.totp import totp_time_step
+
+        step = totp_time_step(self, str(token))
+        if step is None:
+            return False
+        # A conditional UPDATE, so two processes given the same code cannot
+        # both accept it.
+        accepted = TOTPDevice.objects.filter(pk=self.pk, last_t__lt=step).update(last_t=step)
+        if accepted:
+            self.last_t = step
+            self.set_last_used_timestamp(commit=True)
+        return bool(accepted)
+
+
+class BackupCodeDevice(Device):
+    """The set of single-use backup codes of one user (stored as hashes)."""
+
+    class Meta:
+        verbose_name = "backup code set"
+
+    def verify_token(self, token: Any) -> bool:
+        from accounts.backup_codes import use_backup_code
+
+        return use_backup_code(device=self, code=str(token))
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"backup code #{self.pk}"

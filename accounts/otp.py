@@ -1,0 +1,97 @@
+"""Checking one-time codes: throttled through the shared cache, each code once.
+
+Codes go through ``django_otp.verify_token`` (row-locked where the database
+can), and each device accepts a code with a conditional UPDATE, so a code is
+accepted once across every process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import django_otp
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from accounts.backup_codes import looks_like_backup_code
+from accounts.events import record_event
+from accounts.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
+from vault.crypto import VaultDecryptionError
+
+logger = logging.getLogger(__name__)
+
+
+class OTPThrottled(Exception):
+    """Too many wrong codes lately; the user must wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"Too many wrong codes. Wait {minutes} minute{'s' if minutes != 1 else ''} "
+            "and try again."
+        )
+
+
+def _failure_key(user: User) -> str:
+    return f"otp-failures:{user.pk}"
+
+
+def has_two_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def check_not_throttled(user: User) -> None:
+    if cache.get(_failure_key(user), 0) >= settings.OTP_THROTTLE_LIMIT:
+        raise OTPThrottled(settings.OTP_THROTTLE_WINDOW)
+
+
+def _count_failure(user: User) -> int:
+    key = _failure_key(user)
+    # add() starts the window only once; incr() is atomic on Redis.
+    cache.add(key, 0, timeout=settings.OTP_THROTTLE_WINDOW)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window expired between add() and incr()
+        cache.set(key, 1, timeout=settings.OTP_THROTTLE_WINDOW)
+        return 1
+
+
+def _candidate_devices(user: User, code: str) -> list:
+    if looks_like_backup_code(code):
+        return list(BackupCodeDevice.objects.filter(user=user, confirmed=True))
+    return list(TOTPDevice.objects.filter(user=user, confirmed=True))
+
+
+def verify_otp(*, request: HttpRequest, user: User, code: str, purpose: str) -> bool:
+    """Check a TOTP or backup code for ``user``.
+
+    On success the session is marked OTP-verified (django-otp) and the event
+    logged. On failure the shared failure counter grows and the event is logged.
+    Raises OTPThrottled, without checking the code, once the counter is full.
+    """
+    check_not_throttled(user)
+    code = code.strip()
+    for device in _candidate_devices(user, code):
+        try:
+            verified = django_otp.verify_token(user, device.persistent_id, code)
+        except VaultDecryptionError:
+            logger.error("OTP device %s of user %s cannot be decrypted", device.pk, user.pk)
+            record_event(user=user, kind=SecurityEvent.Kind.SECRET_UNREADABLE, request=request)
+            continue
+        if verified is not None:
+            cache.delete(_failure_key(user))
+            django_otp.login(request, verified)
+            kind = (
+                SecurityEvent.Kind.BACKUP_CODE_USED
+                if isinstance(verified, BackupCodeDevice)
+                else SecurityEvent.Kind.OTP_VERIFIED
+            )
+            record_event(user=user, kind=kind, request=request, purpose=purpose)
+            return True
+    failures = _count_failure(user)
+    record_event(user=user, kind=SecurityEvent.Kind.OTP_FAILED, request=request, purpose=purpose)
+    if failures == settings.OTP_THROTTLE_LIMIT:
+        record_event(user=user, kind=SecurityEvent.Kind.OTP_THROTTLED, request=request)
+    return False

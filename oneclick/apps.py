@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import ImproperlyConfigured
+
+
+class OneClickConfig(AppConfig):
+    name = "oneclick"
+    verbose_name = "OneClick"
+
+    def ready(self) -> None:
+        from oneclick.queue_config import queue_config_problems
+
+        problems = queue_config_problems(settings.Q_CLUSTER)
+        if problems:
+            raise ImproperlyConfigured("Unsafe Q_CLUSTER settings: " + "; ".join(problems))
+
+
+class OneClickAdminConfig(AdminConfig):
+    default_site = "oneclick.admin_site.OneClickAdminSite"
