@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from allauth.account.signals import email_confirmed, password_changed, password_reset, user_signed_up
+from allauth.account.signals import (
+    email_confirmed,
+    password_changed,
+    password_reset,
+    user_signed_up,
+)
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
@@ -41,7 +46,9 @@ def on_logged_out(request: HttpRequest, user: User | None, **kwargs: Any) -> Non
 
 
 @receiver(user_login_failed)
-def on_login_failed(credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def on_login_failed(
+    credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     # Django has already masked the password in `credentials`; keep only the email.
     email = str(credentials.get("email") or credentials.get("username") or "")[:254]
     user = get_user_model().objects.filter(email__iexact=email).first() if email else None

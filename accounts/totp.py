@@ -50,5 +50,7 @@ def totp_code(hex_key: str, *, now: float | None = None, step: int = 30, digits:
 def provisioning_uri(*, hex_key: str, account: str) -> str:
     issuer = getattr(settings, "OTP_TOTP_ISSUER", "OneClick")
     label = quote(f"{issuer}:{account}")
-    query = urlencode({"secret": base32_secret(hex_key), "issuer": issuer, "digits": 6, "period": 30})
+    query = urlencode(
+        {"secret": base32_secret(hex_key), "issuer": issuer, "digits": 6, "period": 30}
+    )
     return f"otpauth://totp/{label}?{query}"

@@ -70,9 +70,7 @@ def _code_form_view(request: HttpRequest, *, purpose: str, template: str) -> Htt
                 mark_stepped_up(request)
                 return redirect(_safe_next(request, "dashboard"))
             form.add_error("code", "That code is not right, or it was already used.")
-    return render(
-        request, template, {"form": form, "next": _safe_next(request, "")}, status=200
-    )
+    return render(request, template, {"form": form, "next": _safe_next(request, "")}, status=200)
 
 
 @login_required

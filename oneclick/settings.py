@@ -143,7 +143,10 @@ else:
             "TEST": {"NAME": VAR_DIR / "test-channels.sqlite3"},
         },
     }
-    DATABASE_ROUTERS = ["channels_lite.router.ChannelsRouter", "oneclick.routers.DefaultDatabaseRouter"]
+    DATABASE_ROUTERS = [
+        "channels_lite.router.ChannelsRouter",
+        "oneclick.routers.DefaultDatabaseRouter",
+    ]
     INSTALLED_APPS.append("channels_lite")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

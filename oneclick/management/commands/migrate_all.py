@@ -12,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         for alias in settings.DATABASES:
-            call_command("migrate", database=alias, interactive=False, verbosity=options["verbosity"])
+            call_command(
+                "migrate", database=alias, interactive=False, verbosity=options["verbosity"]
+            )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import factory
+from allauth.account.models import EmailAddress
+
+from accounts.models import TOTPDevice, User
+from accounts.totp import new_totp_key
+
+PASSWORD = "a-Long-unguessable-passphrase-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def verified_email(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        self.save()
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TOTPDevice
+
+    user = factory.SubFactory(UserFactory)
+    name = "Authenticator app"
+    confirmed = True
+    key = factory.LazyFunction(new_totp_key)

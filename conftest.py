@@ -1,0 +1,25 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django_q.conf import Conf
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # django-q2 runs queued tasks in-process, so a test sees their effects.
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttle counters and rate limits must not leak between tests.
+
+    A database cache lives in the test database and is rolled back with it;
+    Redis (the production setup, a database of its own in CI) is emptied.
+    """
+    if not isinstance(caches["default"], DatabaseCache):
+        caches["default"].clear()
