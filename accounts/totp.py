@@ -28,7 +28,8 @@ def base32_secret(hex_key: str) -> str:
 def totp_time_step(device: TOTPDevice, token: str, *, now: float | None = None) -> int | None:
     """The time step whose code equals ``token``, within the device's tolerance."""
     token = token.strip().replace(" ", "")
-    if len(token) != device.digits or not token.isdigit():
+    # isdigit() alone would let full-width and other Unicode digits through.
+    if len(token) != device.digits or not (token.isascii() and token.isdigit()):
         return None
     totp = TOTP(bytes.fromhex(device.key), device.step, 0, device.digits, 0)
     totp.time = time.time() if now is None else now

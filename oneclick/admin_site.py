@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 
@@ -16,6 +17,10 @@ class OneClickAdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            # Signed in with a password only: staff must use two-factor.
+            messages.warning(request, "The admin needs two-factor authentication.")
+            return redirect("accounts:twofa_overview")
         # One login for everybody: allauth's, followed by the OTP step.
         return redirect_to_login(
             request.GET.get("next", reverse("admin:index")), reverse("account_login")
