@@ -103,6 +103,7 @@ def test_a_deferred_value_loads_and_decrypts() -> None:
     assert TOTPDevice.objects.defer("key").get(pk=device.pk).key == device.key
 
 
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_reads_and_form_cleaning_never_see_ciphertext() -> None:
     """The library's shared 'already decrypted' flag made threads see ciphertext."""
     device = TOTPDeviceFactory()
@@ -116,6 +117,8 @@ def test_concurrent_reads_and_form_cleaning_never_see_ciphertext() -> None:
                 seen.append(TOTPDevice.objects.get(pk=device.pk).key)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
+        finally:
+            connection.close()
 
     def clean() -> None:
         for _ in range(200):
@@ -124,17 +127,10 @@ def test_concurrent_reads_and_form_cleaning_never_see_ciphertext() -> None:
             with contextlib.suppress(ValidationError):
                 field.clean(None, device)
 
-    if connection.vendor == "sqlite":
-        # SQLite test databases cannot be shared across threads here; read in one.
-        cleaner = threading.Thread(target=clean)
-        cleaner.start()
-        read()
-        cleaner.join()
-    else:
-        threads = [threading.Thread(target=clean), threading.Thread(target=read)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=clean), threading.Thread(target=read)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert not errors
     assert seen and set(seen) == {device.key}
