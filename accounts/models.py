@@ -75,6 +75,14 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password changed"
         PASSWORD_RESET = "password_reset", "Password reset by email"
         SECRET_UNREADABLE = "secret_unreadable", "A stored secret could not be decrypted"
+        KEY_LINKED = "key_linked", "Exchange key linked"
+        KEY_LINK_REFUSED = "key_link_refused", "Exchange key refused"
+        KEY_DISABLED = "key_disabled", "Exchange key disabled"
+        KEY_ENABLED = "key_enabled", "Exchange key re-enabled"
+        KEY_DELETED = "key_deleted", "Exchange key deleted"
+        KEY_INVALID = "key_invalid", "Exchange key stopped working"
+        KEY_PERMISSIONS_CHANGED = "key_permissions_changed", "Exchange key permissions changed"
+        KEY_EXPIRING = "key_expiring", "Exchange key expires soon"
 
     user = models.ForeignKey(
         User,

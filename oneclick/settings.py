@@ -268,6 +268,16 @@ EGRESS_IPS = env.list("EGRESS_IPS", default=["203.0.113.10", "203.0.113.11"])
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 VAULT_KEYS = required_secret("VAULT_KEYS", generate=fernet_key).split(",")
 
+# --- Exchanges ------------------------------------------------------------------
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+EXCHANGE_SANDBOX = env.bool("EXCHANGE_SANDBOX", default=False)
+# exchange id -> base URL, to route a ccxt client elsewhere (tests' emulator).
+EXCHANGE_URL_OVERRIDES: dict[str, str] = {}
+# Refuse keys that are not restricted to EGRESS_IPS (otherwise: a warning).
+REQUIRE_IP_RESTRICTION = env.bool("REQUIRE_IP_RESTRICTION", default=False)
+# Warn this many days before a key's expiry date (where the exchange reports one).
+KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
+
 # --- Email --------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OneClick <no-reply@oneclick.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -8,5 +8,6 @@ urlpatterns = [
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("account/", include("accounts.urls")),
     path("account/", include("allauth.urls")),
+    path("keys/", include("vault.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class VaultConfig(AppConfig):
     name = "vault"
     verbose_name = "Vault"
+
+    def ready(self) -> None:
+        from vault.schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)

@@ -1,0 +1,303 @@
+"""Credential lifecycle: link, disable, re-enable, delete, re-check, open.
+
+Views, tasks and trading call these; they are the only writers of credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from django_q.tasks import async_task
+
+from accounts.events import record_event
+from accounts.models import SecurityEvent, User
+from accounts.otp import has_two_factor
+from vault.clients import KeyMaterial, build_client
+from vault.crypto import VaultDecryptionError
+from vault.exchanges import exchange_info
+from vault.models import CredentialUse, ExchangeCredential, mask_key
+from vault.permissions import KeyCheck, KeyRefused, enforce_policy
+from vault.verification import ExchangeUnavailable, inspect_key
+
+logger = logging.getLogger(__name__)
+Status = ExchangeCredential.Status
+Kind = SecurityEvent.Kind
+
+
+class CredentialUnusable(Exception):
+    """The credential cannot be used to reach the exchange (not active, or unreadable)."""
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    credential: ExchangeCredential
+    warnings: list[str]
+
+
+def alert_owner(credential: ExchangeCredential, *, kind: SecurityEvent.Kind) -> None:
+    """Tell the owner about their key, by email, after the transaction commits."""
+    transaction.on_commit(
+        lambda: async_task("vault.tasks.send_key_alert", str(credential.pk), str(kind))
+    )
+
+
+def _apply_check(credential: ExchangeCredential, check: KeyCheck) -> None:
+    credential.permissions = check.as_json()
+    credential.permissions_verified = check.verified
+    credential.ip_restricted = check.ip_restricted
+    credential.expires_at = check.expires_at
+    credential.last_verified_at = timezone.now()
+
+
+@sensitive_variables("api_key", "secret", "passphrase", "uid", "key")
+def credential_link(
+    *,
+    request: HttpRequest,
+    user: User,
+    exchange_id: str,
+    label: str,
+    api_key: str,
+    secret: str,
+    passphrase: str = "",
+    uid: str = "",
+) -> LinkResult:
+    """Verify a key with its exchange, then store it sealed.
+
+    Nothing is stored unless the key authenticates and passes the policy
+    (no withdrawals, spot trading allowed, IP restriction if required).
+    Raises KeyRefused or ExchangeUnavailable with a message for the user.
+    """
+    if not has_two_factor(user):
+        raise KeyRefused("Turn on two-factor authentication before linking an exchange key.")
+    info = exchange_info(exchange_id)
+    key = KeyMaterial(api_key=api_key, secret=secret, password=passphrase, uid=uid)
+    try:
+        check = inspect_key(build_client(exchange_id, key), exchange_id)
+        warnings = enforce_policy(
+            check,
+            exchange_name=info.name,
+            require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
+        )
+    except (KeyRefused, ExchangeUnavailable) as exc:
+        record_event(
+            user=user, kind=Kind.KEY_LINK_REFUSED, request=request,
+            exchange=exchange_id, reason=str(exc)[:200],
+        )  # fmt: skip
+        raise
+    with transaction.atomic():
+        credential = ExchangeCredential(
+            owner=user,
+            exchange_id=exchange_id,
+            label=label,
+            api_key=api_key,
+            secret=secret,
+            passphrase=passphrase or None,
+            uid=uid or None,
+            api_key_masked=mask_key(api_key),
+        )
+        _apply_check(credential, check)
+        credential.save()
+        CredentialUse.objects.create(credential=credential, purpose=CredentialUse.Purpose.VERIFY)
+        record_event(
+            user=user, kind=Kind.KEY_LINKED, request=request,
+            credential=str(credential.pk), exchange=exchange_id, warnings=warnings,
+        )  # fmt: skip
+    return LinkResult(credential=credential, warnings=warnings)
+
+
+def _set_status(
+    credential: ExchangeCredential, status: str, reason: str, *, extra: dict[str, Any] | None = None
+) -> None:
+    # A conditional UPDATE: a concurrent kill switch is never overwritten by a stale save.
+    ExchangeCredential.objects.filter(pk=credential.pk).exclude(status=Status.DELETED).update(
+        status=status, status_reason=reason, updated_at=timezone.now(), **(extra or {})
+    )
+    credential.status, credential.status_reason = status, reason
+
+
+def credential_disable(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+    """Stop all use of the key at once (bots stop before their next order)."""
+    _set_status(credential, Status.DISABLED, "Disabled by you")
+    record_event(
+        user=credential.owner,
+        kind=Kind.KEY_DISABLED,
+        request=request,
+        credential=str(credential.pk),
+    )
+
+
+def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -> list[str]:
+    """Re-verify the key with its exchange, then make it active again.
+
+    Raises KeyRefused or ExchangeUnavailable (the key stays as it was).
+    """
+    check = inspect_key(
+        client_for(credential, purpose=CredentialUse.Purpose.VERIFY, allow_inactive=True),
+        credential.exchange_id,
+    )
+    warnings = enforce_policy(
+        check,
+        exchange_name=exchange_info(credential.exchange_id).name,
+        require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
+    )
+    with transaction.atomic():
+        _apply_check(credential, check)
+        credential.status, credential.status_reason = Status.ACTIVE, ""
+        credential.save(
+            update_fields=[
+                "permissions", "permissions_verified", "ip_restricted", "expires_at",
+                "last_verified_at", "status", "status_reason", "updated_at",
+            ]
+        )  # fmt: skip
+        record_event(
+            user=credential.owner, kind=Kind.KEY_ENABLED, request=request,
+            credential=str(credential.pk),
+        )  # fmt: skip
+    return warnings
+
+
+def credential_delete(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+    """Erase the sealed secrets for good; the row stays for the history it explains."""
+    with transaction.atomic():
+        credential.api_key = None
+        credential.secret = None
+        credential.passphrase = None
+        credential.uid = None
+        credential.status = Status.DELETED
+        credential.status_reason = "Deleted by you"
+        credential.deleted_at = timezone.now()
+        credential.save()
+        record_event(
+            user=credential.owner, kind=Kind.KEY_DELETED, request=request,
+            credential=str(credential.pk),
+        )  # fmt: skip
+
+
+def credential_mark_invalid(credential: ExchangeCredential, *, reason: str) -> None:
+    """The key stopped working: stop using it and tell the owner."""
+    with transaction.atomic():
+        _set_status(credential, Status.INVALID, reason)
+        record_event(
+            user=credential.owner,
+            kind=Kind.KEY_INVALID,
+            credential=str(credential.pk),
+            reason=reason,
+        )
+        alert_owner(credential, kind=Kind.KEY_INVALID)
+
+
+@sensitive_variables("key")
+def client_for(
+    credential: ExchangeCredential, *, purpose: str, detail: str = "", allow_inactive: bool = False
+) -> Any:
+    """Open the credential's secrets and build its exchange client.
+
+    Records the use. Raises CredentialUnusable when the credential is not
+    active (unless re-enabling) or its secrets do not decrypt, in which case
+    it is marked invalid and the owner alerted; ciphertext never leaves here.
+    """
+    current = ExchangeCredential.objects.get(pk=credential.pk)  # the kill switch wins
+    if current.status == Status.DELETED or (not allow_inactive and current.status != Status.ACTIVE):
+        raise CredentialUnusable(f"This key is {current.get_status_display().lower()}.")
+    try:
+        key = KeyMaterial(
+            api_key=current.api_key or "",
+            secret=current.secret or "",
+            password=current.passphrase or "",
+            uid=current.uid or "",
+        )
+    except VaultDecryptionError:
+        logger.error("Credential %s cannot be decrypted with the vault keys", current.pk)
+        credential_mark_invalid(
+            current, reason="Its stored secret could not be decrypted. Link the key again."
+        )
+        raise CredentialUnusable("The stored secret of this key could not be decrypted.") from None
+    CredentialUse.objects.create(credential=current, purpose=purpose, detail=detail[:200])
+    return build_client(current.exchange_id, key)
+
+
+def credential_recheck(credential: ExchangeCredential) -> str:
+    """Scheduled re-check: catch revoked keys, changed permissions and expiry early.
+
+    Returns what was found ("ok", "changed", "invalid", "expiring", "unreachable").
+    """
+    try:
+        client = client_for(credential, purpose=CredentialUse.Purpose.RECHECK)
+    except CredentialUnusable:
+        return "invalid"
+    try:
+        check = inspect_key(client, credential.exchange_id)
+    except ExchangeUnavailable:
+        return "unreachable"  # try again at the next run; do not punish an outage
+    except KeyRefused as exc:
+        credential_mark_invalid(credential, reason=str(exc)[:300])
+        return "invalid"
+    name = exchange_info(credential.exchange_id).name
+    before = credential.permissions
+    try:
+        enforce_policy(
+            check, exchange_name=name, require_ip_restriction=settings.REQUIRE_IP_RESTRICTION
+        )
+    except KeyRefused as exc:
+        with transaction.atomic():
+            _apply_check(credential, check)
+            credential.save(
+                update_fields=[
+                    "permissions",
+                    "permissions_verified",
+                    "ip_restricted",
+                    "expires_at",
+                    "last_verified_at",
+                ]
+            )
+            credential_mark_invalid(credential, reason=str(exc)[:300])
+        return "invalid"
+    result = "ok"
+    with transaction.atomic():
+        _apply_check(credential, check)
+        credential.save(
+            update_fields=[
+                "permissions",
+                "permissions_verified",
+                "ip_restricted",
+                "expires_at",
+                "last_verified_at",
+            ]
+        )
+        if _permissions_differ(before, credential.permissions):
+            record_event(
+                user=credential.owner,
+                kind=Kind.KEY_PERMISSIONS_CHANGED,
+                credential=str(credential.pk),
+            )
+            alert_owner(credential, kind=Kind.KEY_PERMISSIONS_CHANGED)
+            result = "changed"
+        expiring = check.expires_at and check.expires_at - timezone.now() < dt.timedelta(
+            days=settings.KEY_EXPIRY_WARNING_DAYS
+        )
+        if expiring and credential.expiry_warned_for != check.expires_at:
+            ExchangeCredential.objects.filter(pk=credential.pk).update(
+                expiry_warned_for=check.expires_at
+            )
+            record_event(
+                user=credential.owner,
+                kind=Kind.KEY_EXPIRING,
+                credential=str(credential.pk),
+                expires_at=check.expires_at.isoformat(),
+            )
+            alert_owner(credential, kind=Kind.KEY_EXPIRING)
+            result = "expiring"
+    return result
+
+
+def _permissions_differ(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    keys = ("can_trade", "can_withdraw", "ip_restricted", "verified")
+    return any(before.get(k) != after.get(k) for k in keys)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from vault.permissions import (
+    KeyRefused,
+    binance_check,
+    enforce_policy,
+    kraken_check,
+    paper_check,
+    unverified_check,
+)
+
+BINANCE_TRADE_ONLY = {
+    "ipRestrict": True,
+    "createTime": 1623840271000,
+    "enableReading": True,
+    "enableWithdrawals": False,
+    "enableInternalTransfer": False,
+    "enableMargin": False,
+    "enableFutures": False,
+    "permitsUniversalTransfer": False,
+    "enableVanillaOptions": False,
+    "enableSpotAndMarginTrading": True,
+    "enablePortfolioMarginTrading": False,
+    "tradingAuthorityExpirationTime": 1893456000000,
+}
+
+
+def kraken(permissions: list[str], *, ips: list[str] | None = None, valid_until: str = "0") -> dict:
+    return {
+        "error": [],
+        "result": {
+            "apiKeyName": "oneclick",
+            "permissions": permissions,
+            "validUntil": valid_until,
+            "ipAllowlist": ips or [],
+        },
+    }
+
+
+def test_a_binance_trade_only_restricted_key_passes() -> None:
+    check = binance_check(BINANCE_TRADE_ONLY)
+    assert (check.can_trade, check.can_withdraw, check.ip_restricted) == (True, False, True)
+    assert check.expires_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    assert enforce_policy(check, exchange_name="Binance", require_ip_restriction=False) == []
+
+
+def test_a_binance_key_that_can_withdraw_is_refused_naming_the_permission() -> None:
+    check = binance_check({**BINANCE_TRADE_ONLY, "enableWithdrawals": True})
+    with pytest.raises(KeyRefused, match="Enable Withdrawals"):
+        enforce_policy(check, exchange_name="Binance", require_ip_restriction=False)
+
+
+def test_a_binance_key_that_cannot_trade_is_refused_naming_the_permission() -> None:
+    check = binance_check({**BINANCE_TRADE_ONLY, "enableSpotAndMarginTrading": False})
+    with pytest.raises(KeyRefused, match="Enable Spot & Margin Trading"):
+        enforce_policy(check, exchange_name="Binance", require_ip_restriction=False)
+
+
+def test_an_unrestricted_key_is_accepted_with_a_warning() -> None:
+    check = binance_check({**BINANCE_TRADE_ONLY, "ipRestrict": False})
+    assert enforce_policy(check, exchange_name="Binance", require_ip_restriction=False) == [
+        "ip_unrestricted"
+    ]
+
+
+def test_an_unrestricted_key_is_refused_when_restriction_is_mandatory() -> None:
+    check = binance_check({**BINANCE_TRADE_ONLY, "ipRestrict": False})
+    with pytest.raises(KeyRefused, match="IP whitelist page"):
+        enforce_policy(check, exchange_name="Binance", require_ip_restriction=True)
+
+
+def test_kraken_permissions_are_read() -> None:
+    check = kraken_check(kraken(["query-funds", "create-modify-orders"], ips=["203.0.113.10"]))
+    assert (check.can_trade, check.can_withdraw, check.ip_restricted) == (True, False, True)
+    assert check.expires_at is None
+
+
+def test_a_kraken_key_with_withdraw_funds_is_refused() -> None:
+    check = kraken_check(kraken(["query-funds", "modify-trades", "withdraw-funds"]))
+    with pytest.raises(KeyRefused, match="withdraw"):
+        enforce_policy(check, exchange_name="Kraken", require_ip_restriction=False)
+
+
+def test_a_kraken_query_only_key_is_refused() -> None:
+    check = kraken_check(kraken(["query-funds", "query-open-trades"]))
+    with pytest.raises(KeyRefused, match="Create & modify orders"):
+        enforce_policy(check, exchange_name="Kraken", require_ip_restriction=False)
+
+
+def test_kraken_valid_until_becomes_an_expiry() -> None:
+    check = kraken_check(kraken(["modify-trades"], valid_until="1893456000"))
+    assert check.expires_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("junk", [{}, {"result": {}}, {"result": {"validUntil": "soon"}}])
+def test_malformed_kraken_replies_read_as_no_permissions(junk: dict) -> None:
+    check = kraken_check(junk)
+    assert check.can_trade is False and check.expires_at is None
+
+
+def test_paper_keys_report_their_permissions() -> None:
+    check = paper_check({"withdraw": False, "spot_trade": True, "ip_restricted": True})
+    assert enforce_policy(check, exchange_name="Paper", require_ip_restriction=True) == []
+
+
+def test_other_exchanges_are_accepted_as_unverified() -> None:
+    assert enforce_policy(unverified_check(), exchange_name="X", require_ip_restriction=False) == [
+        "permissions_unverified"
+    ]
+
+
+def test_the_check_serialises_for_storage() -> None:
+    data = binance_check(BINANCE_TRADE_ONLY).as_json()
+    assert data["expires_at"] == "2030-01-01T00:00:00+00:00"
+    assert data["raw"]["enableWithdrawals"] is False

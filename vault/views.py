@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts.otp import has_two_factor
+from accounts.stepup import require_fresh_otp
+from vault.exchanges import exchange_info
+from vault.forms import LinkCredentialForm
+from vault.permissions import KeyRefused
+from vault.selectors import credential_of, credentials_of
+from vault.services import (
+    credential_delete,
+    credential_disable,
+    credential_enable,
+    credential_link,
+)
+from vault.verification import ExchangeUnavailable
+
+SECRET_FIELDS = ("api_key", "secret", "passphrase")
+
+
+def _warn(request: HttpRequest, warnings: list[str]) -> None:
+    if "ip_unrestricted" in warnings:
+        messages.warning(
+            request,
+            format_html(
+                "This key works from any IP address. Restrict it to "
+                '<a href="{}">our IP addresses</a> on the exchange, so a stolen key is useless.',
+                reverse("accounts:ip_whitelist"),
+            ),
+        )
+    if "permissions_unverified" in warnings:
+        messages.warning(
+            request,
+            "This exchange does not tell us what the key may do (permissions unverified). "
+            "Make sure it cannot withdraw.",
+        )
+
+
+@login_required
+def credential_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "vault/credential_list.html",
+        {"credentials": credentials_of(request.user), "two_factor": has_two_factor(request.user)},
+    )
+
+
+@sensitive_post_parameters(*SECRET_FIELDS)
+@require_fresh_otp
+def credential_link_view(request: HttpRequest) -> HttpResponse:
+    form = LinkCredentialForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = credential_link(
+                request=request,
+                user=request.user,
+                exchange_id=data["exchange_id"],
+                label=data["label"],
+                api_key=data["api_key"],
+                secret=data["secret"],
+                passphrase=data["passphrase"],
+                uid=data["uid"],
+            )
+        except (KeyRefused, ExchangeUnavailable) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, f"Your {exchange_info(data['exchange_id']).name} key is linked."
+            )
+            _warn(request, result.warnings)
+            return redirect("vault:detail", result.credential.pk)
+    return render(request, "vault/credential_link.html", {"form": form})
+
+
+@login_required
+def credential_detail(request: HttpRequest, credential_id: str) -> HttpResponse:
+    credential = credential_of(request.user, credential_id)
+    uses = Paginator(credential.uses.all(), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "vault/credential_detail.html",
+        {"credential": credential, "uses": uses, "exchange": exchange_info(credential.exchange_id)},
+    )
+
+
+@login_required
+@require_POST
+def credential_disable_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+    credential = credential_of(request.user, credential_id)
+    credential_disable(request=request, credential=credential)
+    messages.success(request, "The key is disabled. Nothing will trade with it.")
+    return redirect("vault:detail", credential.pk)
+
+
+@require_fresh_otp
+def credential_enable_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+    credential = credential_of(request.user, credential_id)
+    if request.method != "POST":
+        return render(
+            request, "vault/credential_confirm.html", {"credential": credential, "action": "enable"}
+        )
+    try:
+        warnings = credential_enable(request=request, credential=credential)
+    except (KeyRefused, ExchangeUnavailable) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The key is active again.")
+        _warn(request, warnings)
+    return redirect("vault:detail", credential.pk)
+
+
+@require_fresh_otp
+def credential_delete_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+    credential = credential_of(request.user, credential_id)
+    if request.method != "POST":
+        return render(
+            request, "vault/credential_confirm.html", {"credential": credential, "action": "delete"}
+        )
+    credential_delete(request=request, credential=credential)
+    messages.success(request, "The key is deleted: its secret is erased from our database.")
+    return redirect("vault:list")
