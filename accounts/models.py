@@ -8,7 +8,7 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django_otp.models import Device, TimestampMixin
 
-from vault.fields import VaultField
+from vault.fields import SealedFieldsMixin, VaultField
 
 
 class UserManager(DjangoUserManager):
@@ -115,7 +115,7 @@ class SecurityEvent(models.Model):
         raise PermissionError("Security events are append-only")
 
 
-class TOTPDevice(TimestampMixin, Device):
+class TOTPDevice(SealedFieldsMixin, TimestampMixin, Device):
     """An authenticator app (RFC 6238) whose shared secret is encrypted at rest.
 
     django-otp's own TOTPDevice keeps the secret in clear text.

@@ -9,6 +9,7 @@ PostgreSQL, Redis for the task broker, channel layer and cache, SMTP via
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,7 +133,8 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": SQLITE_OPTIONS,
-            "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+            # One file per test run: concurrent runs on one machine never share it.
+            "TEST": {"NAME": VAR_DIR / f"test-db-{os.getpid()}.sqlite3"},
         },
         # channels-lite keeps channel messages in their own file so live-page
         # traffic never contends with the application's writes.
@@ -140,7 +142,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "channels.sqlite3",
             "OPTIONS": SQLITE_OPTIONS,
-            "TEST": {"NAME": VAR_DIR / "test-channels.sqlite3"},
+            "TEST": {"NAME": VAR_DIR / f"test-channels-{os.getpid()}.sqlite3"},
         },
     }
     DATABASE_ROUTERS = [

@@ -19,6 +19,7 @@ type and Fernet format), with the library's unsafe behaviour replaced:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -43,6 +44,26 @@ class _Ciphertext(str):
     __slots__ = ()
 
 
+# Set while Django copies field values between instances (refresh_from_db),
+# so an unreadable secret is carried over sealed instead of failing the copy.
+_COPYING_RAW: ContextVar[bool] = ContextVar("vault_copying_raw", default=False)
+
+
+class SealedFieldsMixin:
+    """Put first in the bases of a model with VaultFields.
+
+    ``refresh_from_db()`` then works on rows whose secrets do not decrypt
+    (to read their status, say); the secrets stay sealed until accessed.
+    """
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        token = _COPYING_RAW.set(True)
+        try:
+            super().refresh_from_db(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            _COPYING_RAW.reset(token)
+
+
 class VaultAttribute(DeferredAttribute):
     """Opens the sealed value on access; a data descriptor, so it always runs."""
 
@@ -51,7 +72,7 @@ class VaultAttribute(DeferredAttribute):
 
     def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         value = super().__get__(instance, cls)
-        if instance is not None and isinstance(value, Sealed):
+        if instance is not None and isinstance(value, Sealed) and not _COPYING_RAW.get():
             return unseal(value, context=self.field.vault_context(instance))
         return value
 

@@ -5,10 +5,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from vault.fields import VaultField
+from vault.fields import SealedFieldsMixin, VaultField
 
 
-class VaultSentinel(models.Model):
+class VaultSentinel(SealedFieldsMixin, models.Model):
     """A known value sealed under the vault keys, opened at every start-up.
 
     If it no longer opens, the configured keys are not the ones the data was
@@ -29,7 +29,7 @@ def mask_key(api_key: str) -> str:
     return f"{api_key[:4]}…{api_key[-4:]}"
 
 
-class ExchangeCredential(models.Model):
+class ExchangeCredential(SealedFieldsMixin, models.Model):
     """A user's API key on an exchange. Secrets are sealed, bound to owner and row."""
 
     class Status(models.TextChoices):

@@ -134,3 +134,13 @@ def test_concurrent_reads_and_form_cleaning_never_see_ciphertext() -> None:
         t.join()
     assert not errors
     assert seen and set(seen) == {device.key}
+
+
+def test_refreshing_a_row_whose_secret_does_not_decrypt_still_works(settings) -> None:
+    device = TOTPDeviceFactory()
+    settings.VAULT_KEYS = [Fernet.generate_key().decode()]
+    TOTPDevice.objects.filter(pk=device.pk).update(name="renamed")
+    device.refresh_from_db()
+    assert device.name == "renamed"
+    with pytest.raises(VaultDecryptionError):
+        _ = device.key

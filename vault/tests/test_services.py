@@ -1,0 +1,76 @@
+"""Credential services. Paths that reach an exchange are in test_link_flow.py."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core import mail
+
+from accounts.models import SecurityEvent
+from vault.models import CredentialUse, ExchangeCredential
+from vault.services import CredentialUnusable, client_for, credential_mark_invalid
+from vault.tests.factories import CredentialFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("status", ["disabled", "invalid", "deleted"])
+def test_an_inactive_credential_opens_no_client(status: str) -> None:
+    credential = CredentialFactory(status=status)
+    with pytest.raises(CredentialUnusable):
+        client_for(credential, purpose="trade")
+    assert not CredentialUse.objects.exists()
+
+
+def test_the_kill_switch_wins_over_a_stale_object() -> None:
+    credential = CredentialFactory()
+    ExchangeCredential.objects.filter(pk=credential.pk).update(status="disabled")
+    assert credential.status == "active"  # what a long-running worker still holds
+    with pytest.raises(CredentialUnusable, match="disabled"):
+        client_for(credential, purpose="trade")
+
+
+def test_an_undecryptable_secret_marks_the_key_invalid_and_alerts_the_owner(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    credential = CredentialFactory()
+    settings.VAULT_KEYS = [Fernet.generate_key().decode()]
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(CredentialUnusable):
+        client_for(credential, purpose="trade")
+    credential.refresh_from_db()
+    assert credential.status == "invalid"
+    assert "could not be decrypted" in credential.status_reason
+    assert SecurityEvent.objects.filter(kind="key_invalid", user=credential.owner).exists()
+    assert [m.to for m in mail.outbox] == [[credential.owner.email]]
+    assert "stopped working" in mail.outbox[0].subject
+
+
+def test_an_undecryptable_secret_is_never_re_saved(settings) -> None:
+    credential = CredentialFactory()
+    from django.db import connection
+
+    def stored() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT secret FROM vault_exchangecredential WHERE label = %s", [credential.label]
+            )
+            return cursor.fetchone()[0]
+
+    before = stored()
+    settings.VAULT_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CredentialUnusable):
+        client_for(credential, purpose="trade")
+    assert stored() == before
+
+
+def test_marking_invalid_never_resurrects_a_deleted_key() -> None:
+    credential = CredentialFactory(status="deleted")
+    credential_mark_invalid(credential, reason="revoked")
+    assert ExchangeCredential.objects.get(pk=credential.pk).status == "deleted"
+
+
+def test_str_and_repr_show_only_the_masked_key() -> None:
+    credential = CredentialFactory()
+    for text in (str(credential), repr(credential)):
+        assert credential.api_key_masked in text
+        assert credential.api_key not in text and credential.secret not in text
