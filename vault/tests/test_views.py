@@ -30,11 +30,13 @@ def stale_stepup(client: Client) -> None:
 
 
 def raw_column(credential: ExchangeCredential, column: str) -> str | None:
+    """The column as stored, bypassing the field (a fixed column name, not input)."""
+    assert column in {"api_key", "secret", "passphrase", "uid"}
+    query = "SELECT " + column + " FROM vault_exchangecredential WHERE id = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {column} FROM vault_exchangecredential WHERE id = %s",
-            [credential.pk.hex if connection.vendor == "sqlite" else credential.pk],
-        )  # noqa: S608
+            query, [credential.pk.hex if connection.vendor == "sqlite" else credential.pk]
+        )
         return cursor.fetchone()[0]
 
 
