@@ -22,7 +22,6 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate_all --verbosity 0
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py vault_selftest
 	@echo "OneClick is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(VENV)/bin/honcho start -f Procfile
 
