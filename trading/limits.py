@@ -1,0 +1,164 @@
+"""Rate limits shared by every process that talks to an exchange.
+
+Two budgets matter (DESIGN.md): request weight per outgoing IP, which every
+user's bot draws on because they all leave from our addresses, and orders per
+exchange account. Both are fixed windows, as Binance counts them, kept in Redis
+in production and in the database on the embedded default, so a second worker
+process sees what the first one spent. A ban (HTTP 418) or a Retry-After is
+recorded the same way and stops every process until it ends.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.functional import SimpleLazyObject
+
+from trading.models import RateWindow
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``limit`` units per ``window`` seconds under ``key``."""
+
+    key: str
+    limit: int
+    window: int
+
+
+class WindowStore(Protocol):
+    def spend(self, key: str, window_start: int, amount: int, limit: int, ttl: int) -> bool: ...
+
+    def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None: ...
+
+    def block(self, key: str, until: float) -> None: ...
+
+    def blocked_until(self, key: str) -> float: ...
+
+
+class RedisWindows:
+    # Check and spend in one step: two processes can never both take the last unit.
+    _SPEND = """
+    local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+    redis.call('INCRBY', KEYS[1], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    return 1
+    """
+    _RAISE = """
+    local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if tonumber(ARGV[1]) > used then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+    return 1
+    """
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        self._spend = self.redis.register_script(self._SPEND)
+        self._raise = self.redis.register_script(self._RAISE)
+
+    def spend(self, key: str, window_start: int, amount: int, limit: int, ttl: int) -> bool:
+        return bool(
+            self._spend(keys=[f"oneclick:rl:{key}:{window_start}"], args=[amount, limit, ttl])
+        )
+
+    def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None:
+        self._raise(keys=[f"oneclick:rl:{key}:{window_start}"], args=[used, ttl])
+
+    def block(self, key: str, until: float) -> None:
+        ttl = max(1, math.ceil(until - time.time()))
+        name = f"oneclick:block:{key}"
+        current = float(self.redis.get(name) or 0)
+        if until > current:
+            self.redis.set(name, repr(until), ex=ttl)
+
+    def blocked_until(self, key: str) -> float:
+        return float(self.redis.get(f"oneclick:block:{key}") or 0)
+
+
+class DatabaseWindows:
+    """The embedded default's store: one row per key and window."""
+
+    def spend(self, key: str, window_start: int, amount: int, limit: int, ttl: int) -> bool:
+        self._ensure(key, window_start)
+        # A conditional UPDATE is atomic on every database.
+        return bool(
+            RateWindow.objects.filter(
+                key=key, window_start=window_start, used__lte=limit - amount
+            ).update(used=F("used") + amount)
+        )
+
+    def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None:
+        self._ensure(key, window_start)
+        RateWindow.objects.filter(key=key, window_start=window_start, used__lt=used).update(
+            used=used
+        )
+
+    def block(self, key: str, until: float) -> None:
+        self._ensure(f"block:{key}", 0)
+        RateWindow.objects.filter(key=f"block:{key}", window_start=0, used__lt=until).update(
+            used=math.ceil(until)
+        )
+
+    def blocked_until(self, key: str) -> float:
+        row = RateWindow.objects.filter(key=f"block:{key}", window_start=0).first()
+        return float(row.used) if row else 0.0
+
+    @staticmethod
+    def _ensure(key: str, window_start: int) -> None:
+        if not RateWindow.objects.filter(key=key, window_start=window_start).exists():
+            try:
+                with transaction.atomic():
+                    RateWindow.objects.create(key=key, window_start=window_start, used=0)
+            except IntegrityError:
+                pass  # created by another process meanwhile
+        # Old windows are pruned by trading.tasks.prune_rate_windows.
+
+
+def _default_store() -> WindowStore:
+    url = getattr(settings, "REDIS_URL", "")
+    return RedisWindows(url) if url else DatabaseWindows()
+
+
+store: WindowStore = SimpleLazyObject(_default_store)  # type: ignore[assignment]
+
+
+def _window_start(budget: Budget, now: float) -> int:
+    return int(now // budget.window) * budget.window
+
+
+def try_spend(budget: Budget, amount: int = 1, *, now: float | None = None) -> float:
+    """Spend ``amount`` from ``budget`` if it fits in the current window.
+
+    Returns 0 when spent, else the seconds until the window turns.
+    """
+    now = time.time() if now is None else now
+    start = _window_start(budget, now)
+    if store.spend(budget.key, start, amount, budget.limit, budget.window * 2):
+        return 0.0
+    return start + budget.window - now
+
+
+def observe_usage(budget: Budget, used: int, *, now: float | None = None) -> None:
+    """The exchange told us what it counted (X-MBX-USED-WEIGHT-1M): never count less."""
+    now = time.time() if now is None else now
+    store.raise_to(budget.key, _window_start(budget, now), used, budget.window * 2)
+
+
+def block(key: str, *, seconds: float, now: float | None = None) -> None:
+    """Stop every process from using ``key`` for ``seconds`` (Retry-After, 418 ban)."""
+    now = time.time() if now is None else now
+    store.block(key, now + seconds)
+
+
+def blocked_for(key: str, *, now: float | None = None) -> float:
+    """Seconds left on a block of ``key`` (0 when free)."""
+    now = time.time() if now is None else now
+    return max(0.0, store.blocked_until(key) - now)
