@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.otp import has_two_factor
 
 # Views a signed-in user may reach before entering their one-time code.
-OTP_EXEMPT_VIEWS = {"accounts:otp_login", "account_logout"}
+OTP_EXEMPT_VIEWS = {"accounts:otp_login", "account_logout", "telegram_webhook"}
 
 
 class RequireOTPMiddleware:

@@ -83,6 +83,8 @@ class SecurityEvent(models.Model):
         KEY_INVALID = "key_invalid", "Exchange key stopped working"
         KEY_PERMISSIONS_CHANGED = "key_permissions_changed", "Exchange key permissions changed"
         KEY_EXPIRING = "key_expiring", "Exchange key expires soon"
+        TELEGRAM_LINKED = "telegram_linked", "Telegram linked"
+        TELEGRAM_UNLINKED = "telegram_unlinked", "Telegram unlinked"
 
     user = models.ForeignKey(
         User,
@@ -167,3 +169,27 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code #{self.pk}"
+
+
+class TelegramLink(models.Model):
+    """The Telegram chat a user receives alerts in."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="telegram")
+    chat_id = models.BigIntegerField()
+    username = models.CharField(max_length=64, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Telegram chat of {self.user}"
+
+
+class TelegramLinkToken(models.Model):
+    """A one-time token in a Telegram deep link; only its hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="telegram_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Telegram link token of {self.user}"

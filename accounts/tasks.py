@@ -12,3 +12,20 @@ def send_ip_whitelist(user_id: int) -> None:
 
 def send_security_notice(user_id: int, kind: str) -> None:
     send_security_notice_email(User.objects.get(pk=user_id), SecurityEvent.Kind(kind))
+
+
+def deliver_email(user_id: int, subject: str, body: str) -> None:
+    from django.core.mail import send_mail
+
+    user = User.objects.get(pk=user_id)
+    send_mail(f"[OneClick] {subject}", body, from_email=None, recipient_list=[user.email])
+
+
+def deliver_telegram(user_id: int, subject: str, body: str) -> None:
+    """Raises on a Telegram failure, so the queue retries this message alone."""
+    from accounts.models import TelegramLink
+    from accounts.telegram import send_message
+
+    link = TelegramLink.objects.filter(user_id=user_id).first()
+    if link is not None:
+        send_message(link.chat_id, f"{subject}\n\n{body}")

@@ -13,4 +13,5 @@ urlpatterns = [
     path("2fa/backup-codes/", views.backup_codes_new, name="backup_codes_new"),
     path("2fa/verify/", views.otp_login, name="otp_login"),
     path("2fa/confirm/", views.stepup, name="stepup"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

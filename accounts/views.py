@@ -168,3 +168,29 @@ def backup_codes_new(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/backup_codes_new.html")
     codes = backup_codes_regenerate(request=request, user=request.user)
     return render(request, "accounts/backup_codes.html", {"codes": codes})
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Where alerts go: email always, Telegram when linked."""
+    from accounts.models import TelegramLink
+    from accounts.telegram_links import telegram_link_start, telegram_unlink
+
+    deep_link = None
+    if request.method == "POST":
+        if request.POST.get("action") == "unlink":
+            telegram_unlink(request=request, user=request.user)
+            messages.success(request, "Telegram is unlinked.")
+            return redirect("accounts:notifications")
+        if settings.TELEGRAM_BOT_TOKEN:
+            deep_link = telegram_link_start(user=request.user)
+    return render(
+        request,
+        "accounts/notifications.html",
+        {
+            "telegram": TelegramLink.objects.filter(user=request.user).first(),
+            "telegram_enabled": bool(settings.TELEGRAM_BOT_TOKEN),
+            "deep_link": deep_link,
+            "minutes": settings.TELEGRAM_LINK_TOKEN_MINUTES,
+        },
+    )

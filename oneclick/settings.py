@@ -280,6 +280,16 @@ REQUIRE_IP_RESTRICTION = env.bool("REQUIRE_IP_RESTRICTION", default=False)
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 
+# --- Telegram alerts (off unless a bot token is set) ---------------------------------
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="")
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org/bot")
+# Telegram sends it in X-Telegram-Bot-Api-Secret-Token on every webhook call.
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+if PRODUCTION and TELEGRAM_BOT_TOKEN and not TELEGRAM_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("TELEGRAM_WEBHOOK_SECRET must be set with TELEGRAM_BOT_TOKEN.")
+TELEGRAM_LINK_TOKEN_MINUTES = 15
+
 # --- Email --------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OneClick <no-reply@oneclick.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -353,5 +363,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        # httpx logs every request URL at INFO, and Telegram's URLs carry the bot
+        # token; python-telegram-bot logs its URLs (token included) at DEBUG.
+        "httpx": {"level": "WARNING"},
+        "telegram": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from accounts.webhooks import telegram_webhook
 
 urlpatterns = [
     path("", account_views.landing, name="landing"),
@@ -9,5 +10,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("account/", include("allauth.urls")),
     path("keys/", include("vault.urls")),
+    path("telegram/webhook/", telegram_webhook, name="telegram_webhook"),
     path("admin/", admin.site.urls),
 ]
