@@ -1,5 +1,7 @@
-"""WebSocket routes of every app; live pages add theirs here."""
+"""WebSocket routes of every app."""
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from trading.routing import websocket_urlpatterns as trading_routes
+
+websocket_urlpatterns = [*trading_routes]

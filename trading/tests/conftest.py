@@ -1,0 +1,1 @@
+from accounts.tests.conftest import authenticator, totp_device, user, verified_client  # noqa: F401
