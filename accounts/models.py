@@ -85,6 +85,12 @@ class SecurityEvent(models.Model):
         KEY_EXPIRING = "key_expiring", "Exchange key expires soon"
         TELEGRAM_LINKED = "telegram_linked", "Telegram linked"
         TELEGRAM_UNLINKED = "telegram_unlinked", "Telegram unlinked"
+        BOT_CREATED = "bot_created", "Bot created"
+        BOT_PAUSED = "bot_paused", "Bot paused"
+        BOT_RESUMED = "bot_resumed", "Bot resumed"
+        BOT_STOPPED = "bot_stopped", "Bot stopped"
+        BOT_ALLOCATION_CHANGED = "bot_allocation_changed", "Bot allocation changed"
+        ACTIVITY_ALERT = "activity_alert", "Irregular trading activity"
 
     user = models.ForeignKey(
         User,
