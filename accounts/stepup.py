@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.otp import has_two_factor
 
@@ -49,11 +50,15 @@ def require_fresh_otp(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
             return redirect("accounts:twofa_setup")
         if has_fresh_stepup(request) and request.user.is_verified():
             return view(request, *args, **kwargs)
+        next_url = request.get_full_path()
         if request.method == "POST":
             messages.warning(
                 request, "Your confirmation expired. Enter a fresh code, then submit again."
             )
-        next_url = request.get_full_path()
+            # Back to the page the form was on: a POST-only URL cannot be revisited.
+            referer = request.headers.get("Referer", "")
+            if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+                next_url = urlsplit(referer).path or next_url
         return redirect(f"{reverse('accounts:stepup')}?{urlencode({'next': next_url})}")
 
     return guarded

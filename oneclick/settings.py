@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "vault",
+    "vault.paper",
     "strategies",
     "trading",
 ]
@@ -277,6 +278,25 @@ EXCHANGE_SANDBOX = env.bool("EXCHANGE_SANDBOX", default=False)
 EXCHANGE_URL_OVERRIDES: dict[str, str] = {}
 # Refuse keys that are not restricted to EGRESS_IPS (otherwise: a warning).
 REQUIRE_IP_RESTRICTION = env.bool("REQUIRE_IP_RESTRICTION", default=False)
+# Shared budgets, used until an exchange publishes its own (Binance exchangeInfo).
+EXCHANGE_RATE_LIMITS = {
+    "default": {"weight_per_minute": 1200, "orders_per_10s": 50, "orders_per_day": 160_000},
+    "binance": {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 160_000},
+    "paper": {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 160_000},
+}
+# An order in doubt is looked up by client order id; only after this long with no
+# trace on the exchange is it sent again (with the same id).
+ORDER_LOOKUP_GRACE_SECONDS = env.int("ORDER_LOOKUP_GRACE_SECONDS", default=60)
+ORDER_LOOKUP_RETRY_SECONDS = env.int("ORDER_LOOKUP_RETRY_SECONDS", default=15)
+# The sweeper leaves alone work younger than this (a live worker may hold it).
+SWEEPER_MIN_AGE_SECONDS = env.int("SWEEPER_MIN_AGE_SECONDS", default=30)
+# Alert when an account's 24 h traded volume exceeds this multiple of its bots' size.
+ACTIVITY_ALERT_RATIO = env.int("ACTIVITY_ALERT_RATIO", default=10)
+# An HTTP 418 (IP ban) without a Retry-After stops trading from our IP this long.
+EXCHANGE_BAN_DEFAULT_SECONDS = env.int("EXCHANGE_BAN_DEFAULT_SECONDS", default=600)
+# The paper exchange: a simulated account per paper key, deterministic prices.
+PAPER_SEED = env.int("PAPER_SEED", default=42)
+PAPER_STARTING_BALANCES = {"USDT": "10000", "USDC": "10000"}
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 

@@ -58,7 +58,12 @@ def build_client(exchange_id: str, key: KeyMaterial) -> Any:
         "enableRateLimit": True,
         "timeout": settings.EXCHANGE_TIMEOUT_MS,
         # Spot only: with keys set, Binance would also call margin endpoints.
-        "options": {"defaultType": "spot", "fetchMarkets": ["spot"], "fetchCurrencies": False},
+        "options": {
+            "defaultType": "spot",
+            "fetchMarkets": ["spot"],
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+        },
     }
     if key.password:
         config["password"] = key.password

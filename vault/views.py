@@ -129,3 +129,26 @@ def credential_delete_view(request: HttpRequest, credential_id: str) -> HttpResp
     credential_delete(request=request, credential=credential)
     messages.success(request, "The key is deleted: its secret is erased from our database.")
     return redirect("vault:list")
+
+
+@require_fresh_otp
+@require_POST
+def credential_link_paper_view(request: HttpRequest) -> HttpResponse:
+    """A new paper account with generated keys: try everything without an exchange."""
+    from vault.paper.keys import new_credentials
+
+    api_key, secret = new_credentials()
+    try:
+        result = credential_link(
+            request=request,
+            user=request.user,
+            exchange_id="paper",
+            label="Paper account",
+            api_key=api_key,
+            secret=secret,
+        )
+    except (KeyRefused, ExchangeUnavailable) as exc:
+        messages.error(request, str(exc))
+        return redirect("vault:link")
+    messages.success(request, "Your paper account is ready, with test funds. No real money moves.")
+    return redirect("vault:detail", result.credential.pk)

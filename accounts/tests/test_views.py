@@ -295,3 +295,17 @@ def test_other_users_devices_are_untouched_by_enrolment(client: Client, user: Us
     password_login(client, user)
     client.get("/account/2fa/setup/")
     assert TOTPDevice.objects.filter(pk=other.pk, confirmed=True).exists()
+
+
+def test_a_stale_post_returns_to_the_page_the_form_was_on(verified_client: Client) -> None:
+    session = verified_client.session
+    del session[STEPUP_SESSION_KEY]
+    session.save()
+    response = verified_client.post(
+        "/account/2fa/backup-codes/", headers={"Referer": "http://testserver/account/2fa/"}
+    )
+    assert response.url == "/account/2fa/confirm/?next=%2Faccount%2F2fa%2F"
+    foreign = verified_client.post(
+        "/account/2fa/backup-codes/", headers={"Referer": "https://evil.example/x"}
+    )
+    assert foreign.url == "/account/2fa/confirm/?next=%2Faccount%2F2fa%2Fbackup-codes%2F"

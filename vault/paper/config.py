@@ -1,0 +1,70 @@
+"""How a paper exchange behaves: seed, starting money, fees, fills and limits.
+
+Defaults come from settings (``PAPER_*``), read when a config is built so tests
+can override them with pytest-django's ``settings`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from vault.paper.clock import system_clock
+
+DEFAULT_STARTING_BALANCES: Mapping[str, str] = {"USDT": "10000", "USDC": "10000"}
+
+
+def _decimal_map(values: Mapping[str, object]) -> dict[str, Decimal]:
+    return {asset.upper(): Decimal(str(amount)) for asset, amount in values.items()}
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    # Same seed → same prices in every process; a different seed is another market history.
+    seed: int = 42
+    starting_balances: Mapping[str, Decimal] = field(
+        default_factory=lambda: _decimal_map(DEFAULT_STARTING_BALANCES)
+    )
+    taker_fee: Decimal = Decimal("0.001")
+    maker_fee: Decimal = Decimal("0.0008")
+    # Market orders pay this much over/under the synthetic price, plus an impact
+    # proportional to the chunk's share of ``max_fill_notional``.
+    slippage_bps: Decimal = Decimal("2")
+    impact_bps: Decimal = Decimal("8")
+    # An order worth more than this (in quote) fills in chunks of this size, one
+    # chunk per minute: the first now, the rest on later calls.
+    max_fill_notional: Decimal = Decimal("50000")
+    # Requests per account per clock minute; None switches the limiter off.
+    rate_limit_per_minute: int | None = 1200
+    # Binance accepts a reused newClientOrderId once the earlier order is filled;
+    # the paper exchange refuses any reuse unless this is on (the emulator turns it on).
+    reuse_client_order_id_after_fill: bool = False
+    clock: Callable[[], datetime] = system_clock
+
+    @classmethod
+    def from_settings(cls, **overrides: object) -> PaperConfig:
+        values: dict[str, object] = {
+            "seed": int(getattr(settings, "PAPER_SEED", 42)),
+            "starting_balances": _decimal_map(
+                getattr(settings, "PAPER_STARTING_BALANCES", DEFAULT_STARTING_BALANCES)
+            ),
+            "taker_fee": Decimal(str(getattr(settings, "PAPER_TAKER_FEE", "0.001"))),
+            "maker_fee": Decimal(str(getattr(settings, "PAPER_MAKER_FEE", "0.0008"))),
+            "slippage_bps": Decimal(str(getattr(settings, "PAPER_SLIPPAGE_BPS", "2"))),
+            "impact_bps": Decimal(str(getattr(settings, "PAPER_IMPACT_BPS", "8"))),
+            "max_fill_notional": Decimal(
+                str(getattr(settings, "PAPER_MAX_FILL_NOTIONAL", "50000"))
+            ),
+            "rate_limit_per_minute": getattr(settings, "PAPER_RATE_LIMIT_PER_MINUTE", 1200),
+        }
+        values.update(overrides)
+        if "starting_balances" in overrides:
+            values["starting_balances"] = _decimal_map(overrides["starting_balances"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def now(self) -> datetime:
+        return self.clock()

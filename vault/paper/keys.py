@@ -1,0 +1,52 @@
+"""Paper API keys: issuing them, and opening the account a key stands for."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import ccxt
+
+from vault.paper.config import PaperConfig
+from vault.paper.markets import EXCHANGE_ID
+from vault.paper.models import PaperAccount, PaperBalance
+
+
+def new_credentials() -> tuple[str, str]:
+    """A fresh (api_key, secret) pair for a new paper account."""
+    return f"paper-{secrets.token_hex(16)}", secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def require_credentials(api_key: str | None, secret: str | None) -> tuple[str, str]:
+    if not api_key or not secret:
+        # ccxt's wording for a private call without keys.
+        raise ccxt.AuthenticationError(f'{EXCHANGE_ID} requires "apiKey" and "secret" credentials')
+    return api_key, secret
+
+
+def locked_account(api_key: str, secret: str, config: PaperConfig) -> PaperAccount:
+    """The key's account, locked for this transaction; created and funded on first use.
+
+    Must run inside ``transaction.atomic()``. Raises ``ccxt.AuthenticationError``
+    when the secret is not the one the account was opened with.
+    """
+    # get_or_create copes with two processes opening the same new key at once.
+    account, _ = PaperAccount.objects.get_or_create(
+        api_key=api_key, defaults={"secret_sha256": hash_secret(secret)}
+    )
+    account = PaperAccount.objects.select_for_update().get(pk=account.pk)
+    if not hmac.compare_digest(account.secret_sha256, hash_secret(secret)):
+        raise ccxt.AuthenticationError(f"{EXCHANGE_ID} invalid API secret for this API key")
+    if not account.funded:
+        PaperBalance.objects.bulk_create(
+            PaperBalance(account=account, asset=asset, free=amount)
+            for asset, amount in config.starting_balances.items()
+        )
+        account.funded = True
+        account.save(update_fields=["funded"])
+    return account
