@@ -91,6 +91,7 @@ class SecurityEvent(models.Model):
         BOT_STOPPED = "bot_stopped", "Bot stopped"
         BOT_ALLOCATION_CHANGED = "bot_allocation_changed", "Bot allocation changed"
         ACTIVITY_ALERT = "activity_alert", "Irregular trading activity"
+        BOTS_PAUSED_BY_STAFF = "bots_paused_by_staff", "Staff paused bots"
 
     user = models.ForeignKey(
         User,

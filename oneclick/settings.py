@@ -294,6 +294,12 @@ SWEEPER_MIN_AGE_SECONDS = env.int("SWEEPER_MIN_AGE_SECONDS", default=30)
 ACTIVITY_ALERT_RATIO = env.int("ACTIVITY_ALERT_RATIO", default=10)
 # An HTTP 418 (IP ban) without a Retry-After stops trading from our IP this long.
 EXCHANGE_BAN_DEFAULT_SECONDS = env.int("EXCHANGE_BAN_DEFAULT_SECONDS", default=600)
+# Strategies: backtest assumptions and the ML model's refit check.
+STRATEGY_BACKTEST_CAPITAL = env.str("STRATEGY_BACKTEST_CAPITAL", default="10000")
+STRATEGY_BACKTEST_FEE_RATE = env.str("STRATEGY_BACKTEST_FEE_RATE", default="0.001")
+STRATEGY_BACKTEST_SLIPPAGE_RATE = env.str("STRATEGY_BACKTEST_SLIPPAGE_RATE", default="0.0005")
+STRATEGY_BACKTEST_MAX_DAYS = env.int("STRATEGY_BACKTEST_MAX_DAYS", default=1830)
+STRATEGY_REFIT_CHECK_MINUTES = env.int("STRATEGY_REFIT_CHECK_MINUTES", default=60)
 # The paper exchange: a simulated account per paper key, deterministic prices.
 PAPER_SEED = env.int("PAPER_SEED", default=42)
 PAPER_STARTING_BALANCES = {"USDT": "10000", "USDC": "10000"}

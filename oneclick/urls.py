@@ -10,6 +10,8 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("account/", include("allauth.urls")),
     path("keys/", include("vault.urls")),
+    path("bots/", include("trading.urls")),
+    path("strategies/", include("strategies.urls")),
     path("telegram/webhook/", telegram_webhook, name="telegram_webhook"),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TradingConfig(AppConfig):
     name = "trading"
     verbose_name = "Trading"
+
+    def ready(self) -> None:
+        from strategies import hooks
+        from trading.fanout import fan_out
+        from trading.schedules import ensure_schedules
+
+        if fan_out not in hooks.SIGNAL_RECEIVERS:
+            hooks.SIGNAL_RECEIVERS.append(fan_out)
+        post_migrate.connect(ensure_schedules, sender=self)

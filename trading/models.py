@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+MONEY = {"max_digits": 30, "decimal_places": 12}
 
 
 class RateWindow(models.Model):
@@ -17,3 +24,230 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.window_start}: {self.used}"
+
+
+class Bot(models.Model):
+    """Trades one strategy's signals on one of the owner's exchange keys."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Running"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+        ERROR = "error", "Stopped by an error"
+
+    class Quote(models.TextChoices):
+        USDT = "USDT", "USDT"
+        USDC = "USDC", "USDC"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bots"
+    )
+    credential = models.ForeignKey(
+        "vault.ExchangeCredential", on_delete=models.PROTECT, related_name="bots"
+    )
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="bots"
+    )
+    name = models.CharField(max_length=80)
+    markets = models.JSONField(default=list)
+    quote_currency = models.CharField(max_length=4, choices=Quote.choices)
+    allocation = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    # The bot's book (trading.pnl.Book), rebuilt from its fills at every sync.
+    cash = models.DecimalField(**MONEY, default=Decimal(0))
+    realised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    unrealised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    fees_paid = models.DecimalField(**MONEY, default=Decimal(0))
+    equity = models.DecimalField(**MONEY, default=Decimal(0))
+    peak_equity = models.DecimalField(**MONEY, default=Decimal(0))
+    max_drawdown = models.DecimalField(max_digits=10, decimal_places=8, default=Decimal(0))
+    marked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(allocation__gt=0), name="bot_allocation_positive")
+        ]
+        indexes = [models.Index(fields=["strategy", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Position(models.Model):
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")
+    market = models.CharField(max_length=40)
+    amount = models.DecimalField(**MONEY, default=Decimal(0))
+    avg_entry = models.DecimalField(**MONEY, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "market"], name="unique_bot_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.market}"
+
+
+class Decision(models.Model):
+    """What a bot did with one signal: exactly one per (bot, signal)."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "In progress"
+        EXECUTED = "executed", "Executed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="decisions")
+    signal = models.ForeignKey(
+        "strategies.Signal", on_delete=models.PROTECT, related_name="decisions"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    reason = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "signal"], name="one_decision_per_bot_signal")
+        ]
+        indexes = [models.Index(fields=["outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.reason}"
+
+
+class Order(models.Model):
+    """An order as we know it. Written, with its client order id, before it is sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        UNKNOWN = "unknown", "Sent; waiting for the exchange to confirm"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Filled"
+        CANCELED = "canceled", "Cancelled"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    FINAL = (Status.CLOSED, Status.CANCELED, Status.REJECTED, Status.EXPIRED)
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="orders")
+    decision = models.OneToOneField(
+        Decision, on_delete=models.PROTECT, null=True, blank=True, related_name="order"
+    )
+    credential = models.ForeignKey(
+        "vault.ExchangeCredential", on_delete=models.PROTECT, related_name="orders"
+    )
+    exchange_id = models.CharField(max_length=40)
+    market = models.CharField(max_length=40)
+    side = models.CharField(max_length=4, choices=[("buy", "Buy"), ("sell", "Sell")])
+    type = models.CharField(max_length=10, default="market")
+    amount = models.DecimalField(**MONEY)
+    price = models.DecimalField(**MONEY, null=True, blank=True)
+    client_order_id = models.CharField(max_length=36, unique=True)
+    # NULL (not "") until the exchange names it, so the unique constraint skips it.
+    exchange_order_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filled = models.DecimalField(**MONEY, default=Decimal(0))
+    average = models.DecimalField(**MONEY, null=True, blank=True)
+    cost = models.DecimalField(**MONEY, default=Decimal(0))
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lookups = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "exchange_order_id"],
+                condition=Q(exchange_order_id__isnull=False),
+                name="unique_exchange_order",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.market} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class Fill(models.Model):
+    """One trade of an order, unique on the exchange's trade id: re-syncs add nothing."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    credential = models.ForeignKey(
+        "vault.ExchangeCredential", on_delete=models.PROTECT, related_name="fills"
+    )
+    trade_id = models.CharField(max_length=100)
+    amount = models.DecimalField(**MONEY)
+    price = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, default=Decimal(0))
+    fee_currency = models.CharField(max_length=20, blank=True)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["taken_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["credential", "trade_id"], name="unique_exchange_trade")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} @ {self.price}"
+
+
+class Balance(models.Model):
+    """The account's balances at the last sync, per currency."""
+
+    credential = models.ForeignKey(
+        "vault.ExchangeCredential", on_delete=models.CASCADE, related_name="balances"
+    )
+    currency = models.CharField(max_length=20)
+    free = models.DecimalField(**MONEY, default=Decimal(0))
+    used = models.DecimalField(**MONEY, default=Decimal(0))
+    total = models.DecimalField(**MONEY, default=Decimal(0))
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["credential", "currency"], name="unique_balance")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.total} {self.currency}"
+
+
+class ActivityIncident(models.Model):
+    """Traded volume far above what the account's bots hold: alerted once per incident."""
+
+    credential = models.ForeignKey(
+        "vault.ExchangeCredential", on_delete=models.CASCADE, related_name="incidents"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    volume_24h = models.DecimalField(**MONEY)
+    position_size = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_incident_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Irregular activity on {self.credential_id}"

@@ -15,15 +15,6 @@ from trading.events import push_to_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def in_memory_layer(settings) -> None:
-    # One process here: the cross-process layers have their own test (oneclick/tests).
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-
-
 def communicator(client: Client | None, *, origin: bytes = b"http://localhost"):
     headers = [(b"origin", origin)]
     if client is not None:

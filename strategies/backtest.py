@@ -1,0 +1,154 @@
+"""A backtest: the live decision code replayed over history, with fees and slippage.
+
+Timing never peeks: the decision made at the close of candle t (from candles
+0..t) is executed at the open of candle t+1, as a live signal is traded just
+after the candle it was made on. Orders follow the meaning of a decision (see
+``library.base.Decision``), with the allocation being the starting capital:
+
+- buy f: spend min(cash, f * capital), fee included, at open * (1 + slippage);
+- sell f: sell f of the units held at open * (1 - slippage), fee deducted;
+- an order worth less than ``min_notional`` is skipped, as an exchange refuses it.
+
+Money is Decimal throughout; equity is marked at every close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from strategies.engine import replay
+from strategies.library.base import BUY, SELL, Decision, StrategyModel
+from strategies.series import CandleSeries
+from strategies.stats import Stats, compute_stats, drawdowns
+
+
+@dataclass(frozen=True)
+class Costs:
+    fee_rate: Decimal = Decimal("0.001")
+    slippage_rate: Decimal = Decimal("0.0005")
+    min_notional: Decimal = Decimal("5")
+
+
+@dataclass(frozen=True)
+class Trade:
+    index: int
+    time_ms: int
+    side: str
+    price: Decimal
+    amount: Decimal
+    notional: Decimal
+    fee: Decimal
+    # Sells: proceeds after fee minus the cost (fees included) of the units sold.
+    pnl: Decimal | None = None
+
+
+@dataclass
+class Ledger:
+    start: int
+    capital: Decimal
+    times_ms: list[int] = field(default_factory=list)
+    equity: list[Decimal] = field(default_factory=list)
+    invested: list[Decimal] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    ledger: Ledger
+    stats: Stats
+    decisions: list[Decision]
+
+    @property
+    def drawdown(self) -> list[Decimal]:
+        return drawdowns(self.ledger.equity)
+
+
+def simulate(
+    series: CandleSeries,
+    decisions: Sequence[Decision],
+    *,
+    start: int,
+    capital: Decimal,
+    costs: Costs,
+) -> Ledger:
+    """Trade ``decisions`` (one per candle from ``start``) and mark equity at each close."""
+    if len(decisions) != len(series) - start:
+        raise ValueError("one decision per candle from start is needed")
+    cash, units, cost = capital, Decimal(0), Decimal(0)
+    ledger = Ledger(start=start, capital=capital)
+    buy_markup = 1 + costs.slippage_rate
+    sell_markdown = 1 - costs.slippage_rate
+    for t in range(start, len(series)):
+        pending = decisions[t - start - 1] if t > start else None
+        if pending is not None and pending.action == BUY and pending.fraction > 0:
+            budget = min(cash, pending.fraction * capital)
+            if budget >= costs.min_notional:
+                price = series.open_exact[t] * buy_markup
+                notional = budget / (1 + costs.fee_rate)
+                amount = notional / price
+                cash -= budget
+                units += amount
+                cost += budget
+                ledger.trades.append(
+                    Trade(
+                        t, int(series.open_ms[t]), BUY, price, amount, notional, budget - notional
+                    )
+                )
+        elif pending is not None and pending.action == SELL and pending.fraction > 0 and units > 0:
+            amount = units if pending.fraction == 1 else units * pending.fraction
+            price = series.open_exact[t] * sell_markdown
+            proceeds = amount * price
+            if proceeds >= costs.min_notional:
+                fee = proceeds * costs.fee_rate
+                sold_cost = cost if amount == units else cost * amount / units
+                cash += proceeds - fee
+                units -= amount
+                cost -= sold_cost
+                ledger.trades.append(
+                    Trade(
+                        t,
+                        int(series.open_ms[t]),
+                        SELL,
+                        price,
+                        amount,
+                        proceeds,
+                        fee,
+                        pnl=proceeds - fee - sold_cost,
+                    )
+                )
+        held = units * series.close_exact[t]
+        ledger.times_ms.append(int(series.open_ms[t]))
+        ledger.equity.append(cash + held)
+        ledger.invested.append(held)
+    return ledger
+
+
+def run_backtest(
+    model: StrategyModel,
+    series: CandleSeries,
+    *,
+    capital: Decimal,
+    costs: Costs,
+    start: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Replay ``model`` over ``series`` from ``start`` (default: its first full feature row)."""
+    first = model.lookback - 1 if start is None else start
+    if len(series) - first < 2:
+        raise ValueError(
+            f"{model.key} needs more than {model.lookback} candles to backtest, "
+            f"{len(series)} are stored"
+        )
+    replayed = replay(model, series, start=first, on_progress=on_progress)
+    ledger = simulate(series, replayed.decisions, start=first, capital=capital, costs=costs)
+    stats = compute_stats(
+        equity=ledger.equity,
+        times_ms=ledger.times_ms,
+        invested=ledger.invested,
+        sell_pnls=[trade.pnl for trade in ledger.trades if trade.pnl is not None],
+        trades=len(ledger.trades),
+        timeframe=series.timeframe,
+    )
+    return BacktestResult(ledger=ledger, stats=stats, decisions=replayed.decisions)

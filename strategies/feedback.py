@@ -1,0 +1,154 @@
+"""Fills reported by the trading side, turned into each signal's realised outcome.
+
+Every fill of any bot acting on a signal is added to that signal's outcome
+(amount, notional, fees, average price). A buy's outcome closes at the next
+filled sell signal of the same strategy and market, and a sell's at the next
+filled buy; its realised return is then
+
+    direction * (exit price / entry price - 1) - entry fee rate - exit fee rate
+
+with direction +1 for a buy and -1 for a sell (what staying out earned).
+Fees are taken to be in the quote currency.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from strategies.models import (
+    PRICE_PLACES,
+    RATIO_PLACES,
+    Signal,
+    SignalFill,
+    SignalOutcome,
+    Strategy,
+)
+
+RETURN_STEP = Decimal(1).scaleb(-RATIO_PLACES)
+PRICE_STEP = Decimal(1).scaleb(-PRICE_PLACES)
+OPPOSITE: dict[str, str] = {
+    Signal.Action.BUY: Signal.Action.SELL,
+    Signal.Action.SELL: Signal.Action.BUY,
+}
+
+
+class FillRejected(ValueError):
+    """A reported fill that cannot belong to the signal it names."""
+
+
+def _positive(name: str, value: Any, *, zero_ok: bool = False) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise FillRejected(f"{name} must be a finite Decimal")
+    try:
+        value = value.quantize(PRICE_STEP)
+    except InvalidOperation:
+        raise FillRejected(f"{name} is too large") from None
+    if value < 0 or (value == 0 and not zero_ok):
+        raise FillRejected(f"{name} must be {'zero or more' if zero_ok else 'positive'}")
+    return value
+
+
+def realised_return(entry: SignalOutcome, exit_: SignalOutcome) -> Decimal:
+    direction = Decimal(1) if entry.side == Signal.Action.BUY else Decimal(-1)
+    move = exit_.average_price / entry.average_price - 1
+    value = direction * move - entry.fee_rate - exit_.fee_rate
+    return value.quantize(RETURN_STEP)
+
+
+def _close(entry: SignalOutcome, exit_: SignalOutcome) -> None:
+    entry.closed_by_id = exit_.signal_id
+    entry.exit_price = exit_.average_price
+    entry.realised_return = realised_return(entry, exit_)
+    entry.save(update_fields=["closed_by", "exit_price", "realised_return", "updated_at"])
+
+
+def _link(outcome: SignalOutcome, period: datetime) -> None:
+    """Close what this outcome closes, and close it if a later opposite fill exists."""
+    same_market = SignalOutcome.objects.filter(
+        strategy_id=outcome.strategy_id, market=outcome.market
+    ).select_related("signal")
+    opposite = same_market.filter(side=OPPOSITE[outcome.side])
+    if outcome.closed_by_id is None:
+        closer = opposite.filter(signal__period__gt=period).order_by("signal__period").first()
+        if closer is not None:
+            _close(outcome, closer)
+    # Earlier entries still open, or closed by a later signal than this one.
+    reopened = Q(closed_by__isnull=True) | Q(closed_by__period__gt=period)
+    for entry in opposite.filter(reopened, signal__period__lt=period):
+        _close(entry, outcome)
+    # This outcome's average moved: returns it already closed follow.
+    for entry in same_market.filter(closed_by_id=outcome.signal_id):
+        _close(entry, outcome)
+    if outcome.closed_by_id is not None:
+        _close(outcome, SignalOutcome.objects.get(signal_id=outcome.closed_by_id))
+
+
+@transaction.atomic
+def record_fill(
+    *,
+    signal_id: Any,
+    side: str,
+    amount: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    filled_at: datetime,
+    fill_id: str = "",
+) -> SignalOutcome:
+    """Add one fill (of any bot) to its signal's outcome and re-link realised returns.
+
+    ``fill_id`` (the exchange's trade id), when given, makes a repeated report of
+    the same fill a no-op. Raises FillRejected for an unknown signal, a side
+    that is not the signal's action, a non-positive amount or price, a negative
+    fee, or a naive ``filled_at``.
+    """
+    if side not in OPPOSITE:
+        raise FillRejected("side must be buy or sell")
+    amount = _positive("amount", amount)
+    price = _positive("price", price)
+    fee = _positive("fee", fee, zero_ok=True)
+    if not isinstance(filled_at, datetime) or filled_at.tzinfo is None:
+        raise FillRejected("filled_at must be an aware datetime")
+    signal = Signal.objects.filter(pk=signal_id).first()
+    if signal is None:
+        raise FillRejected(f"no signal {signal_id}")
+    # Outcomes of one strategy close each other, so its fills take turns: one lock,
+    # always the same row, so two fills never wait on each other crosswise.
+    Strategy.objects.select_for_update().filter(pk=signal.strategy_id).values_list(
+        "pk", flat=True
+    ).get()
+    if signal.action != side:
+        raise FillRejected(f"a {side} fill cannot belong to a {signal.action} signal")
+    if fill_id and SignalFill.objects.filter(signal=signal, fill_id=fill_id).exists():
+        return SignalOutcome.objects.get(signal=signal)
+    SignalFill.objects.create(
+        signal=signal,
+        fill_id=fill_id,
+        side=side,
+        amount=amount,
+        price=price,
+        fee=fee,
+        filled_at=filled_at,
+    )
+    outcome = SignalOutcome.objects.filter(signal=signal).first() or SignalOutcome(
+        signal=signal,
+        strategy_id=signal.strategy_id,
+        market=signal.market,
+        side=side,
+        first_filled_at=filled_at,
+        last_filled_at=filled_at,
+    )
+    outcome.fills += 1
+    outcome.amount += amount
+    outcome.notional = (outcome.notional + amount * price).quantize(PRICE_STEP)
+    outcome.fees += fee
+    outcome.average_price = (outcome.notional / outcome.amount).quantize(PRICE_STEP)
+    outcome.first_filled_at = min(outcome.first_filled_at, filled_at)
+    outcome.last_filled_at = max(outcome.last_filled_at, filled_at)
+    outcome.save()
+    _link(outcome, signal.period)
+    return outcome

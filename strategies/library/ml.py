@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from strategies.indicators import log_return, rsi, sma, volatility, zscore
+from strategies.library.base import (
+    BUY,
+    SELL,
+    STAY,
+    Decision,
+    FitResult,
+    LearnedModel,
+    Param,
+    share,
+)
+from strategies.series import CandleSeries
+
+FEATURES = ("r1", "r3", "r12", "r48", "vol24", "z20", "rsi14", "range", "volume")
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FittedDirection:
+    """A standardised logistic regression, as plain numbers."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def probability_up(self, row: np.ndarray) -> float:
+        score = float(np.dot((row - self.mean) / self.scale, self.coef)) + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(-500.0, min(500.0, score))))
+
+
+class DirectionClassifier(LearnedModel):
+    """Logistic regression on candle features predicting the next candle's direction."""
+
+    key = "ml_direction"
+    title = "Machine-learned direction"
+    summary = "A model trained on past candles that predicts whether the next one closes higher."
+    rule = (
+        "Nine features of each candle (log returns over 1, 3, 12 and 48 candles, 24-candle "
+        "volatility, Bollinger z-score, RSI, high/low range, volume against its 24-candle "
+        "mean) feed a scikit-learn logistic regression trained on the last train_window "
+        "candles whose next close is known, refitted every retrain_every candles (walk "
+        "forward: it never sees a later candle). With p the predicted chance of a higher "
+        "close: buy when p ≥ 0.5 + edge, a fraction growing from half of max_fraction at "
+        "the edge to all of it at twice the edge; sell sell_fraction when p ≤ 0.5 - edge; "
+        "hold otherwise. Confidence is |p - 0.5| * 2."
+    )
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "train_window": Param(1000, 100, 50_000, "candles a fit learns from", integer=True),
+        "min_train": Param(200, 50, 50_000, "fewest usable candles to fit at all", integer=True),
+        "retrain_every": Param(42, 1, 10_000, "candles between refits", integer=True),
+        "edge": Param(0.04, 0.0, 0.49, "distance of p from 0.5 needed to act"),
+        "regularisation": Param(0.1, 0.0001, 1000, "inverse L2 strength (scikit-learn's C)"),
+        "max_fraction": Param(1.0, 0.01, 1, "share of the allocation a strong buy uses"),
+        "sell_fraction": Param(1.0, 0.01, 1, "share of the position a sell sells"),
+    }
+    default_markets = ("BTC/USDT", "ETH/USDT")
+
+    @classmethod
+    def check_together(cls, values: dict[str, float]) -> None:
+        if values["min_train"] > values["train_window"]:
+            raise ValueError("min_train must not exceed train_window")
+
+    @property
+    def lookback(self) -> int:
+        return 49  # r48 needs 48 earlier closes
+
+    @property
+    def retrain_every(self) -> int:
+        return int(self.params["retrain_every"])
+
+    @property
+    def training_window(self) -> int:
+        return int(self.params["train_window"])
+
+    def features(self, series: CandleSeries) -> np.ndarray:
+        close, volume = series.close, series.volume
+        mean_volume = sma(volume, 24)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative_volume = np.log((volume + 1e-12) / (mean_volume + 1e-12))
+        return np.column_stack(
+            [
+                log_return(close, 1),
+                log_return(close, 3),
+                log_return(close, 12),
+                log_return(close, 48),
+                volatility(close, 24),
+                zscore(close, 20),
+                rsi(close, 14) / 100.0 - 0.5,
+                np.log(series.high / series.low),
+                relative_volume,
+            ]
+        )
+
+    def fit(self, features: np.ndarray, close: np.ndarray, end: int) -> FitResult | None:
+        """Learn from rows whose next close is known by candle ``end``: rows < end.
+
+        Rows with NaN features (warm-up) or an unchanged next close are left out.
+        """
+        first = max(0, end - self.training_window)
+        rows = np.arange(first, end)
+        if len(rows) == 0:
+            return None
+        x = features[rows]
+        change = close[rows + 1] - close[rows]
+        usable = ~np.isnan(x).any(axis=1) & (change != 0)
+        x, y = x[usable], (change[usable] > 0).astype(int)
+        if len(y) < int(self.params["min_train"]):
+            return None
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale == 0] = 1.0
+        standard = (x - mean) / scale
+        if len(np.unique(y)) == 1:
+            # Every candle went the same way: a constant, smoothed rate.
+            ups = int(y.sum())
+            rate = (ups + 1) / (len(y) + 2)
+            coef, intercept = np.zeros(x.shape[1]), math.log(rate / (1 - rate))
+        else:
+            # Imported here: only fitting needs scikit-learn, and web processes never fit.
+            from sklearn.linear_model import LogisticRegression
+
+            fitted = LogisticRegression(C=float(self.params["regularisation"]), max_iter=500)
+            fitted.fit(standard, y)
+            coef, intercept = fitted.coef_[0].astype(float), float(fitted.intercept_[0])
+        state = FittedDirection(mean=mean, scale=scale, coef=coef, intercept=intercept)
+        predicted = (standard @ coef + intercept) > 0
+        used = rows[usable]
+        return FitResult(
+            state=state,
+            first=int(used[0]),
+            last=int(used[-1]),
+            end=end,
+            rows=len(y),
+            metrics={
+                "in_sample_accuracy": round(float((predicted == y).mean()), 4),
+                "share_up": round(float(y.mean()), 4),
+            },
+        )
+
+    def probability_up(self, row: np.ndarray, state: Any) -> float:
+        return float(state.probability_up(row))
+
+    def decide(self, row: np.ndarray, state: Any = None) -> Decision:
+        if state is None or np.isnan(row).any():
+            return STAY
+        p = state.probability_up(row)
+        edge = float(self.params["edge"])
+        if p >= 0.5 + edge:
+            strength = (p - 0.5) / (2 * edge) if edge > 0 else 1.0
+            fraction = float(self.params["max_fraction"]) * min(1.0, strength)
+            return Decision(BUY, share(fraction), share(abs(p - 0.5) * 2))
+        if p <= 0.5 - edge:
+            return Decision(SELL, share(self.params["sell_fraction"]), share(abs(p - 0.5) * 2))
+        return STAY
+
+    def dump_state(self, state: Any) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "features": list(FEATURES),
+            "mean": [float(v) for v in state.mean],
+            "scale": [float(v) for v in state.scale],
+            "coef": [float(v) for v in state.coef],
+            "intercept": float(state.intercept),
+        }
+
+    def load_state(self, data: Mapping[str, Any]) -> FittedDirection:
+        """Rebuild a fitted state from JSON, checking every number (never unpickling)."""
+        if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
+            raise ValueError("fitted state has an unknown format")
+        if list(data.get("features", [])) != list(FEATURES):
+            raise ValueError("fitted state was made for other features")
+        arrays = {}
+        for name in ("mean", "scale", "coef"):
+            values = data.get(name)
+            if not isinstance(values, list) or len(values) != len(FEATURES):
+                raise ValueError(f"fitted state {name} must list {len(FEATURES)} numbers")
+            arrays[name] = np.array([_finite(v, name) for v in values], dtype=np.float64)
+        if (arrays["scale"] <= 0).any():
+            raise ValueError("fitted state scale must be positive")
+        return FittedDirection(
+            mean=arrays["mean"],
+            scale=arrays["scale"],
+            coef=arrays["coef"],
+            intercept=_finite(data.get("intercept"), "intercept"),
+        )
+
+
+def _finite(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"fitted state {name} holds a value that is not a finite number")
+    return float(value)

@@ -1,0 +1,93 @@
+"""django-q2 schedules of the strategies, created idempotently after migrate.
+
+One schedule per active strategy runs it every ``interval_minutes``, first at
+the next period edge (a minute after a candle closes, when the exchange has
+it); one more refits learned models that are due. Schedules are looked up by
+name, so running this again updates them instead of adding copies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import router
+from django.utils import timezone
+from django_q.models import Schedule
+
+from strategies.models import Strategy
+from strategies.timeframes import period_start, step
+
+RUN_PREFIX = "strategies: run "
+RETRAIN_NAME = "strategies: refit learned models"
+# After a candle closes, give the exchange this long to publish it.
+CLOSE_DELAY = timedelta(minutes=1)
+
+
+def run_schedule_name(strategy: Strategy) -> str:
+    return f"{RUN_PREFIX}{strategy.slug}"
+
+
+def first_run_at(strategy: Strategy, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return period_start(now, strategy.timeframe) + step(strategy.timeframe) + CLOSE_DELAY
+
+
+def strategy_schedule_sync(*, strategy: Strategy, now: datetime | None = None) -> Schedule | None:
+    """Create, update or (for an inactive strategy) remove its run schedule."""
+    name = run_schedule_name(strategy)
+    if not strategy.is_active:
+        Schedule.objects.filter(name=name).delete()
+        return None
+    schedule, _ = Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": "strategies.tasks.run_strategy",
+            "args": repr((strategy.pk,)),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": strategy.interval_minutes,
+            "repeats": -1,
+        },
+        create_defaults={
+            "func": "strategies.tasks.run_strategy",
+            "args": repr((strategy.pk,)),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": strategy.interval_minutes,
+            "repeats": -1,
+            "next_run": first_run_at(strategy, now),
+        },
+    )
+    return schedule
+
+
+def ensure_schedules() -> None:
+    for strategy in Strategy.objects.all():
+        strategy_schedule_sync(strategy=strategy)
+    # Schedules of strategies deleted since: their task would find nothing to run.
+    names = {run_schedule_name(s) for s in Strategy.objects.filter(is_active=True)}
+    Schedule.objects.filter(name__startswith=RUN_PREFIX).exclude(name__in=names).delete()
+    Schedule.objects.update_or_create(
+        name=RETRAIN_NAME,
+        defaults={
+            "func": "strategies.tasks.refit_due_models",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": int(getattr(settings, "STRATEGY_REFIT_CHECK_MINUTES", 60)),
+            "repeats": -1,
+        },
+    )
+
+
+def after_migrate(*, using: str = "default", apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate: seed the default strategies, then their schedules (idempotent)."""
+    if not router.allow_migrate_model(using, Strategy):
+        return
+    if apps is not None:
+        try:
+            apps.get_model("strategies", "Strategy")
+        except LookupError:  # migrated back to before the strategies existed
+            return
+    from strategies.seed import seed_strategies
+
+    seed_strategies()
+    ensure_schedules()

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+
+from strategies.feedback import FillRejected, record_fill
+from strategies.models import Signal, SignalFill, SignalOutcome
+from strategies.tests.factories import START, SignalFactory, StrategyFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+FILLED = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def strategy():
+    return StrategyFactory()
+
+
+def signal(strategy, action: str, hours: int, market: str = "BTC/USDT") -> Signal:
+    return SignalFactory(
+        strategy=strategy, action=action, market=market, period=START + timedelta(hours=hours)
+    )
+
+
+def fill(sig: Signal, amount: str, price: str, fee: str, **kwargs) -> SignalOutcome:
+    return record_fill(
+        signal_id=sig.pk, side=sig.action, amount=D(amount), price=D(price), fee=D(fee),
+        filled_at=kwargs.pop("filled_at", FILLED), **kwargs,
+    )  # fmt: skip
+
+
+def test_fills_of_several_bots_add_up_to_one_outcome(strategy) -> None:
+    buy = signal(strategy, "buy", 0)
+    fill(buy, "1", "100", "0.1")
+    outcome = fill(buy, "1", "102", "0.102", filled_at=FILLED + timedelta(seconds=5))
+    assert (outcome.fills, outcome.amount, outcome.notional, outcome.fees) == (
+        2,
+        D(2),
+        D(202),
+        D("0.202"),
+    )
+    assert outcome.average_price == D(101)
+    assert outcome.first_filled_at == FILLED and outcome.last_filled_at == FILLED + timedelta(
+        seconds=5
+    )
+    assert outcome.realised_return is None  # still open
+
+
+def test_a_buy_closes_at_the_next_sell_with_its_return_after_fees(strategy) -> None:
+    buy, sell = signal(strategy, "buy", 0), signal(strategy, "sell", 4)
+    fill(buy, "1", "100", "0.1")
+    fill(buy, "1", "102", "0.102")
+    fill(sell, "2", "111.1", "0.2222")
+    outcome = SignalOutcome.objects.get(signal=buy)
+    # Entry 101, exit 111.1: +10 %, minus 0.1 % fee on each side.
+    assert outcome.realised_return == D("0.098")
+    assert outcome.closed_by_id == sell.pk and outcome.exit_price == D("111.1")
+    assert SignalOutcome.objects.get(signal=sell).realised_return is None
+
+
+def test_a_sell_closes_at_the_next_buy_and_earns_what_it_avoided(strategy) -> None:
+    sell, buy = signal(strategy, "sell", 0), signal(strategy, "buy", 4)
+    fill(sell, "1", "100", "0")
+    fill(buy, "1", "90", "0")
+    assert SignalOutcome.objects.get(signal=sell).realised_return == D("0.1")
+
+
+def test_fills_reported_out_of_order_link_the_same_way(strategy) -> None:
+    buy, sell = signal(strategy, "buy", 0), signal(strategy, "sell", 4)
+    fill(sell, "1", "110", "0")
+    fill(buy, "1", "100", "0")
+    assert SignalOutcome.objects.get(signal=buy).realised_return == D("0.1")
+
+
+def test_a_later_fill_of_the_closing_signal_updates_the_return(strategy) -> None:
+    buy, sell = signal(strategy, "buy", 0), signal(strategy, "sell", 4)
+    fill(buy, "1", "100", "0")
+    fill(sell, "1", "110", "0")
+    fill(sell, "1", "130", "0")
+    assert SignalOutcome.objects.get(signal=buy).realised_return == D("0.2")
+
+
+def test_a_buy_closes_at_the_first_later_sell_only(strategy) -> None:
+    buy = signal(strategy, "buy", 0)
+    first_sell, second_sell = signal(strategy, "sell", 4), signal(strategy, "sell", 8)
+    fill(buy, "1", "100", "0")
+    fill(second_sell, "1", "150", "0")
+    fill(first_sell, "1", "120", "0")
+    assert SignalOutcome.objects.get(signal=buy).closed_by_id == first_sell.pk
+    assert SignalOutcome.objects.get(signal=buy).realised_return == D("0.2")
+
+
+def test_other_markets_and_strategies_do_not_close_each_other(strategy) -> None:
+    buy = signal(strategy, "buy", 0)
+    fill(buy, "1", "100", "0")
+    fill(signal(strategy, "sell", 4, market="ETH/USDT"), "1", "110", "0")
+    fill(signal(StrategyFactory(), "sell", 4), "1", "110", "0")
+    assert SignalOutcome.objects.get(signal=buy).realised_return is None
+
+
+def test_the_same_fill_reported_twice_counts_once(strategy) -> None:
+    buy = signal(strategy, "buy", 0)
+    fill(buy, "1", "100", "0.1", fill_id="trade-1")
+    outcome = fill(buy, "1", "100", "0.1", fill_id="trade-1")
+    assert outcome.fills == 1 and SignalFill.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"signal_id": uuid.uuid4()}, "no signal"),
+        ({"side": "sell"}, "cannot belong to a buy signal"),
+        ({"side": "hold"}, "buy or sell"),
+        ({"amount": D(0)}, "amount must be positive"),
+        ({"price": D(-1)}, "price must be positive"),
+        ({"fee": D("-0.1")}, "fee must be zero or more"),
+        ({"amount": 1.5}, "finite Decimal"),
+        ({"price": D("NaN")}, "finite Decimal"),
+        ({"amount": D("1e30")}, "too large"),
+        ({"filled_at": datetime(2025, 1, 1)}, "aware"),  # noqa: DTZ001
+    ],
+)
+def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message: str) -> None:
+    buy = signal(strategy, "buy", 0)
+    values = {
+        "signal_id": buy.pk,
+        "side": "buy",
+        "amount": D(1),
+        "price": D(100),
+        "fee": D(0),
+        "filled_at": FILLED,
+    }
+    values.update(change)
+    with pytest.raises(FillRejected, match=message):
+        record_fill(**values)
+    assert not SignalFill.objects.exists() and not SignalOutcome.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fills_reported_at_once_by_many_bots_all_count() -> None:
+    buy = SignalFactory(strategy=StrategyFactory(), action="buy")
+    start = threading.Barrier(6, timeout=30)
+    failures: list[BaseException] = []
+
+    def report(n: int) -> None:
+        try:
+            start.wait()
+            fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=report, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    outcome = SignalOutcome.objects.get(signal=buy)
+    # A lost update would show fewer fills or a wrong sum: 100 + 101 + … + 105.
+    assert (outcome.fills, outcome.amount, outcome.notional) == (6, D(6), D(615))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from strategies import hooks
+
+
+@pytest.fixture
+def receivers(monkeypatch):
+    registered: list = []
+    monkeypatch.setattr(hooks, "SIGNAL_RECEIVERS", registered)
+    return registered
+
+
+def test_every_receiver_gets_the_new_signal_ids(receivers) -> None:
+    seen: list = []
+    receivers.extend([seen.append, seen.append])
+    hooks.signals_emitted(["a", "b"])
+    assert seen == [["a", "b"], ["a", "b"]]
+
+
+def test_a_failing_receiver_does_not_starve_the_next(receivers, caplog) -> None:
+    seen: list = []
+
+    def broken(ids: list[str]) -> None:
+        raise RuntimeError("queue down")
+
+    receivers.extend([broken, seen.append])
+    with caplog.at_level(logging.ERROR, logger="strategies.hooks"):
+        hooks.signals_emitted(["a"])
+    assert seen == [["a"]]
+    assert "failed for 1 signal(s)" in caplog.text and "queue down" in caplog.text
+
+
+def test_nothing_is_called_without_ids(receivers) -> None:
+    seen: list = []
+    receivers.append(seen.append)
+    hooks.signals_emitted([])
+    assert seen == []
+
+
+def test_a_receiver_cannot_change_what_the_next_one_sees(receivers) -> None:
+    seen: list = []
+    receivers.extend([lambda ids: ids.clear(), seen.append])
+    hooks.signals_emitted(["a"])
+    assert seen == [["a"]]

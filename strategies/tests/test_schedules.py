@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django_q.models import Schedule
+
+from strategies.models import Strategy
+from strategies.schedules import (
+    RETRAIN_NAME,
+    RUN_PREFIX,
+    after_migrate,
+    ensure_schedules,
+    first_run_at,
+    run_schedule_name,
+    strategy_schedule_sync,
+)
+from strategies.seed import DEFAULT_STRATEGIES
+from strategies.tests.factories import StrategyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run_schedules() -> dict[str, Schedule]:
+    return {s.name: s for s in Schedule.objects.filter(name__startswith=RUN_PREFIX)}
+
+
+def test_migrate_creates_a_run_schedule_per_active_strategy_and_the_refit_schedule() -> None:
+    Schedule.objects.all().delete()
+    call_command("migrate", verbosity=0)
+    names = set(run_schedules())
+    assert names == {f"{RUN_PREFIX}{d['slug']}" for d in DEFAULT_STRATEGIES}
+    refit = Schedule.objects.get(name=RETRAIN_NAME)
+    assert (refit.func, refit.minutes, refit.repeats) == (
+        "strategies.tasks.refit_due_models",
+        60,
+        -1,
+    )
+    schedule = Schedule.objects.get(name=f"{RUN_PREFIX}trend-rider")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "strategies.tasks.run_strategy", Schedule.MINUTES, 240,
+    )  # fmt: skip
+
+
+def test_running_it_again_updates_instead_of_adding_copies() -> None:
+    ensure_schedules()
+    count = Schedule.objects.count()
+    strategy = Strategy.objects.get(slug="trend-rider")
+    Strategy.objects.filter(pk=strategy.pk).update(interval_minutes=60)
+    ensure_schedules()
+    assert Schedule.objects.count() == count
+    assert Schedule.objects.get(name=run_schedule_name(strategy)).minutes == 60
+
+
+def test_a_rerun_keeps_the_next_run_time_it_had() -> None:
+    strategy = StrategyFactory()
+    schedule = strategy_schedule_sync(strategy=strategy)
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=later)
+    strategy_schedule_sync(strategy=strategy)
+    assert Schedule.objects.get(pk=schedule.pk).next_run == later
+
+
+def test_the_first_run_is_just_after_the_next_candle_closes() -> None:
+    strategy = StrategyFactory(timeframe="4h")
+    when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+    assert first_run_at(strategy, when) == datetime(2025, 3, 10, 16, 1, tzinfo=UTC)
+
+
+def test_inactive_and_deleted_strategies_have_no_schedule() -> None:
+    inactive = StrategyFactory(is_active=False)
+    gone = StrategyFactory()
+    strategy_schedule_sync(strategy=gone)
+    gone_name = run_schedule_name(gone)
+    gone.delete()
+    ensure_schedules()
+    assert run_schedule_name(inactive) not in run_schedules()
+    assert gone_name not in run_schedules()
+
+
+class OnlyDefault:
+    def allow_migrate(self, db: str, app_label: str, **hints: object) -> bool:
+        return db == "default"
+
+
+def test_migrating_another_database_touches_nothing_here(settings) -> None:
+    # The embedded setup migrates a second database for the channel layer.
+    settings.DATABASE_ROUTERS = [f"{__name__}.OnlyDefault"]
+    Schedule.objects.all().delete()
+    Strategy.objects.all().delete()
+    after_migrate(using="channels")
+    assert not Schedule.objects.exists() and not Strategy.objects.exists()
+    after_migrate(using="default")
+    assert Strategy.objects.count() == 3
+
+
+def test_the_schedule_task_argument_is_the_strategy_id_only() -> None:
+    strategy = StrategyFactory()
+    schedule = strategy_schedule_sync(strategy=strategy)
+    assert schedule.args == f"({strategy.pk},)" and schedule.kwargs in (None, "")

@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.tests.factories import UserFactory
+from strategies.feedback import record_fill
+from strategies.models import Backtest, Strategy
+from strategies.tests.factories import (
+    BacktestFactory,
+    SignalFactory,
+    StrategyFactory,
+    StrategyRunFactory,
+    raw_private_key,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def strategy() -> Strategy:
+    return StrategyFactory(name="Visible Strategy", markets=["BTC/USDT", "ETH/USDT"])
+
+
+def add_activity(strategy: Strategy, count: int) -> None:
+    """Signals with fills, runs and backtests: what makes a page grow."""
+    for i in range(count):
+        buy = SignalFactory(strategy=strategy, action="buy")
+        sell = SignalFactory(strategy=strategy, action="sell")
+        for signal, price in ((buy, "100"), (sell, "110")):
+            record_fill(
+                signal_id=signal.pk, side=signal.action, amount=Decimal(1), price=Decimal(price),
+                fee=Decimal(0), filled_at=signal.created_at,
+            )  # fmt: skip
+        StrategyRunFactory(strategy=strategy)
+        BacktestFactory(strategy=strategy, market=["BTC/USDT", "ETH/USDT"][i % 2])
+
+
+def test_strategy_pages_need_a_signed_in_user(client: Client, strategy) -> None:
+    for url in ["/strategies/", f"/strategies/{strategy.slug}/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/account/login/" in response["Location"]
+
+
+def test_the_catalogue_shows_each_strategy_with_its_backtest_and_live_stats(
+    verified_client: Client, strategy
+) -> None:
+    add_activity(strategy, 1)
+    BacktestFactory(
+        strategy=strategy, total_return=Decimal("0.1234"), max_drawdown=Decimal("0.0567")
+    )
+    page = verified_client.get("/strategies/").content.decode()
+    for text in [
+        "Visible Strategy",
+        "Trend Rider",
+        "Dip Buyer",
+        "Next Candle",
+        "+12.3%",
+        "5.7%",
+        "BTC/USDT, ETH/USDT",
+    ]:
+        assert text in page, text
+    assert "Hit rate" in page and "100.0%" in page  # the one closed buy gained
+
+
+def test_users_do_not_see_inactive_strategies_but_staff_do(
+    client: Client, verified_client: Client
+) -> None:
+    StrategyFactory(name="Switched Off", slug="switched-off", is_active=False)
+    assert "Switched Off" not in verified_client.get("/strategies/").content.decode()
+    assert verified_client.get("/strategies/switched-off/").status_code == 404
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert "Switched Off" in client.get("/strategies/").content.decode()
+    assert client.get("/strategies/switched-off/").status_code == 200
+
+
+def test_an_unknown_strategy_is_not_found(verified_client: Client) -> None:
+    assert verified_client.get("/strategies/no-such-thing/").status_code == 404
+
+
+def test_the_catalogue_query_count_does_not_grow_with_strategies_or_activity(
+    verified_client: Client, strategy, django_assert_num_queries
+) -> None:
+    add_activity(strategy, 1)
+    verified_client.get("/strategies/")
+    with django_assert_num_queries(7) as first:
+        verified_client.get("/strategies/")
+    for _ in range(3):
+        add_activity(StrategyFactory(markets=["BTC/USDT", "ETH/USDT"]), 3)
+    with django_assert_num_queries(len(first.captured_queries)):
+        verified_client.get("/strategies/")
+
+
+def test_the_detail_page_explains_the_strategy_and_shows_its_public_key_only(
+    verified_client: Client, strategy
+) -> None:
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "Decision rule" in page and "fast SMA" in page
+    assert strategy.public_key in page
+    assert strategy.private_key not in page and raw_private_key(strategy) not in page
+
+
+def test_the_detail_page_charts_the_backtest_as_svg_without_inline_script_or_style(
+    verified_client: Client, strategy
+) -> None:
+    BacktestFactory(strategy=strategy)
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert page.count("<polyline") == 2
+    assert 'class="equity-line"' in page and 'class="drawdown-line"' in page
+    assert "<script" not in page and 'style="' not in page
+    assert "css/strategies.css" in page
+
+
+def test_the_detail_page_lists_signals_with_their_outcomes(
+    verified_client: Client, strategy
+) -> None:
+    add_activity(strategy, 1)
+    SignalFactory(strategy=strategy, action="hold", fraction=Decimal(0))
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "+10.00%" in page  # the buy at 100 closed by the sell at 110
+    assert "not traded" in page and "open" in page
+
+
+def test_the_detail_query_count_does_not_grow_with_signals_runs_or_backtests(
+    verified_client: Client, user, strategy, django_assert_num_queries
+) -> None:
+    add_activity(strategy, 1)
+    BacktestFactory(strategy=strategy, requested_by=user)
+    url = f"/strategies/{strategy.slug}/"
+    verified_client.get(url)
+    with django_assert_num_queries(12) as first:
+        verified_client.get(url)
+    add_activity(strategy, 6)
+    BacktestFactory.create_batch(3, strategy=strategy, requested_by=user)
+    with django_assert_num_queries(len(first.captured_queries)):
+        verified_client.get(url)
+
+
+def test_a_chosen_backtest_is_charted_instead_of_the_latest(
+    verified_client: Client, strategy
+) -> None:
+    older = BacktestFactory(
+        strategy=strategy, curve=[[1704067200000, "1.00", "0"], [1704081600000, "7777.00", "0"]]
+    )
+    BacktestFactory(strategy=strategy)
+    page = verified_client.get(f"/strategies/{strategy.slug}/?backtest={older.pk}").content.decode()
+    assert "7,777.00" in page
+    assert verified_client.get(f"/strategies/{strategy.slug}/?backtest=nonsense").status_code == 200
+
+
+def test_requesting_a_backtest_queues_it_and_shows_its_progress(
+    verified_client: Client, user, strategy
+) -> None:
+    response = verified_client.post(
+        f"/strategies/{strategy.slug}/backtest/", {"market": "ETH/USDT", "days": "90"}
+    )
+    backtest = Backtest.objects.get()
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/strategies/backtests/{backtest.pk}/"
+    )
+    assert (backtest.requested_by, backtest.market, backtest.status) == (user, "ETH/USDT", "queued")
+    page = verified_client.get(response["Location"]).content.decode()
+    assert "Waiting for a worker" in page and "<progress" in page and 'http-equiv="refresh"' in page
+
+
+def test_a_running_backtest_shows_its_phase_and_percent(
+    verified_client: Client, user, strategy
+) -> None:
+    backtest = BacktestFactory(
+        strategy=strategy, requested_by=user, status="running", progress=42, phase="replaying"
+    )
+    page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    assert "Running: replaying" in page and 'value="42"' in page
+
+
+def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshing(
+    verified_client: Client, strategy
+) -> None:
+    backtest = BacktestFactory(strategy=strategy, total_return=Decimal("-0.25"))
+    page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    assert "-25.0%" in page and page.count("<polyline") == 2 and "refresh" not in page
+
+
+def test_a_failed_backtest_says_why(verified_client: Client, strategy) -> None:
+    backtest = BacktestFactory(strategy=strategy, status="failed", error="BadSymbol: gone")
+    assert (
+        "BadSymbol: gone"
+        in verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    )
+
+
+def test_another_users_backtest_is_not_found(verified_client: Client, strategy) -> None:
+    theirs = BacktestFactory(strategy=strategy, requested_by=UserFactory())
+    assert verified_client.get(f"/strategies/backtests/{theirs.pk}/").status_code == 404
+    assert verified_client.get(f"/strategies/backtests/{uuid.uuid4()}/").status_code == 404
+    page = verified_client.get(f"/strategies/{strategy.slug}/?backtest={theirs.pk}")
+    assert str(theirs.pk) not in page.content.decode()
+
+
+def test_a_second_backtest_while_one_runs_is_refused_with_a_message(
+    verified_client: Client, user, strategy
+) -> None:
+    BacktestFactory(strategy=strategy, requested_by=user, status="queued")
+    response = verified_client.post(
+        f"/strategies/{strategy.slug}/backtest/", {"market": "BTC/USDT", "days": "90"}, follow=True
+    )
+    assert "still running" in response.content.decode()
+    assert Backtest.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "data", [{"market": "SOL/USDT", "days": "90"}, {"market": "BTC/USDT", "days": "3"}]
+)
+def test_a_backtest_form_outside_the_choices_is_refused(
+    verified_client: Client, strategy, data
+) -> None:
+    response = verified_client.post(f"/strategies/{strategy.slug}/backtest/", data, follow=True)
+    assert "Choose one of the strategy" in response.content.decode()
+    assert not Backtest.objects.exists()
+
+
+def test_backtests_are_requested_by_post_only(verified_client: Client, strategy) -> None:
+    assert verified_client.get(f"/strategies/{strategy.slug}/backtest/").status_code == 405
+
+
+def test_the_navigation_links_to_the_catalogue(verified_client: Client) -> None:
+    assert 'href="/strategies/"' in verified_client.get("/strategies/").content.decode()
+
+
+def test_my_backtests_are_listed_on_the_strategy_page(
+    verified_client: Client, user, strategy
+) -> None:
+    mine = BacktestFactory(
+        strategy=strategy, requested_by=user, start=BacktestFactory.start - timedelta(days=1)
+    )
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "Your backtests" in page and f"/strategies/backtests/{mine.pk}/" in page
+
+
+def test_the_detail_page_lists_every_parameter_with_its_default_filled_in(
+    verified_client: Client,
+) -> None:
+    strategy = StrategyFactory(params={"fast": 10}, max_signal_age=5400)
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "<code>fast</code></th><td>10</td>" in page
+    assert "<code>slow</code></th><td>50</td>" in page  # not set: the default runs
+    assert "fast moving average, in candles" in page
+    assert "1 h 30 min" in page

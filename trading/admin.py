@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.events import record_event
+from accounts.models import SecurityEvent
+from trading.models import ActivityIncident, Bot, Decision, Fill, Order
+from trading.services import bot_pause
+
+
+def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
+    count = 0
+    for bot in bots.exclude(status__in=[Bot.Status.STOPPED, Bot.Status.PAUSED]):
+        bot_pause(request=None, bot=bot, reason=why)
+        count += 1
+    record_event(
+        user=request.user,
+        kind=SecurityEvent.Kind.BOTS_PAUSED_BY_STAFF,
+        request=request,
+        why=why,
+        bots=count,
+    )
+    return count
+
+
+@admin.action(description="Pause the selected bots")
+def pause_bots(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bot]) -> None:
+    count = _pause(request, queryset, "Paused by OneClick staff")
+    modeladmin.message_user(request, f"Paused {count} bot(s).", messages.SUCCESS)
+
+
+@admin.action(description="Incident switch: pause every bot on the same exchange(s)")
+def pause_exchange(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bot]
+) -> None:
+    exchanges = set(queryset.values_list("credential__exchange_id", flat=True))
+    bots = Bot.objects.filter(credential__exchange_id__in=exchanges)
+    count = _pause(
+        request, bots, f"Paused by OneClick staff: incident on {', '.join(sorted(exchanges))}"
+    )
+    modeladmin.message_user(
+        request, f"Paused {count} bot(s) on {', '.join(sorted(exchanges))}.", messages.WARNING
+    )
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Bot)
+class BotAdmin(ReadOnly):
+    list_display = ["name", "owner", "strategy", "credential", "allocation", "equity", "status"]
+    list_filter = ["status", "credential__exchange_id", "strategy"]
+    search_fields = ["name", "owner__email"]
+    list_select_related = ["owner", "strategy", "credential"]
+    actions = [pause_bots, pause_exchange]
+    exclude = ["markets"]
+    readonly_fields = [
+        "owner", "credential", "strategy", "name", "quote_currency", "allocation", "status",
+        "status_reason", "cash", "realised_pnl", "unrealised_pnl", "fees_paid", "equity",
+        "peak_equity", "max_drawdown", "marked_at", "created_at",
+    ]  # fmt: skip
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnly):
+    list_display = ["created_at", "bot", "outcome", "reason", "message"]
+    list_filter = ["outcome", "reason"]
+    search_fields = ["bot__name", "bot__owner__email", "reason"]
+    list_select_related = ["bot"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnly):
+    list_display = ["created_at", "bot", "market", "side", "amount", "status", "client_order_id"]
+    list_filter = ["status", "exchange_id", "side"]
+    search_fields = ["client_order_id", "exchange_order_id", "bot__owner__email"]
+    list_select_related = ["bot"]
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnly):
+    list_display = ["taken_at", "order", "amount", "price", "fee", "fee_currency"]
+    search_fields = ["trade_id", "order__client_order_id"]
+    list_select_related = ["order"]
+
+
+@admin.register(ActivityIncident)
+class ActivityIncidentAdmin(ReadOnly):
+    list_display = ["opened_at", "credential", "volume_24h", "position_size", "closed_at"]
+    list_select_related = ["credential"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from accounts.models import User
+from vault.selectors import credentials_of
+
+
+class BotForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    credential = forms.ModelChoiceField(queryset=None, label="Exchange key", empty_label=None)
+    strategy = forms.ModelChoiceField(queryset=None, empty_label=None)
+    quote_currency = forms.ChoiceField(
+        choices=[("USDT", "USDT"), ("USDC", "USDC")], label="Quote currency"
+    )
+    markets = forms.MultipleChoiceField(
+        choices=[], widget=forms.CheckboxSelectMultiple, help_text="Markets the bot may trade."
+    )
+    allocation = forms.DecimalField(
+        min_value=Decimal("1"), max_digits=20, decimal_places=2, help_text="Funds the bot may use."
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        from strategies.models import Strategy
+
+        super().__init__(*args, **kwargs)
+        self.fields["credential"].queryset = credentials_of(user).filter(status="active")
+        strategies = Strategy.objects.filter(is_active=True).order_by("name")
+        self.fields["strategy"].queryset = strategies
+        markets = sorted({m for s in strategies for m in s.markets})
+        self.fields["markets"].choices = [(m, m) for m in markets]
+
+
+class AllocationForm(forms.Form):
+    allocation = forms.DecimalField(min_value=Decimal("1"), max_digits=20, decimal_places=2)
+
+
+class StopForm(forms.Form):
+    sell_positions = forms.BooleanField(
+        required=False, label="Also sell the bot's positions back to its quote currency"
+    )

@@ -1,0 +1,46 @@
+"""Selling a stopped bot's position back to the quote currency, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import ccxt
+
+from trading.exchange_calls import RateLimited
+from trading.models import Bot, Order, Position
+
+
+def liquidation_order_id(bot: Bot, position: Position) -> str:
+    digest = hashlib.sha256(f"{bot.pk}:liquidate:{position.market}".encode()).hexdigest()
+    return f"ocx{digest[:29]}"
+
+
+def sell_position(bot: Bot, position: Position, api: Any) -> str | None:
+    """Place (or continue) the market sell of ``position``; a problem text or None."""
+    from trading.execution import _to_step, advance
+
+    try:
+        markets = api("load_markets")
+    except (ccxt.BaseError, RateLimited) as exc:
+        return f"Could not sell {position.market}: {type(exc).__name__}"
+    amount = _to_step(position.amount, markets.get(position.market, {}))
+    if amount <= 0:
+        return f"{position.market}: the position is below the smallest tradable amount."
+    order, _ = Order.objects.get_or_create(
+        client_order_id=liquidation_order_id(bot, position),
+        defaults={
+            "bot": bot,
+            "credential": bot.credential,
+            "exchange_id": bot.credential.exchange_id,
+            "market": position.market,
+            "side": "sell",
+            "type": "market",
+            "amount": amount,
+        },
+    )
+    advance(order, api=api)
+    order.refresh_from_db()
+    if order.status == Order.Status.REJECTED:
+        return f"{position.market}: the exchange refused the sell ({order.error})."
+    return None

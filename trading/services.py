@@ -1,0 +1,201 @@
+"""Bots: create, pause, resume, raise the allocation, stop. The only writers of bots."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.events import record_event
+from accounts.models import SecurityEvent, User
+from accounts.notifications import notify_user
+from trading.events import push_to_user
+from trading.exchange_calls import RateLimited, with_limits
+from trading.models import Bot, Order
+from vault.models import CredentialUse, ExchangeCredential
+from vault.services import CredentialUnusable, client_for
+
+logger = logging.getLogger(__name__)
+
+
+class BotRefused(Exception):
+    """The change was refused; the message is fit to show the user."""
+
+
+def _free_balance(credential: ExchangeCredential, currency: str) -> Decimal:
+    try:
+        client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="free balance")
+        balance = with_limits(client, credential.exchange_id, credential.pk)("fetch_balance")
+    except CredentialUnusable as exc:
+        raise BotRefused(str(exc)) from None
+    except (ccxt.BaseError, RateLimited) as exc:
+        raise BotRefused(
+            f"Could not read your balance on the exchange ({type(exc).__name__}). Try again shortly."
+        ) from None
+    return Decimal(str((balance.get(currency) or {}).get("free") or 0))
+
+
+def _committed(
+    credential: ExchangeCredential, currency: str, *, excluding: Bot | None = None
+) -> Decimal:
+    """Quote the account's other running bots have not spent yet."""
+    bots = Bot.objects.filter(
+        credential=credential,
+        quote_currency=currency,
+        status__in=[Bot.Status.ACTIVE, Bot.Status.PAUSED],
+    )
+    if excluding is not None:
+        bots = bots.exclude(pk=excluding.pk)
+    return sum((b.cash for b in bots), Decimal(0))
+
+
+def _check_allocation(
+    credential: ExchangeCredential, currency: str, amount: Decimal, *, bot: Bot | None = None
+) -> None:
+    if amount <= 0:
+        raise BotRefused("The allocation must be more than zero.")
+    free = _free_balance(credential, currency)
+    available = free - _committed(credential, currency, excluding=bot)
+    needed = amount - (bot.allocation - bot.cash if bot else Decimal(0))
+    if needed > available:
+        raise BotRefused(
+            f"Your account has {available.normalize()} {currency} free for a new allocation; "
+            f"this needs {needed.normalize()}."
+        )
+
+
+def bot_create(
+    *,
+    request: HttpRequest,
+    user: User,
+    credential: ExchangeCredential,
+    strategy: Any,
+    name: str,
+    markets: list[str],
+    quote_currency: str,
+    allocation: Decimal,
+) -> Bot:
+    """Create a running bot after checking markets and the account's free balance.
+
+    The caller has checked ownership of the credential and a fresh one-time code.
+    Raises BotRefused.
+    """
+    if credential.owner_id != user.pk or credential.status != ExchangeCredential.Status.ACTIVE:
+        raise BotRefused("Choose one of your active exchange keys.")
+    if not strategy.is_active:
+        raise BotRefused("This strategy is not available.")
+    unknown = sorted(set(markets) - set(strategy.markets))
+    if not markets or unknown:
+        raise BotRefused(f"Choose markets the strategy trades ({', '.join(strategy.markets)}).")
+    wrong_quote = [m for m in markets if not m.endswith(f"/{quote_currency}")]
+    if wrong_quote:
+        raise BotRefused(f"{', '.join(wrong_quote)} is not quoted in {quote_currency}.")
+    _check_allocation(credential, quote_currency, allocation)
+    with transaction.atomic():
+        bot = Bot.objects.create(
+            owner=user,
+            credential=credential,
+            strategy=strategy,
+            name=name,
+            markets=sorted(markets),
+            quote_currency=quote_currency,
+            allocation=allocation,
+            cash=allocation,
+            equity=allocation,
+            peak_equity=allocation,
+        )
+        record_event(
+            user=user, kind=SecurityEvent.Kind.BOT_CREATED, request=request, bot=str(bot.pk)
+        )
+    push_to_user(user.pk, "bot", {"bot": str(bot.pk), "status": bot.status})
+    return bot
+
+
+def _set_status(
+    bot: Bot, status: str, reason: str, *, request: HttpRequest | None, kind: SecurityEvent.Kind
+) -> None:
+    Bot.objects.filter(pk=bot.pk).update(
+        status=status, status_reason=reason, updated_at=timezone.now()
+    )
+    bot.status, bot.status_reason = status, reason
+    record_event(user=bot.owner, kind=kind, request=request, bot=str(bot.pk))
+    push_to_user(bot.owner_id, "bot", {"bot": str(bot.pk), "status": status})
+
+
+def bot_pause(*, request: HttpRequest | None, bot: Bot, reason: str = "Paused by you") -> None:
+    """No new orders from now on; open orders and positions stay."""
+    if bot.status == Bot.Status.STOPPED:
+        raise BotRefused("A stopped bot cannot be paused.")
+    _set_status(bot, Bot.Status.PAUSED, reason, request=request, kind=SecurityEvent.Kind.BOT_PAUSED)
+
+
+def bot_resume(*, request: HttpRequest, bot: Bot) -> None:
+    """The caller has checked a fresh one-time code."""
+    if bot.status == Bot.Status.STOPPED:
+        raise BotRefused("A stopped bot cannot be resumed; create a new one.")
+    if bot.credential.status != ExchangeCredential.Status.ACTIVE:
+        raise BotRefused("The bot's exchange key is not active. Re-enable or replace it first.")
+    _set_status(bot, Bot.Status.ACTIVE, "", request=request, kind=SecurityEvent.Kind.BOT_RESUMED)
+
+
+def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -> None:
+    """Change the allocation; raising it needs a fresh code (checked by the caller)."""
+    spent = bot.allocation - bot.cash
+    if allocation < spent:
+        raise BotRefused(
+            f"The bot already has {spent.normalize()} {bot.quote_currency} in positions."
+        )
+    if allocation > bot.allocation:
+        _check_allocation(bot.credential, bot.quote_currency, allocation, bot=bot)
+    with transaction.atomic():
+        Bot.objects.filter(pk=bot.pk).update(allocation=allocation, cash=allocation - spent)
+        record_event(
+            user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, request=request,
+            bot=str(bot.pk), allocation=str(allocation),
+        )  # fmt: skip
+    bot.refresh_from_db()
+
+
+def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> list[str]:
+    """Stop for good: cancel the bot's open orders and, if asked, sell its positions.
+
+    Returns problems met (the bot is stopped regardless; they are also alerted).
+    """
+    _set_status(
+        bot,
+        Bot.Status.STOPPED,
+        "Stopped by you",
+        request=request,
+        kind=SecurityEvent.Kind.BOT_STOPPED,
+    )
+    problems: list[str] = []
+    try:
+        client = client_for(bot.credential, purpose=CredentialUse.Purpose.TRADE, detail="stop bot")
+    except CredentialUnusable as exc:
+        return [f"Open orders and positions were left as they are: {exc}"]
+    api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
+    for order in bot.orders.filter(status=Order.Status.OPEN):
+        try:
+            api("cancel_order", order.exchange_order_id, order.market)
+            Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+        except (ccxt.BaseError, RateLimited) as exc:
+            problems.append(f"Could not cancel order {order.client_order_id}: {type(exc).__name__}")
+    if sell_positions:
+        from trading.liquidation import sell_position
+
+        for position in bot.positions.filter(amount__gt=0):
+            problem = sell_position(bot, position, api)
+            if problem:
+                problems.append(problem)
+    if problems:
+        notify_user(
+            user=bot.owner,
+            subject=f"Bot {bot.name} stopped with problems",
+            body="\n".join(problems),
+        )
+    return problems

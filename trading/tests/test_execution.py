@@ -1,0 +1,279 @@
+"""Signals to orders on the paper exchange: checks, exactly-once, faults, crashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from strategies.tests.factories import SignalFactory
+from trading.execution import client_order_id, execute
+from trading.models import Bot, Decision, Fill, Order
+from trading.sweeper import sweep
+from trading.tests.factories import BotFactory
+from vault.paper import faults
+from vault.services import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting(settings) -> None:
+    settings.SWEEPER_MIN_AGE_SECONDS = 0
+    settings.ORDER_LOOKUP_GRACE_SECONDS = 0
+    settings.ORDER_LOOKUP_RETRY_SECONDS = 0
+
+
+@pytest.fixture
+def bot() -> Bot:
+    return BotFactory()
+
+
+def signal_for(bot: Bot, **kwargs):
+    return SignalFactory(strategy=bot.strategy, **kwargs)
+
+
+def paper_orders(bot: Bot) -> list[dict]:
+    client = client_for(bot.credential, purpose="sync")
+    return [o for o in client.fetch_open_orders() + client.fetch_my_trades() if o]
+
+
+def exchange_orders_for(bot: Bot, signal) -> list[dict]:
+    """Every order the paper exchange holds with this (bot, signal)'s client order id."""
+    from vault.paper.models import PaperOrder
+
+    return list(
+        PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)).values()
+    )
+
+
+class TestAnExecutedSignal:
+    def test_a_buy_places_one_order_and_updates_the_books(
+        self, bot, django_capture_on_commit_callbacks
+    ) -> None:
+        signal = signal_for(bot, fraction=Decimal("0.5"))
+        with django_capture_on_commit_callbacks(execute=True):
+            decision = execute(bot.pk, signal.pk)
+        assert decision.outcome == "executed", decision.message
+        order = Order.objects.get(bot=bot)
+        assert order.status == "closed" and order.filled > 0
+        assert len(exchange_orders_for(bot, signal)) == 1
+        bot.refresh_from_db()
+        fills = Fill.objects.filter(order=order)
+        assert fills.exists()
+        spent = sum(f.amount * f.price + f.fee for f in fills)
+        assert bot.cash == Decimal("1000") - spent
+        assert bot.positions.get(market="BTC/USDT").amount == order.filled
+        assert bot.fees_paid > 0
+        # The strategy's model state learnt about the fills (feedback).
+        from strategies.models import SignalFill
+
+        assert SignalFill.objects.filter(signal=signal).count() == fills.count()
+
+    def test_running_it_again_places_nothing_more(self, bot) -> None:
+        signal = signal_for(bot)
+        first = execute(bot.pk, signal.pk)
+        second = execute(bot.pk, signal.pk)
+        assert first.pk == second.pk and second.outcome == "executed"
+        assert Order.objects.count() == 1 and len(exchange_orders_for(bot, signal)) == 1
+
+    def test_a_sell_sells_a_fraction_of_the_position(self, bot) -> None:
+        execute(bot.pk, signal_for(bot, fraction=Decimal("0.5")).pk)
+        held = bot.positions.get(market="BTC/USDT").amount
+        decision = execute(bot.pk, signal_for(bot, action="sell", fraction=Decimal("0.5")).pk)
+        assert decision.outcome == "executed"
+        sold = Order.objects.get(side="sell").filled
+        assert Decimal("0") <= held / 2 - sold < Decimal("0.00001")  # truncated to the lot step
+        assert bot.positions.get(market="BTC/USDT").amount == held - sold
+        bot.refresh_from_db()
+        assert bot.realised_pnl != 0 or bot.fees_paid > 0
+
+
+class TestIgnoredSignals:
+    def ignored(self, bot, signal) -> Decision:
+        decision = execute(bot.pk, signal.pk)
+        assert decision.outcome == "ignored"
+        assert not Order.objects.exists()
+        return decision
+
+    def test_a_forged_signature(self, bot) -> None:
+        signal = signal_for(bot)
+        type(signal).objects.filter(pk=signal.pk).update(fraction=Decimal("1"))
+        assert self.ignored(bot, signal).reason == "bad_signature"
+
+    def test_a_signal_signed_with_another_key(self, bot) -> None:
+        from strategies.signing import generate_key_pair
+
+        signal = signal_for(bot)
+        type(bot.strategy).objects.filter(pk=bot.strategy.pk).update(
+            public_key=generate_key_pair()[1]
+        )
+        assert self.ignored(bot, signal).reason == "bad_signature"
+
+    def test_a_signal_of_another_strategy(self, bot) -> None:
+        assert self.ignored(bot, SignalFactory()).reason == "wrong_strategy"
+
+    def test_a_stale_signal(self, bot) -> None:
+        old = timezone.now() - dt.timedelta(days=3)
+        assert self.ignored(bot, signal_for(bot, created_at=old)).reason == "stale"
+
+    def test_a_market_outside_the_whitelist(self, bot) -> None:
+        assert self.ignored(bot, signal_for(bot, market="ETH/USDT")).reason == "market_not_allowed"
+
+    def test_a_hold(self, bot) -> None:
+        assert self.ignored(bot, signal_for(bot, action="hold")).reason == "hold"
+
+    def test_a_buy_beyond_what_is_left_of_the_allocation(self, bot) -> None:
+        Bot.objects.filter(pk=bot.pk).update(cash=Decimal("100"))
+        assert (
+            self.ignored(bot, signal_for(bot, fraction=Decimal("0.5"))).reason == "over_allocation"
+        )
+
+    def test_a_sell_with_nothing_held(self, bot) -> None:
+        assert self.ignored(bot, signal_for(bot, action="sell")).reason == "nothing_held"
+
+    def test_an_amount_below_the_market_minimum(self) -> None:
+        bot = BotFactory(allocation=Decimal("2"))
+        assert self.ignored(bot, signal_for(bot, fraction=Decimal("1"))).reason == "below_minimum"
+
+    def test_a_paused_bot(self, bot) -> None:
+        Bot.objects.filter(pk=bot.pk).update(status="paused")
+        assert self.ignored(bot, signal_for(bot)).reason == "bot_inactive"
+
+    def test_a_disabled_key(self, bot) -> None:
+        type(bot.credential).objects.filter(pk=bot.credential.pk).update(status="disabled")
+        assert self.ignored(bot, signal_for(bot)).reason == "credential_inactive"
+
+    def test_a_replayed_signal_gets_no_second_decision(self, bot) -> None:
+        signal = signal_for(bot, action="hold")
+        execute(bot.pk, signal.pk)
+        execute(bot.pk, signal.pk)
+        assert Decision.objects.filter(bot=bot, signal=signal).count() == 1
+
+
+class TestExchangeFaults:
+    def test_insufficient_funds_fails_and_tells_the_user(
+        self, bot, django_capture_on_commit_callbacks
+    ) -> None:
+        faults.inject(bot.credential.api_key, "insufficient_funds", method="create_order")
+        with django_capture_on_commit_callbacks(execute=True):
+            decision = execute(bot.pk, signal_for(bot).pk)
+        assert decision.outcome == "failed" and decision.reason == "rejected"
+        assert Order.objects.get().status == "rejected"
+        assert any("Order failed" in m.subject for m in mail.outbox)
+
+    def test_a_timeout_with_the_order_placed_ends_with_one_order(self, bot) -> None:
+        signal = signal_for(bot)
+        faults.inject(bot.credential.api_key, "lost_reply", method="create_order")
+        decision = execute(bot.pk, signal.pk)
+        order = Order.objects.get()
+        assert order.status in ("open", "closed") and decision.outcome == "executed"
+        assert len(exchange_orders_for(bot, signal)) == 1
+
+    def test_a_timeout_before_placing_is_looked_up_then_sent_once(self, bot) -> None:
+        signal = signal_for(bot)
+        faults.inject(bot.credential.api_key, "timeout", method="create_order")
+        decision = execute(bot.pk, signal.pk)
+        assert decision.outcome == "pending" and Order.objects.get().status == "unknown"
+        assert exchange_orders_for(bot, signal) == []
+        sweep()  # second lookup: no trace after the grace period -> pending
+        sweep()  # sent again with the same id
+        sweep()
+        assert Decision.objects.get(pk=decision.pk).outcome == "executed"
+        assert len(exchange_orders_for(bot, signal)) == 1
+
+    def test_a_server_error_is_status_unknown_not_a_failure(self, bot) -> None:
+        signal = signal_for(bot)
+        faults.inject(bot.credential.api_key, "server_error", method="create_order")
+        execute(bot.pk, signal.pk)
+        assert Order.objects.get().status in ("unknown", "pending")
+        for _ in range(3):
+            sweep()
+        assert len(exchange_orders_for(bot, signal)) == 1
+        assert Decision.objects.get().outcome == "executed"
+
+    def test_a_429_backs_off_for_everyone_then_places_the_order(self, bot) -> None:
+        import time
+
+        from trading.exchange_calls import ip_key
+        from trading.limits import blocked_for
+
+        signal = signal_for(bot)
+        faults.inject(bot.credential.api_key, "rate_limit", method="create_order", retry_after=1)
+        decision = execute(bot.pk, signal.pk)
+        order = Order.objects.get()
+        assert decision.outcome == "pending" and order.status == "pending"
+        assert order.next_attempt_at > timezone.now()
+        # Every process waits out the Retry-After (the database store rounds up to a second).
+        assert 0 < blocked_for(ip_key("paper")) <= 2
+        assert exchange_orders_for(bot, signal) == []
+        sweep()
+        assert exchange_orders_for(bot, signal) == []  # not before the Retry-After
+        deadline = time.monotonic() + 3
+        while blocked_for(ip_key("paper")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        Order.objects.update(next_attempt_at=None)
+        sweep()
+        assert len(exchange_orders_for(bot, signal)) == 1
+        assert Decision.objects.get().outcome == "executed"
+
+
+class TestCrashes:
+    """A worker killed at each step; the sweeper finishes the job exactly once."""
+
+    def test_killed_before_sending(self, bot, monkeypatch) -> None:
+        signal = signal_for(bot)
+        import trading.execution as execution
+
+        monkeypatch.setattr(
+            execution, "advance", lambda order, api=None: (_ for _ in ()).throw(SystemExit)
+        )
+        with pytest.raises(SystemExit):
+            execute(bot.pk, signal.pk)
+        monkeypatch.undo()
+        assert Order.objects.get().status == "pending"
+        sweep()
+        assert len(exchange_orders_for(bot, signal)) == 1
+        assert Decision.objects.get().outcome == "executed"
+
+    def test_killed_after_sending_before_recording(self, bot, monkeypatch) -> None:
+        signal = signal_for(bot)
+        import trading.execution as execution
+
+        def die(order, reply):
+            raise SystemExit
+
+        monkeypatch.setattr(execution, "_apply_reply", die)
+        with pytest.raises(SystemExit):
+            execute(bot.pk, signal.pk)
+        monkeypatch.undo()
+        assert Order.objects.get().status == "unknown"
+        assert len(exchange_orders_for(bot, signal)) == 1
+        sweep()
+        assert len(exchange_orders_for(bot, signal)) == 1
+        assert Order.objects.get().status in ("open", "closed")
+        assert Decision.objects.get().outcome == "executed"
+
+    def test_killed_after_recording_before_syncing(self, bot, monkeypatch) -> None:
+        signal = signal_for(bot)
+        import trading.sync as sync
+
+        monkeypatch.setattr(
+            sync, "sync_order", lambda order, api: (_ for _ in ()).throw(SystemExit)
+        )
+        with pytest.raises(SystemExit):
+            execute(bot.pk, signal.pk)
+        monkeypatch.undo()
+        assert Decision.objects.get().outcome == "pending"
+        sweep()
+        assert Decision.objects.get().outcome == "executed"
+        assert Fill.objects.exists() and len(exchange_orders_for(bot, signal)) == 1
+
+
+def test_the_client_order_id_is_deterministic_and_binance_safe() -> None:
+    a = client_order_id("bot", "signal")
+    assert a == client_order_id("bot", "signal") != client_order_id("bot", "other")
+    assert len(a) <= 36 and a.replace("_", "").replace("-", "").isalnum()

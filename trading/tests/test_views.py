@@ -1,0 +1,188 @@
+"""Bot pages: ownership, step-up for sensitive changes, pause/resume/stop."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.models import SecurityEvent
+from accounts.stepup import STEPUP_SESSION_KEY
+from strategies.tests.factories import StrategyFactory
+from trading.models import Bot, Order
+from trading.tests.factories import BotFactory
+from vault.tests.factories import CredentialFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stale(client: Client) -> None:
+    session = client.session
+    session[STEPUP_SESSION_KEY] = time.time() - 3600
+    session.save()
+
+
+@pytest.fixture
+def bot(user) -> Bot:
+    return BotFactory(owner=user)
+
+
+@pytest.fixture
+def strategy():
+    return StrategyFactory(markets=["BTC/USDT", "ETH/USDT", "BTC/USDC"])
+
+
+def create(client: Client, credential, strategy, **overrides):
+    data = {
+        "name": "Trend bot",
+        "credential": credential.pk,
+        "strategy": strategy.pk,
+        "quote_currency": "USDT",
+        "markets": ["BTC/USDT"],
+        "allocation": "500",
+    }
+    return client.post("/bots/new/", {**data, **overrides})
+
+
+class TestCreate:
+    def test_a_bot_is_created_within_the_free_balance(
+        self, verified_client, user, strategy
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        response = create(verified_client, credential, strategy)
+        bot = Bot.objects.get(owner=user)
+        assert response.status_code == 302 and response.url == f"/bots/{bot.pk}/"
+        assert bot.allocation == Decimal("500") and bot.cash == Decimal("500")
+        assert SecurityEvent.objects.filter(user=user, kind="bot_created").exists()
+
+    def test_an_allocation_above_the_free_balance_is_refused(
+        self, verified_client, user, strategy
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        page = create(verified_client, credential, strategy, allocation="20000").content.decode()
+        assert "free for a new allocation" in page
+        assert not Bot.objects.exists()
+
+    def test_other_bots_allocations_count_against_the_balance(
+        self, verified_client, user, strategy
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        create(verified_client, credential, strategy, allocation="6000")
+        page = create(verified_client, credential, strategy, allocation="6000").content.decode()
+        assert "free for a new allocation" in page
+        assert Bot.objects.count() == 1
+
+    def test_markets_must_be_the_strategys_and_in_the_quote(
+        self, verified_client, user, strategy
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        page = create(verified_client, credential, strategy, markets=["BTC/USDC"]).content.decode()
+        assert "is not quoted in USDT" in page
+
+    def test_another_users_key_cannot_be_chosen(self, verified_client, strategy) -> None:
+        page = create(verified_client, CredentialFactory(), strategy).content.decode()
+        assert "Select a valid choice" in page
+        assert not Bot.objects.exists()
+
+    def test_creating_needs_a_fresh_code(self, verified_client, user, strategy) -> None:
+        stale(verified_client)
+        response = create(verified_client, CredentialFactory(owner=user), strategy)
+        assert response.status_code == 302 and "/account/2fa/confirm/" in response.url
+        assert not Bot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("get", ""),
+        ("post", "pause/"),
+        ("post", "resume/"),
+        ("post", "allocation/"),
+        ("post", "stop/"),
+    ],
+)
+def test_another_users_bot_is_a_404(verified_client: Client, method: str, suffix: str) -> None:
+    other = BotFactory()
+    response = getattr(verified_client, method)(f"/bots/{other.pk}/{suffix}", {"allocation": "1"})
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.status == "active" and other.allocation == Decimal("1000")
+
+
+def test_another_users_order_and_decision_are_404s(verified_client: Client) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.models import Decision
+
+    other = BotFactory()
+    decision = Decision.objects.create(bot=other, signal=SignalFactory(strategy=other.strategy))
+    order = Order.objects.create(
+        bot=other, credential=other.credential, exchange_id="paper", market="BTC/USDT",
+        side="buy", amount=Decimal("0.1"), client_order_id="oc-other",
+    )  # fmt: skip
+    assert verified_client.get(f"/bots/orders/{order.pk}/").status_code == 404
+    assert verified_client.get(f"/bots/decisions/{decision.pk}/").status_code == 404
+
+
+def test_pause_needs_no_code_and_resume_does(verified_client: Client, bot) -> None:
+    stale(verified_client)
+    verified_client.post(f"/bots/{bot.pk}/pause/")
+    bot.refresh_from_db()
+    assert bot.status == "paused"
+    response = verified_client.post(f"/bots/{bot.pk}/resume/")
+    assert "/account/2fa/confirm/" in response.url
+    bot.refresh_from_db()
+    assert bot.status == "paused"
+
+
+def test_resume_with_a_fresh_code(verified_client: Client, bot) -> None:
+    Bot.objects.filter(pk=bot.pk).update(status="paused")
+    verified_client.post(f"/bots/{bot.pk}/resume/")
+    bot.refresh_from_db()
+    assert bot.status == "active"
+
+
+def test_raising_the_allocation_needs_a_fresh_code_lowering_does_not(
+    verified_client: Client, bot
+) -> None:
+    stale(verified_client)
+    response = verified_client.post(f"/bots/{bot.pk}/allocation/", {"allocation": "1500"})
+    assert "/account/2fa/confirm/" in response.url
+    bot.refresh_from_db()
+    assert bot.allocation == Decimal("1000")
+    verified_client.post(f"/bots/{bot.pk}/allocation/", {"allocation": "800"})
+    bot.refresh_from_db()
+    assert bot.allocation == Decimal("800") and bot.cash == Decimal("800")
+
+
+def test_stopping_sells_the_position_when_asked(verified_client: Client, bot, settings) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+
+    execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    assert bot.positions.get().amount > 0
+    verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
+    bot.refresh_from_db()
+    assert bot.status == "stopped"
+    sell = Order.objects.get(bot=bot, side="sell")
+    assert sell.status == "closed"
+    assert bot.positions.get().amount < Decimal("0.00001")  # only the unsellable dust stays
+
+
+def test_the_bot_page_query_count_is_constant(
+    verified_client: Client, bot, django_assert_num_queries
+) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.models import Decision
+
+    Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored")
+    verified_client.get(f"/bots/{bot.pk}/")
+    with django_assert_num_queries(8):
+        verified_client.get(f"/bots/{bot.pk}/")
+    for _ in range(5):
+        Decision.objects.create(
+            bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored"
+        )
+    with django_assert_num_queries(8):
+        verified_client.get(f"/bots/{bot.pk}/")
