@@ -137,6 +137,10 @@ def test_no_secret_ever_leaves_the_vault(
         client.raise_request_exception = True
         visit("get", f"/keys/{credential.pk}/does-not-exist/")
 
+        from strategies.models import Strategy
+
+        for strategy in Strategy.objects.all():
+            visit("get", f"/strategies/{strategy.slug}/")
         for url in _plain_urls():
             if url not in {"/account/logout/"}:
                 visit("get", url)
@@ -162,7 +166,11 @@ def test_no_secret_ever_leaves_the_vault(
     assert mail.outbox, "no email was sent: the check would prove nothing"
     database = _database_text()
 
-    for sentinel in SENTINELS:
+    from strategies.models import Strategy
+
+    signing_keys = [strategy.private_key for strategy in Strategy.objects.all()]
+    assert signing_keys, "no strategy keys: the check would prove nothing"
+    for sentinel in (*SENTINELS, *signing_keys):
         for where, text in seen:
             assert sentinel not in text, f"secret in response of {where}"
         assert sentinel not in logs, "secret in a log record"
