@@ -17,6 +17,7 @@ import ccxt
 from django.conf import settings
 
 from trading.limits import Budget, block, blocked_for, observe_usage, try_spend
+from trading.published_limits import limits_for, refresh_published_limits
 
 T = TypeVar("T")
 
@@ -48,16 +49,12 @@ def ip_key(exchange_id: str) -> str:
 
 
 def weight_budget(exchange_id: str) -> Budget:
-    limits = settings.EXCHANGE_RATE_LIMITS.get(
-        exchange_id, settings.EXCHANGE_RATE_LIMITS["default"]
-    )
+    limits = limits_for(exchange_id)
     return Budget(key=f"{ip_key(exchange_id)}:weight", limit=limits["weight_per_minute"], window=60)
 
 
 def order_budgets(exchange_id: str, credential_id: object) -> list[Budget]:
-    limits = settings.EXCHANGE_RATE_LIMITS.get(
-        exchange_id, settings.EXCHANGE_RATE_LIMITS["default"]
-    )
+    limits = limits_for(exchange_id)
     return [
         Budget(key=f"acct:{credential_id}:orders:10s", limit=limits["orders_per_10s"], window=10),
         Budget(key=f"acct:{credential_id}:orders:1d", limit=limits["orders_per_day"], window=86400),
@@ -140,7 +137,11 @@ def _observe_headers(client: Any, exchange_id: str) -> None:
 
 
 def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:
-    """A shortcut bound to one client: ``api("fetch_order", ...)``."""
+    """A shortcut bound to one client: ``api("fetch_order", ...)``.
+
+    Reads the exchange's published limits first (at most hourly, shared).
+    """
+    refresh_published_limits(client, exchange_id)
 
     def api(method: str, *args: Any, **kwargs: Any) -> Any:
         return call(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
