@@ -41,7 +41,16 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard.html", {"two_factor": has_two_factor(request.user)})
+    # Counts from the other apps' reverse relations: accounts does not import them.
+    user = request.user
+    bots = user.bots.exclude(status="stopped")
+    context = {
+        "two_factor": has_two_factor(user),
+        "keys": user.credentials.exclude(status="deleted").count(),
+        "bots_running": bots.filter(status="active").count(),
+        "bots": list(bots.order_by("-created_at")[:5]),
+    }
+    return render(request, "dashboard.html", context)
 
 
 @login_required

@@ -17,12 +17,16 @@ from trading.execution import advance, execute
 from trading.models import Decision, Order
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(
+    *, now: dt.datetime | None = None, min_age_seconds: int | None = None, start_up: bool = False
+) -> dict[str, int]:
+    """Advance each unfinished order and decision older than the minimum age by one step."""
     now = now or timezone.now()
-    stale = now - dt.timedelta(seconds=settings.SWEEPER_MIN_AGE_SECONDS)
-    orders = Order.objects.exclude(status__in=Order.FINAL).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), updated_at__lte=stale
-    )
+    age = settings.SWEEPER_MIN_AGE_SECONDS if min_age_seconds is None else min_age_seconds
+    stale = now - dt.timedelta(seconds=age)
+    orders = Order.objects.exclude(status__in=Order.FINAL).filter(updated_at__lte=stale)
+    if not start_up:  # at start-up every order in doubt is looked at, backoff or not
+        orders = orders.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     done_orders = 0
     for order in orders.order_by("created_at"):
         advance(order)

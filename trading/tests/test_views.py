@@ -186,3 +186,8 @@ def test_the_bot_page_query_count_is_constant(
         )
     with django_assert_num_queries(8):
         verified_client.get(f"/bots/{bot.pk}/")
+
+
+def test_the_dashboard_sums_up_keys_and_bots(verified_client: Client, bot) -> None:
+    page = verified_client.get("/dashboard/").content.decode()
+    assert "1 running" in page and bot.name in page and "1000.00 USDT" in page
