@@ -68,6 +68,15 @@ def ensure_schedules() -> None:
     names = {run_schedule_name(s) for s in Strategy.objects.filter(is_active=True)}
     Schedule.objects.filter(name__startswith=RUN_PREFIX).exclude(name__in=names).delete()
     Schedule.objects.update_or_create(
+        name="strategies: fail stalled backtests",
+        defaults={
+            "func": "strategies.tasks.fail_stalled_backtests",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 15,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
         name=RETRAIN_NAME,
         defaults={
             "func": "strategies.tasks.refit_due_models",

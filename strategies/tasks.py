@@ -60,3 +60,25 @@ def run_backtest(backtest_id: str) -> str:
     if backtest.is_finished:
         return backtest.status
     return backtest_execute(backtest=backtest).status
+
+
+def fail_stalled_backtests() -> int:
+    """Scheduled: a backtest whose worker died (no progress for longer than every
+    try could take) is marked failed with a clear message instead of "running" for ever."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from strategies.models import Backtest
+
+    conf = settings.Q_CLUSTER
+    horizon = timedelta(seconds=conf["retry"] * (conf["max_attempts"] + 1))
+    return Backtest.objects.filter(
+        status__in=[Backtest.Status.QUEUED, Backtest.Status.RUNNING],
+        updated_at__lt=timezone.now() - horizon,
+    ).update(
+        status=Backtest.Status.FAILED,
+        error="The backtest stopped making progress (its worker died). Run it again.",
+        finished_at=timezone.now(),
+    )
