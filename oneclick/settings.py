@@ -132,7 +132,8 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            # SQLITE_PATH lets helper processes of a test open the test's database.
+            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "db.sqlite3")),
             "OPTIONS": SQLITE_OPTIONS,
             # One file per test run: concurrent runs on one machine never share it.
             "TEST": {"NAME": VAR_DIR / f"test-db-{os.getpid()}.sqlite3"},
@@ -275,7 +276,7 @@ VAULT_KEYS = required_secret("VAULT_KEYS", generate=fernet_key).split(",")
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
 EXCHANGE_SANDBOX = env.bool("EXCHANGE_SANDBOX", default=False)
 # exchange id -> base URL, to route a ccxt client elsewhere (tests' emulator).
-EXCHANGE_URL_OVERRIDES: dict[str, str] = {}
+EXCHANGE_URL_OVERRIDES: dict[str, str] = env.json("EXCHANGE_URL_OVERRIDES", default={})
 # Refuse keys that are not restricted to EGRESS_IPS (otherwise: a warning).
 REQUIRE_IP_RESTRICTION = env.bool("REQUIRE_IP_RESTRICTION", default=False)
 # Shared budgets, used until an exchange publishes its own (Binance exchangeInfo).
@@ -283,6 +284,8 @@ EXCHANGE_RATE_LIMITS = {
     "default": {"weight_per_minute": 1200, "orders_per_10s": 50, "orders_per_day": 160_000},
     "binance": {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 160_000},
     "paper": {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 160_000},
+    # Per exchange: replace figures, e.g. a shorter "weight_window" in a load test.
+    **env.json("EXCHANGE_RATE_LIMITS_OVERRIDE", default={}),
 }
 # An order in doubt is looked up by client order id; only after this long with no
 # trace on the exchange is it sent again (with the same id).

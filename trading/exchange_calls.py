@@ -50,7 +50,10 @@ def ip_key(exchange_id: str) -> str:
 
 def weight_budget(exchange_id: str) -> Budget:
     limits = limits_for(exchange_id)
-    return Budget(key=f"{ip_key(exchange_id)}:weight", limit=limits["weight_per_minute"], window=60)
+    window = int(limits.get("weight_window", 60))
+    return Budget(
+        key=f"{ip_key(exchange_id)}:weight", limit=limits["weight_per_minute"], window=window
+    )
 
 
 def order_budgets(exchange_id: str, credential_id: object) -> list[Budget]:
@@ -113,12 +116,15 @@ def call(
     try:
         result = getattr(client, method)(*args, **kwargs)
     except ccxt.DDoSProtection as exc:
+        if _is_key_rejection(exc):
+            raise  # a revoked key, not a rate limit: the caller disables it
+        # 429 and 418 are refused before they are processed: nothing happened.
         if is_ip_ban(exc):
             seconds = retry_after_of(exc) or settings.EXCHANGE_BAN_DEFAULT_SECONDS
-            block(ip_key(exchange_id), seconds=seconds)
-        elif not _is_key_rejection(exc):
-            block(ip_key(exchange_id), seconds=retry_after_of(exc) or 60)
-        raise
+        else:
+            seconds = retry_after_of(exc) or 60
+        block(ip_key(exchange_id), seconds=seconds)
+        raise RateLimited(seconds, f"{exchange_id} asked us to slow down") from None
     _observe_headers(client, exchange_id)
     return result
 

@@ -258,6 +258,10 @@ def advance(order: Order, *, api: Any = None) -> Decision | None:
         Order.objects.filter(pk=order.pk).update(
             next_attempt_at=timezone.now() + dt.timedelta(seconds=exc.retry_after)
         )
+    except ccxt.BaseError as exc:
+        # Reading the order back failed (network, outage): the sweeper tries again.
+        logger.warning("Sync of order %s deferred after %s", order.pk, type(exc).__name__)
+        _retry_later(order)
     return Decision.objects.filter(pk=order.decision_id).first() if order.decision_id else None
 
 
@@ -294,16 +298,11 @@ def _send(order: Order, api: Any) -> None:
             {"clientOrderId": order.client_order_id},
         )
     except RateLimited:
+        # Not sent, or refused with 429/418 before it was processed: not placed.
         Order.objects.filter(pk=order.pk).update(status=Status.PENDING)
         raise
-    except ccxt.DDoSProtection as exc:
-        if _is_key_rejection(exc):
-            return _key_failed(order, exc)
-        # 429/418 refuse a request before it is processed: the order was not placed.
-        Order.objects.filter(pk=order.pk).update(status=Status.PENDING, error=type(exc).__name__)
-        from trading.exchange_calls import retry_after_of
-
-        raise RateLimited(retry_after_of(exc) or 60, "the exchange asked us to slow down") from None
+    except ccxt.DDoSProtection as exc:  # only a key rejection gets here (see call())
+        return _key_failed(order, exc)
     except KEY_FAILURES as exc:
         return _key_failed(order, exc)
     except DEFINITE_REJECTIONS as exc:
@@ -344,7 +343,7 @@ def _reconcile(order: Order, api: Any) -> None:
         found = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
     except ccxt.OrderNotFound:
         found = _search_open_and_trades(order, api)
-    except (RateLimited, ccxt.DDoSProtection):
+    except RateLimited:
         raise
     except ccxt.BaseError:
         _retry_later(order)
@@ -403,9 +402,3 @@ def _key_failed(order: Order, exc: Exception) -> None:
     )
     if order.decision_id:
         _fail(order.decision, "key_refused", message)
-
-
-def _is_key_rejection(exc: Exception) -> bool:
-    from trading.exchange_calls import _is_key_rejection as rejection
-
-    return rejection(exc)
