@@ -397,8 +397,16 @@ def _key_failed(order: Order, exc: Exception) -> None:
     Order.objects.filter(pk=order.pk).update(status=Status.REJECTED, error=message)
     order.refresh_from_db()
     credential_mark_invalid(order.credential, reason=message)
-    Bot.objects.filter(credential=order.credential, status=Bot.Status.ACTIVE).update(
+    stopped = list(Bot.objects.filter(credential=order.credential, status=Bot.Status.ACTIVE))
+    Bot.objects.filter(pk__in=[b.pk for b in stopped]).update(
         status=Bot.Status.ERROR, status_reason=message
     )
+    if stopped:
+        notify_user(
+            user=order.bot.owner,
+            subject="Bots stopped by an error",
+            body=f"{message}\n\nStopped: {', '.join(b.name for b in stopped)}. "
+            "Link a working key and resume them.",
+        )
     if order.decision_id:
         _fail(order.decision, "key_refused", message)

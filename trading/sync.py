@@ -40,6 +40,7 @@ def sync_order(order: Order, api: Any) -> None:
         order, [t for t in trades if str(t.get("order")) == order.exchange_order_id]
     )
     _store_balances(order, api("fetch_balance"))
+    _settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
     try:
         price = _decimal(api("fetch_ticker", order.market)["last"])
     except ccxt.BaseError:
@@ -86,6 +87,14 @@ def _store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
             continue
         created.append(fill)
     return created
+
+
+def _settle_vanished_open_orders(order: Order, open_orders: list[dict[str, Any]]) -> None:
+    """Our orders the exchange no longer lists as open get a lookup from the sweeper."""
+    listed = {str(o.get("id")) for o in open_orders}
+    Order.objects.filter(
+        credential_id=order.credential_id, market=order.market, status=Status.OPEN
+    ).exclude(exchange_order_id__in=listed).exclude(pk=order.pk).update(status=Status.UNKNOWN)
 
 
 def _store_balances(order: Order, balance: dict[str, Any]) -> None:

@@ -28,5 +28,19 @@ def recheck_credential(credential_id: str) -> str:
 
 
 def send_key_alert(credential_id: str, kind: str) -> None:
+    """Email the owner, and queue the same alert to their Telegram chat if linked."""
+    from django.conf import settings
+
+    from accounts.models import TelegramLink
+
     credential = ExchangeCredential.objects.select_related("owner").get(pk=credential_id)
-    send_key_alert_email(credential, SecurityEvent.Kind(kind))
+    event = SecurityEvent.Kind(kind)
+    send_key_alert_email(credential, event)
+    if settings.TELEGRAM_BOT_TOKEN and TelegramLink.objects.filter(user=credential.owner).exists():
+        async_task(
+            "accounts.tasks.deliver_telegram",
+            credential.owner_id,
+            f"{event.label}: {credential.label}",
+            f"Your key {credential.label} ({credential.api_key_masked}) on {credential.exchange_id}: "
+            f"{credential.status_reason or event.label}. See the key's page on OneClick.",
+        )

@@ -277,3 +277,17 @@ def test_the_client_order_id_is_deterministic_and_binance_safe() -> None:
     a = client_order_id("bot", "signal")
     assert a == client_order_id("bot", "signal") != client_order_id("bot", "other")
     assert len(a) <= 36 and a.replace("_", "").replace("-", "").isalnum()
+
+
+def test_an_open_order_the_exchange_no_longer_lists_is_looked_up_again(settings) -> None:
+    bot = BotFactory()
+    execute(bot.pk, signal_for(bot, fraction=Decimal("0.3")).pk)
+    first = Order.objects.get()
+    Order.objects.filter(pk=first.pk).update(status="open")  # as if a limit order rested
+    second = execute(bot.pk, signal_for(bot, fraction=Decimal("0.3")).pk)
+    assert second.outcome == "executed"  # its sync sees the first is no longer open
+    first.refresh_from_db()
+    assert first.status == "unknown"
+    sweep()
+    first.refresh_from_db()
+    assert first.status == "closed"

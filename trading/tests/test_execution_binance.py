@@ -64,3 +64,16 @@ def test_an_ip_ban_stops_every_bot_on_that_exchange(bot, emulator) -> None:
     before = len(emulator.requests)
     assert execute(other.pk, SignalFactory(strategy=other.strategy).pk).outcome == "pending"
     assert len(emulator.requests) == before  # nothing sent while banned
+
+
+def test_the_owner_is_told_when_a_key_error_stops_their_bots(
+    bot, emulator, django_capture_on_commit_callbacks
+) -> None:
+    from django.core import mail
+
+    emulator.revoke_key(bot.emulator_key.api_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    subjects = [m.subject for m in mail.outbox]
+    assert "[OneClick] Bots stopped by an error" in subjects
+    assert any("stopped working" in s for s in subjects)  # the key alert
