@@ -148,7 +148,7 @@ def _size(
         return "below_minimum", f"{amount} is below the market's minimum amount."
     if min_cost and amount * price < Decimal(str(min_cost)):
         return "below_minimum", (
-            f"{(amount * price).normalize()} is below the market's minimum order value {min_cost}."
+            f"{(amount * price).normalize():f} is below the market's minimum order value {min_cost}."
         )
     return amount
 
@@ -196,9 +196,12 @@ def execute(bot_id: object, signal_id: object) -> Decision:
         return _ignore(decision, "credential_inactive", str(exc))
     api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
     # Orders of this account still in doubt are settled before a new one goes out.
-    for doubtful in Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN):
-        _reconcile(doubtful, api)
     try:
+        for doubtful in Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN):
+            _reconcile(doubtful, api)
+        if Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN).exists():
+            # Still in doubt: no new order on this account until it is settled.
+            return _defer_decision(decision, settings.ORDER_LOOKUP_RETRY_SECONDS)
         markets = api("load_markets")
         price = Decimal(str(api("fetch_ticker", signal.market)["last"]))
     except RateLimited as exc:
@@ -341,11 +344,15 @@ def _reconcile(order: Order, api: Any) -> None:
     found = None
     try:
         found = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+        if not found:
+            raise ccxt.OrderNotFound("empty reply")
     except ccxt.OrderNotFound:
-        found = _search_open_and_trades(order, api)
-    except RateLimited:
-        raise
-    except ccxt.BaseError:
+        try:
+            found = _search_open_and_trades(order, api)
+        except ccxt.BaseError:
+            _retry_later(order)
+            return
+    except ccxt.BaseError:  # timeout, outage or odd reply while looking: look again later
         _retry_later(order)
         return
     if found:

@@ -27,6 +27,11 @@ class BotRefused(Exception):
     """The change was refused; the message is fit to show the user."""
 
 
+def _amount(value: Decimal) -> str:
+    """A Decimal as people write it: 600, not 6E+2 (what normalize() gives)."""
+    return f"{value.normalize():f}"
+
+
 def _free_balance(credential: ExchangeCredential, currency: str) -> Decimal:
     try:
         client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="free balance")
@@ -64,8 +69,8 @@ def _check_allocation(
     needed = amount - (bot.allocation - bot.cash if bot else Decimal(0))
     if needed > available:
         raise BotRefused(
-            f"Your account has {available.normalize()} {currency} free for a new allocation; "
-            f"this needs {needed.normalize()}."
+            f"Your account has {_amount(available)} {currency} free for a new allocation; "
+            f"this needs {_amount(needed)}."
         )
 
 
@@ -147,9 +152,7 @@ def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -
     """Change the allocation; raising it needs a fresh code (checked by the caller)."""
     spent = bot.allocation - bot.cash
     if allocation < spent:
-        raise BotRefused(
-            f"The bot already has {spent.normalize()} {bot.quote_currency} in positions."
-        )
+        raise BotRefused(f"The bot already has {_amount(spent)} {bot.quote_currency} in positions.")
     if allocation > bot.allocation:
         _check_allocation(bot.credential, bot.quote_currency, allocation, bot=bot)
     with transaction.atomic():

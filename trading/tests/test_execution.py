@@ -291,3 +291,30 @@ def test_an_open_order_the_exchange_no_longer_lists_is_looked_up_again(settings)
     sweep()
     first.refresh_from_db()
     assert first.status == "closed"
+
+
+def test_no_new_order_goes_out_while_one_of_the_account_is_in_doubt() -> None:
+    bot = BotFactory()
+    faults.inject(bot.credential.api_key, "lost_reply", method="create_order")
+    faults.inject(bot.credential.api_key, "timeout", method="fetch_order", times=3)
+    execute(bot.pk, signal_for(bot, fraction=Decimal("0.3")).pk)
+    assert Order.objects.get().status == "unknown"
+    second = execute(bot.pk, signal_for(bot, fraction=Decimal("0.3")).pk)
+    assert second.outcome == "pending" and Order.objects.count() == 1
+    faults.clear(bot.credential.api_key)
+    for _ in range(3):
+        sweep()
+    assert set(Decision.objects.values_list("outcome", flat=True)) == {"executed"}
+    assert Order.objects.count() == 2
+
+
+def test_a_lookup_that_times_out_is_tried_again_not_lost() -> None:
+    bot = BotFactory()
+    faults.inject(bot.credential.api_key, "lost_reply", method="create_order")
+    faults.inject(bot.credential.api_key, "timeout", method="fetch_open_orders")
+    faults.inject(bot.credential.api_key, "timeout", method="fetch_order")
+    decision = execute(bot.pk, signal_for(bot).pk)
+    assert decision.outcome == "pending" and Order.objects.get().status == "unknown"
+    sweep()
+    assert Decision.objects.get().outcome == "executed"
+    assert Order.objects.count() == 1

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from trading.models import Bot
+from trading.services import BotRefused, bot_pause, bot_resume, bot_set_allocation, bot_stop
+from trading.tests.factories import BotFactory
+from vault.models import ExchangeCredential
+
+pytestmark = pytest.mark.django_db
+
+
+def test_stopping_with_a_disabled_key_stops_the_bot_and_says_what_was_left() -> None:
+    bot = BotFactory()
+    ExchangeCredential.objects.filter(pk=bot.credential.pk).update(status="disabled")
+    problems = bot_stop(request=None, bot=bot, sell_positions=True)
+    assert Bot.objects.get(pk=bot.pk).status == "stopped"
+    assert problems and "left as they are" in problems[0]
+
+
+def test_the_allocation_cannot_drop_below_what_is_in_positions() -> None:
+    bot = BotFactory()
+    Bot.objects.filter(pk=bot.pk).update(cash=Decimal("400"))
+    bot.refresh_from_db()
+    with pytest.raises(BotRefused, match="already has 600"):
+        bot_set_allocation(request=None, bot=bot, allocation=Decimal("500"))
+
+
+def test_a_stopped_bot_cannot_be_paused_or_resumed() -> None:
+    bot = BotFactory(status="stopped")
+    with pytest.raises(BotRefused):
+        bot_pause(request=None, bot=bot)
+    with pytest.raises(BotRefused):
+        bot_resume(request=None, bot=bot)
+
+
+def test_resuming_needs_an_active_key() -> None:
+    bot = BotFactory(status="paused")
+    ExchangeCredential.objects.filter(pk=bot.credential.pk).update(status="invalid")
+    bot.credential.refresh_from_db()
+    with pytest.raises(BotRefused, match="not active"):
+        bot_resume(request=None, bot=bot)
