@@ -191,3 +191,14 @@ def test_the_bot_page_query_count_is_constant(
 def test_the_dashboard_sums_up_keys_and_bots(verified_client: Client, bot) -> None:
     page = verified_client.get("/dashboard/").content.decode()
     assert "1 running" in page and bot.name in page and "1000.00 USDT" in page
+
+
+def test_my_order_and_decision_pages_show_plain_amounts(verified_client: Client, bot) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+
+    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    order = Order.objects.get(bot=bot)
+    page = verified_client.get(f"/bots/orders/{order.pk}/").content.decode()
+    assert order.client_order_id in page and "E+" not in page and "E-" not in page
+    assert "Executed" in verified_client.get(f"/bots/decisions/{decision.pk}/").content.decode()
