@@ -2,8 +2,9 @@
 
 Pure functions over the exchanges' documented replies (Binance
 ``GET /sapi/v1/account/apiRestrictions``, Kraken ``POST /0/private/GetApiKeyInfo``,
-the paper exchange's ``check_permissions()``), so the rules are tested without
-a network.
+the paper exchange's ``check_permissions()``), over the error codes Bitvavo and
+One Trading answer our probes with, and over the scopes a One Trading key
+carries, so the rules are tested without a network.
 """
 
 from __future__ import annotations
@@ -12,9 +13,39 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vault.exchanges import exchange_info
+
 # Kraken names its order permission differently across key generations.
 KRAKEN_TRADE_PERMISSIONS = {"modify-trades", "create-modify-orders", "modify-orders"}
 KRAKEN_WITHDRAW_PERMISSIONS = {"withdraw-funds"}
+
+# The words each exchange's key page uses: (withdraw permission, spot trading permission).
+PERMISSION_NAMES = {
+    "binance": ("Enable Withdrawals", "Enable Spot & Margin Trading"),
+    "binanceus": ("Enable Withdrawals", "Enable Spot & Margin Trading"),
+    "kraken": ("Withdraw funds", "Create & modify orders"),
+    "bitvavo": ("Withdraw", "Trade"),
+    "onetrading": ("Withdraw", "Trade"),
+    "paper": ("withdraw", "spot trade"),
+}
+
+# Bitvavo error codes (docs.bitvavo.com, ccxt's bitvavo ``exceptions``).
+BITVAVO_NO_TRADE = "310"  # This key does not allow trading actions.
+BITVAVO_NO_VIEW = "311"  # This key does not allow showing account information.
+BITVAVO_NO_WITHDRAW = "312"  # This key does not allow withdrawal of funds.
+# Answers that mean the request got past the key's permission check: a parameter,
+# order, balance or address error. Bitvavo checks the key's rights first.
+BITVAVO_PAST_PERMISSION = {
+    "200", "201", "202", "203", "204", "205", "206", "210", "212", "216", "217",
+    "233", "240", "402", "403", "405", "406", "407", "408", "409", "410", "411",
+    "412", "413", "414",
+}  # fmt: skip
+
+# One Trading error names (ccxt's onetrading ``exceptions``).
+ONETRADING_NO_PERMISSION = "MISSING_PERMISSION"
+ONETRADING_PAST_PERMISSION = {"ORDER_NOT_FOUND", "NOT_FOUND", "INVALID_ORDER_ID"}
+# Where a One Trading key's claims may list its scopes.
+_SCOPE_CLAIMS = ("scp", "scope", "scopes", "permissions", "perms")
 
 
 class KeyRefused(Exception):
@@ -31,6 +62,10 @@ class KeyCheck:
     ip_restricted: bool | None
     expires_at: dt.datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # How we know: "endpoint", "probe", "token", "simulated" ("" when we do not).
+    how: str = ""
+    # The owner ticked "this key cannot withdraw" where no safe check could tell.
+    trade_only_confirmed: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,6 +89,7 @@ def binance_check(reply: dict[str, Any]) -> KeyCheck:
         can_withdraw=bool(reply.get("enableWithdrawals")),
         ip_restricted=bool(reply.get("ipRestrict")),
         expires_at=_ms_to_datetime(reply.get("tradingAuthorityExpirationTime")),
+        how="endpoint",
         raw={
             k: reply.get(k)
             for k in (
@@ -87,6 +123,7 @@ def kraken_check(reply: dict[str, Any]) -> KeyCheck:
         can_withdraw=bool(permissions & KRAKEN_WITHDRAW_PERMISSIONS),
         ip_restricted=bool(result.get("ipAllowlist")),
         expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC) if expires > 0 else None,
+        how="endpoint",
         raw={"permissions": sorted(permissions), "ipAllowlist": result.get("ipAllowlist") or []},
     )
 
@@ -98,6 +135,47 @@ def paper_check(reply: dict[str, Any]) -> KeyCheck:
         can_withdraw=bool(reply.get("withdraw")),
         ip_restricted=bool(reply.get("ip_restricted")),
         raw=dict(reply),
+        how="simulated",
+    )
+
+
+def bitvavo_check(*, can_trade: bool, can_withdraw: bool) -> KeyCheck:
+    """Bitvavo describes no key: both rights come from probes (see vault.verification)."""
+    return KeyCheck(
+        verified=True,
+        can_trade=can_trade,
+        can_withdraw=can_withdraw,
+        ip_restricted=None,  # Bitvavo does not say; a call from elsewhere gets 307
+        how="probe",
+        raw={"trade_probe": can_trade, "withdraw_probe": can_withdraw},
+    )
+
+
+def token_scopes(claims: dict[str, Any] | None) -> set[str] | None:
+    """Upper-cased scopes listed in a key's claims, or None when it lists none."""
+    for name in _SCOPE_CLAIMS:
+        value = (claims or {}).get(name)
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return {v.upper() for v in value}
+    return None
+
+
+def onetrading_check(*, can_trade: bool, scopes: set[str] | None) -> KeyCheck:
+    """Trade from the probe; withdraw from the key's own scopes when it lists them.
+
+    One Trading has no withdrawal endpoint a check could safely call, so a key
+    whose claims do not list its scopes leaves withdrawal unknown.
+    """
+    can_withdraw = None if scopes is None else any("WITHDRAW" in s for s in scopes)
+    return KeyCheck(
+        verified=can_withdraw is not None,
+        can_trade=can_trade,
+        can_withdraw=can_withdraw,
+        ip_restricted=None,
+        how="token" if scopes is not None else "probe",
+        raw={"trade_probe": can_trade, "scopes": sorted(scopes) if scopes else None},
     )
 
 
@@ -106,32 +184,46 @@ def unverified_check() -> KeyCheck:
 
 
 def enforce_policy(
-    check: KeyCheck, *, exchange_name: str, require_ip_restriction: bool
+    check: KeyCheck,
+    *,
+    exchange_id: str,
+    require_ip_restriction: bool,
 ) -> list[str]:
     """Refuse what must never be stored; return warnings for what may be.
 
-    Raises KeyRefused naming the exact permission to change.
+    A key that can withdraw, or cannot trade spot, is refused naming the exact
+    permission to change; so is a key whose withdrawal rights are unknown unless
+    its owner confirmed it is trade-only. Raises KeyRefused.
     """
+    exchange_name = exchange_info(exchange_id).name
+    withdraw, trade = PERMISSION_NAMES.get(exchange_id, ("withdrawals", "spot trading"))
     if check.can_withdraw:
         raise KeyRefused(
             f"This {exchange_name} key can withdraw funds. Edit the key on {exchange_name}, "
-            "turn off “Enable Withdrawals” (withdraw permission), then link it again. "
+            f"turn off “{withdraw}” (withdraw permission), then link it again. "
             "OneClick only accepts keys that cannot move money off the exchange."
         )
-    if check.verified and not check.can_trade:
+    if check.can_trade is False or (check.verified and not check.can_trade):
         raise KeyRefused(
             f"This {exchange_name} key cannot trade spot. Edit the key on {exchange_name} and "
-            "turn on spot trading (“Enable Spot & Margin Trading” on Binance, "
-            "“Create & modify orders” on Kraken), then link it again."
+            f"turn on “{trade}”, then link it again."
+        )
+    if check.can_withdraw is None and not check.trade_only_confirmed:
+        raise KeyRefused(
+            f"{exchange_name} gives us no safe way to check whether this key can withdraw. "
+            f"Make sure “{withdraw}” is off for this key on {exchange_name}, then tick "
+            "“This key cannot withdraw” and link it again."
         )
     warnings = []
-    if check.verified and not check.ip_restricted:
+    if check.ip_restricted is None:
+        warnings.append("ip_unverified")
+    elif not check.ip_restricted:
         if require_ip_restriction:
             raise KeyRefused(
                 f"This {exchange_name} key is not restricted to our IP addresses. "
                 "Add them on the exchange (see the IP whitelist page), then link it again."
             )
         warnings.append("ip_unrestricted")
-    if not check.verified:
+    if check.can_withdraw is None:
         warnings.append("permissions_unverified")
     return warnings

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -49,6 +49,27 @@ def alert_owner(credential: ExchangeCredential, *, kind: SecurityEvent.Kind) -> 
     )
 
 
+@sensitive_variables("client")
+def _check_key(
+    client: Any, exchange_id: str, *, trade_only_confirmed: bool
+) -> tuple[KeyCheck, list[str]]:
+    """Ask the exchange, apply the owner's confirmation where the exchange cannot tell,
+    then the policy. Raises KeyRefused or ExchangeUnavailable."""
+    check = inspect_key(client, exchange_id)
+    if check.can_withdraw is None:
+        check = replace(check, trade_only_confirmed=trade_only_confirmed)
+    warnings = enforce_policy(
+        check,
+        exchange_id=exchange_id,
+        require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
+    )
+    return check, warnings
+
+
+def _confirmed(credential: ExchangeCredential) -> bool:
+    return bool((credential.permissions or {}).get("trade_only_confirmed"))
+
+
 def _apply_check(credential: ExchangeCredential, check: KeyCheck) -> None:
     credential.permissions = check.as_json()
     credential.permissions_verified = check.verified
@@ -68,23 +89,24 @@ def credential_link(
     secret: str,
     passphrase: str = "",
     uid: str = "",
+    trade_only_confirmed: bool = False,
 ) -> LinkResult:
     """Verify a key with its exchange, then store it sealed.
 
     Nothing is stored unless the key authenticates and passes the policy
-    (no withdrawals, spot trading allowed, IP restriction if required).
-    Raises KeyRefused or ExchangeUnavailable with a message for the user.
+    (no withdrawals, spot trading allowed, IP restriction if required; where
+    the exchange cannot tell whether the key can withdraw, the owner's
+    ``trade_only_confirmed``). Raises KeyRefused or ExchangeUnavailable with a
+    message for the user.
     """
     if not has_two_factor(user):
         raise KeyRefused("Turn on two-factor authentication before linking an exchange key.")
-    info = exchange_info(exchange_id)
+    if not exchange_info(exchange_id).supported:
+        raise KeyRefused("OneClick cannot check keys of this exchange, so it cannot link them.")
     key = KeyMaterial(api_key=api_key, secret=secret, password=passphrase, uid=uid)
     try:
-        check = inspect_key(build_client(exchange_id, key), exchange_id)
-        warnings = enforce_policy(
-            check,
-            exchange_name=info.name,
-            require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
+        check, warnings = _check_key(
+            build_client(exchange_id, key), exchange_id, trade_only_confirmed=trade_only_confirmed
         )
     except (KeyRefused, ExchangeUnavailable) as exc:
         record_event(
@@ -139,14 +161,10 @@ def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -
 
     Raises KeyRefused or ExchangeUnavailable (the key stays as it was).
     """
-    check = inspect_key(
+    check, warnings = _check_key(
         client_for(credential, purpose=CredentialUse.Purpose.VERIFY, allow_inactive=True),
         credential.exchange_id,
-    )
-    warnings = enforce_policy(
-        check,
-        exchange_name=exchange_info(credential.exchange_id).name,
-        require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
+        trade_only_confirmed=_confirmed(credential),
     )
     with transaction.atomic():
         _apply_check(credential, check)
@@ -240,11 +258,14 @@ def credential_recheck(credential: ExchangeCredential) -> str:
     except KeyRefused as exc:
         credential_mark_invalid(credential, reason=str(exc)[:300])
         return "invalid"
-    name = exchange_info(credential.exchange_id).name
+    if check.can_withdraw is None:
+        check = replace(check, trade_only_confirmed=_confirmed(credential))
     before = credential.permissions
     try:
         enforce_policy(
-            check, exchange_name=name, require_ip_restriction=settings.REQUIRE_IP_RESTRICTION
+            check,
+            exchange_id=credential.exchange_id,
+            require_ip_restriction=settings.REQUIRE_IP_RESTRICTION,
         )
     except KeyRefused as exc:
         with transaction.atomic():

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -12,9 +13,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.otp import has_two_factor
 from accounts.stepup import require_fresh_otp
-from vault.exchanges import exchange_info
-from vault.forms import LinkCredentialForm
-from vault.permissions import KeyRefused
+from vault.exchanges import GUIDES, exchange_info
+from vault.forms import LinkCredentialForm, exchange_hints
+from vault.permissions import PERMISSION_NAMES, KeyRefused
 from vault.selectors import credential_of, credentials_of
 from vault.services import (
     credential_delete,
@@ -37,11 +38,20 @@ def _warn(request: HttpRequest, warnings: list[str]) -> None:
                 reverse("accounts:ip_whitelist"),
             ),
         )
+    if "ip_unverified" in warnings:
+        messages.warning(
+            request,
+            format_html(
+                "This exchange does not tell us whether the key is restricted to "
+                '<a href="{}">our IP addresses</a>. Make sure it is, so a stolen key is useless.',
+                reverse("accounts:ip_whitelist"),
+            ),
+        )
     if "permissions_unverified" in warnings:
         messages.warning(
             request,
-            "This exchange does not tell us what the key may do (permissions unverified). "
-            "Make sure it cannot withdraw.",
+            "This exchange gives us no safe way to check whether the key can withdraw; "
+            "we rely on your confirmation that it cannot.",
         )
 
 
@@ -68,8 +78,9 @@ def credential_link_view(request: HttpRequest) -> HttpResponse:
                 label=data["label"],
                 api_key=data["api_key"],
                 secret=data["secret"],
-                passphrase=data["passphrase"],
-                uid=data["uid"],
+                passphrase=data.get("passphrase") or "",
+                uid=data.get("uid") or "",
+                trade_only_confirmed=data["trade_only_confirmed"],
             )
         except (KeyRefused, ExchangeUnavailable) as exc:
             form.add_error(None, str(exc))
@@ -79,7 +90,38 @@ def credential_link_view(request: HttpRequest) -> HttpResponse:
             )
             _warn(request, result.warnings)
             return redirect("vault:detail", result.credential.pk)
-    return render(request, "vault/credential_link.html", {"form": form})
+    return render(
+        request,
+        "vault/credential_link.html",
+        {"form": form, "hints": exchange_hints(), "guides": _guide_links()},
+    )
+
+
+def _guide_links() -> list[tuple[str, str]]:
+    return [
+        (reverse("vault:guide", args=[slug]), " / ".join(exchange_info(x).name for x in ids))
+        for slug, ids in GUIDES.items()
+    ]
+
+
+def exchange_guide(request: HttpRequest, exchange: str) -> HttpResponse:
+    """How to create a trade-only key on one exchange (public: read it before signing up)."""
+    if exchange not in GUIDES:
+        raise Http404("No guide for this exchange")
+    infos = [exchange_info(x) for x in GUIDES[exchange]]
+    withdraw, trade = PERMISSION_NAMES[infos[0].id]
+    return render(
+        request,
+        f"vault/guide_{exchange}.html",
+        {
+            "exchanges": infos,
+            "name": " / ".join(info.name for info in infos),
+            "withdraw_permission": withdraw,
+            "trade_permission": trade,
+            "egress_ips": settings.EGRESS_IPS,
+            "guides": _guide_links(),
+        },
+    )
 
 
 @login_required

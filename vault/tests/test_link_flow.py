@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -85,9 +87,17 @@ def test_bad_input_gets_a_clear_error(verified_client: Client, user, overrides, 
     assert not ExchangeCredential.objects.filter(owner=user).exists()
 
 
-def test_an_exchange_that_needs_a_passphrase_asks_for_it(verified_client: Client) -> None:
+def test_an_exchange_whose_keys_we_cannot_check_is_not_offered(verified_client: Client) -> None:
+    page = verified_client.get("/keys/link/").content.decode()
     response = link(verified_client, exchange_id="kucoin")
-    assert "needs this with its API keys" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
+    assert 'value="kucoin"' not in page and 'value="polymarket"' not in page
+
+
+def test_the_exchange_list_shows_the_supported_exchanges_only(verified_client: Client) -> None:
+    page = verified_client.get("/keys/link/").content.decode()
+    options = re.findall(r'<option value="([^"]+)"', page)
+    assert options == ["paper", "binance", "binanceus", "kraken", "bitvavo", "onetrading"]
 
 
 def test_re_enabling_checks_the_key_again(verified_client: Client, user) -> None:

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from vault.permissions import (
     KeyRefused,
     binance_check,
+    bitvavo_check,
     enforce_policy,
     kraken_check,
+    onetrading_check,
     paper_check,
+    token_scopes,
     unverified_check,
 )
 
@@ -45,24 +49,24 @@ def test_a_binance_trade_only_restricted_key_passes() -> None:
     check = binance_check(BINANCE_TRADE_ONLY)
     assert (check.can_trade, check.can_withdraw, check.ip_restricted) == (True, False, True)
     assert check.expires_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    assert enforce_policy(check, exchange_name="Binance", require_ip_restriction=False) == []
+    assert enforce_policy(check, exchange_id="binance", require_ip_restriction=False) == []
 
 
 def test_a_binance_key_that_can_withdraw_is_refused_naming_the_permission() -> None:
     check = binance_check({**BINANCE_TRADE_ONLY, "enableWithdrawals": True})
     with pytest.raises(KeyRefused, match="Enable Withdrawals"):
-        enforce_policy(check, exchange_name="Binance", require_ip_restriction=False)
+        enforce_policy(check, exchange_id="binance", require_ip_restriction=False)
 
 
 def test_a_binance_key_that_cannot_trade_is_refused_naming_the_permission() -> None:
     check = binance_check({**BINANCE_TRADE_ONLY, "enableSpotAndMarginTrading": False})
     with pytest.raises(KeyRefused, match="Enable Spot & Margin Trading"):
-        enforce_policy(check, exchange_name="Binance", require_ip_restriction=False)
+        enforce_policy(check, exchange_id="binance", require_ip_restriction=False)
 
 
 def test_an_unrestricted_key_is_accepted_with_a_warning() -> None:
     check = binance_check({**BINANCE_TRADE_ONLY, "ipRestrict": False})
-    assert enforce_policy(check, exchange_name="Binance", require_ip_restriction=False) == [
+    assert enforce_policy(check, exchange_id="binance", require_ip_restriction=False) == [
         "ip_unrestricted"
     ]
 
@@ -70,7 +74,7 @@ def test_an_unrestricted_key_is_accepted_with_a_warning() -> None:
 def test_an_unrestricted_key_is_refused_when_restriction_is_mandatory() -> None:
     check = binance_check({**BINANCE_TRADE_ONLY, "ipRestrict": False})
     with pytest.raises(KeyRefused, match="IP whitelist page"):
-        enforce_policy(check, exchange_name="Binance", require_ip_restriction=True)
+        enforce_policy(check, exchange_id="binance", require_ip_restriction=True)
 
 
 def test_kraken_permissions_are_read() -> None:
@@ -82,13 +86,13 @@ def test_kraken_permissions_are_read() -> None:
 def test_a_kraken_key_with_withdraw_funds_is_refused() -> None:
     check = kraken_check(kraken(["query-funds", "modify-trades", "withdraw-funds"]))
     with pytest.raises(KeyRefused, match="withdraw"):
-        enforce_policy(check, exchange_name="Kraken", require_ip_restriction=False)
+        enforce_policy(check, exchange_id="kraken", require_ip_restriction=False)
 
 
 def test_a_kraken_query_only_key_is_refused() -> None:
     check = kraken_check(kraken(["query-funds", "query-open-trades"]))
     with pytest.raises(KeyRefused, match="Create & modify orders"):
-        enforce_policy(check, exchange_name="Kraken", require_ip_restriction=False)
+        enforce_policy(check, exchange_id="kraken", require_ip_restriction=False)
 
 
 def test_kraken_valid_until_becomes_an_expiry() -> None:
@@ -104,13 +108,61 @@ def test_malformed_kraken_replies_read_as_no_permissions(junk: dict) -> None:
 
 def test_paper_keys_report_their_permissions() -> None:
     check = paper_check({"withdraw": False, "spot_trade": True, "ip_restricted": True})
-    assert enforce_policy(check, exchange_name="Paper", require_ip_restriction=True) == []
+    assert enforce_policy(check, exchange_id="paper", require_ip_restriction=True) == []
 
 
-def test_other_exchanges_are_accepted_as_unverified() -> None:
-    assert enforce_policy(unverified_check(), exchange_name="X", require_ip_restriction=False) == [
-        "permissions_unverified"
+def test_a_key_whose_withdraw_rights_are_unknown_is_refused_without_confirmation() -> None:
+    with pytest.raises(KeyRefused, match="no safe way to check whether this key can withdraw"):
+        enforce_policy(unverified_check(), exchange_id="kucoin", require_ip_restriction=False)
+
+
+def test_a_confirmed_trade_only_key_is_accepted_with_warnings() -> None:
+    check = replace(unverified_check(), trade_only_confirmed=True)
+    assert enforce_policy(check, exchange_id="kucoin", require_ip_restriction=True) == [
+        "ip_unverified",
+        "permissions_unverified",
     ]
+
+
+def test_a_confirmation_never_outweighs_a_known_withdraw_right() -> None:
+    check = replace(bitvavo_check(can_trade=True, can_withdraw=True), trade_only_confirmed=True)
+    with pytest.raises(KeyRefused, match="turn off “Withdraw”"):
+        enforce_policy(check, exchange_id="bitvavo", require_ip_restriction=False)
+
+
+def test_bitvavo_probes_name_bitvavos_permissions() -> None:
+    with pytest.raises(KeyRefused, match="turn on “Trade”"):
+        enforce_policy(
+            bitvavo_check(can_trade=False, can_withdraw=False),
+            exchange_id="bitvavo",
+            require_ip_restriction=False,
+        )
+    ok = bitvavo_check(can_trade=True, can_withdraw=False)
+    assert enforce_policy(ok, exchange_id="bitvavo", require_ip_restriction=True) == [
+        "ip_unverified"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("claims", "scopes"),
+    [
+        ({"scp": ["READ", "TRADE"]}, {"READ", "TRADE"}),
+        ({"scope": "read trade withdraw"}, {"READ", "TRADE", "WITHDRAW"}),
+        ({"sub": "x"}, None),
+        ({"scp": []}, None),
+        ({"scp": [1, 2]}, None),
+        (None, None),
+    ],
+)
+def test_a_keys_scopes_are_read_from_its_claims(claims, scopes) -> None:
+    assert token_scopes(claims) == scopes
+
+
+def test_a_one_trading_key_is_verified_only_when_it_lists_its_scopes() -> None:
+    listed = onetrading_check(can_trade=True, scopes={"READ", "TRADE", "WITHDRAW"})
+    unlisted = onetrading_check(can_trade=True, scopes=None)
+    assert listed.verified and listed.can_withdraw is True
+    assert not unlisted.verified and unlisted.can_withdraw is None
 
 
 def test_the_check_serialises_for_storage() -> None:
