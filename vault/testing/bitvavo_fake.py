@@ -53,17 +53,17 @@ class FakeBitvavo(FakeExchangeServer):
         return key
 
     def _authenticate(self, call: Call) -> BitvavoKey | Reply:
-        api_key = call.headers.get("Bitvavo-Access-Key", "")
+        api_key = call.header("Bitvavo-Access-Key")
         if len(api_key) != 64:
             return _error(403, 301, "API Key must be of length 64.")
         key = self.keys.get(api_key)
         if key is None:
             return _error(403, 305, "No active API key found.")
         target = call.path + (f"?{call.raw_query}" if call.raw_query else "")
-        payload = call.headers.get("Bitvavo-Access-Timestamp", "") + call.method + target
+        payload = call.header("Bitvavo-Access-Timestamp") + call.method + target
         payload += call.body.decode()
         expected = hmac.new(key.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, call.headers.get("Bitvavo-Access-Signature", "")):
+        if not hmac.compare_digest(expected, call.header("Bitvavo-Access-Signature")):
             return _error(403, 309, "The signature is invalid.")
         if not key.allowed_from_here:
             return _error(403, 307, "This key does not allow access from this IP.")

@@ -35,6 +35,10 @@ class Call:
     headers: dict[str, str]
     body: bytes
 
+    def header(self, name: str) -> str:
+        """HTTP header names are case-insensitive (ccxt sends some in capitals)."""
+        return self.headers.get(name.lower(), "")
+
     def json(self) -> JSON:
         return json.loads(self.body or b"{}")
 
@@ -69,7 +73,7 @@ class FakeExchangeServer:
                     path=parts.path,
                     query=dict(parse_qsl(parts.query)),
                     raw_query=parts.query,
-                    headers=dict(self.headers),
+                    headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
                 )
                 reply = fake._dispatch(call)

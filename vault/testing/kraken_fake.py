@@ -52,13 +52,13 @@ class FakeKraken(FakeExchangeServer):
         expected = hmac.new(
             base64.b64decode(key.secret), call.path.encode() + digest, hashlib.sha512
         ).digest()
-        return hmac.compare_digest(base64.b64encode(expected).decode(), call.headers["API-Sign"])
+        return hmac.compare_digest(base64.b64encode(expected).decode(), call.header("API-Sign"))
 
     def answer(self, call: Call) -> Reply:
         if call.method != "POST" or not call.path.startswith("/0/private/"):
             self.violate(f"unexpected {call.method} {call.path}")
             return Reply(404, {"error": ["EGeneral:Unknown method"]})
-        key = self.keys.get(call.headers.get("API-Key", ""))
+        key = self.keys.get(call.header("API-Key"))
         if key is None:
             return Reply(200, {"error": ["EAPI:Invalid key"]})
         if not self._signed_by(call, key):

@@ -86,7 +86,7 @@ class FakeOneTrading(FakeExchangeServer):
         self.keys.pop(key.token, None)
 
     def answer(self, call: Call) -> Reply:
-        auth = call.headers.get("Authorization", "")
+        auth = call.header("Authorization")
         if not auth.startswith("Bearer "):
             return _error(401, "MISSING_CREDENTIALS")
         key = self.keys.get(auth.removeprefix("Bearer "))
