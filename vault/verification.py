@@ -183,7 +183,8 @@ def inspect_key(client: Any, exchange_id: str) -> KeyCheck:
     except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
         logger.info("%s rejected a key (%s)", exchange_id, type(exc).__name__)
         raise _rejected(name) from None
-    except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:  # Bitvavo 103-105: the latter
+    # RateLimitExceeded (e.g. Bitvavo 103-105) is not a DDoSProtection in ccxt 4.5.90.
+    except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
         if _error_code(exc) in _KEY_REJECTED_CODES:
             raise KeyRefused(
                 f"{name} rejected this key: it is invalid, revoked, or our IP addresses "

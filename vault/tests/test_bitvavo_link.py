@@ -106,7 +106,10 @@ def test_a_key_used_from_an_address_it_does_not_allow_is_refused(
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
-        (Reply(429, {"errorCode": 105, "error": "Your IP or API key has been banned."}), "limiting"),
+        (
+            Reply(429, {"errorCode": 105, "error": "Your IP or API key has been banned."}),
+            "limiting",
+        ),
         (Reply(503, {"errorCode": 107, "error": "The matching engine is overloaded."}), "reach"),
         (Reply(400, {"errorCode": 101, "error": "Unknown error."}), "answered with an error"),
     ],
