@@ -58,6 +58,8 @@ class FakeExchangeServer:
         self.violations: list[str] = []
         # (method, path) -> Reply: the next such call gets this reply instead (outages, limits).
         self.next_replies: dict[tuple[str, str], Reply] = {}
+        # Set to an Event to hold every answer until it is set (a slow exchange), at most 10 s.
+        self.hold: threading.Event | None = None
         self._lock = threading.Lock()
         fake = self
 
@@ -99,6 +101,8 @@ class FakeExchangeServer:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _dispatch(self, call: Call) -> Reply:
+        if self.hold is not None:
+            self.hold.wait(timeout=10)
         with self._lock:
             self.calls.append(call)
             injected = self.next_replies.pop((call.method, call.path), None)
