@@ -399,5 +399,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "telegram": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # ccxt logs every request's headers at DEBUG: API keys, signatures, and a
+        # One Trading key (a bearer token) whole.
+        "ccxt": {"level": "INFO"},
     },
 }

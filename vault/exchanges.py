@@ -14,14 +14,6 @@ import ccxt
 PAPER = "paper"
 
 
-class Check:
-    """How we learn what a key may do."""
-
-    ENDPOINT = "endpoint"  # the exchange describes the key (Binance, Kraken)
-    PROBE = "probe"  # calls that are refused without the permission and can never act
-    SIMULATED = "simulated"  # the paper exchange
-
-
 @dataclass(frozen=True)
 class KeyFormat:
     """What a well-formed key looks like on this exchange; ``why`` is shown when it is not."""
@@ -38,7 +30,6 @@ class KeyFormat:
 class ExchangeInfo:
     id: str
     name: str
-    check: str
     # The guide page (vault:guide) for this exchange; None for the paper exchange.
     guide: str | None = None
     key_format: KeyFormat | None = None
@@ -56,13 +47,12 @@ _HMAC_64 = KeyFormat(
 )
 
 SUPPORTED = [
-    ExchangeInfo(PAPER, "Paper exchange (simulated, no real money)", Check.SIMULATED),
-    ExchangeInfo("binance", "Binance", Check.ENDPOINT, guide="binance", key_format=_HMAC_64),
-    ExchangeInfo("binanceus", "Binance US", Check.ENDPOINT, guide="binance", key_format=_HMAC_64),
+    ExchangeInfo(PAPER, "Paper exchange (simulated, no real money)"),
+    ExchangeInfo("binance", "Binance", guide="binance", key_format=_HMAC_64),
+    ExchangeInfo("binanceus", "Binance US", guide="binance", key_format=_HMAC_64),
     ExchangeInfo(
         "kraken",
         "Kraken",
-        Check.ENDPOINT,
         guide="kraken",
         key_format=KeyFormat(
             api_key=re.compile(r"[A-Za-z0-9+/=]{40,128}"),
@@ -75,7 +65,6 @@ SUPPORTED = [
     ExchangeInfo(
         "bitvavo",
         "Bitvavo",
-        Check.PROBE,
         guide="bitvavo",
         key_format=KeyFormat(
             api_key=re.compile(r"[A-Za-z0-9]{64}"),
@@ -87,7 +76,6 @@ SUPPORTED = [
     ExchangeInfo(
         "onetrading",
         "One Trading (formerly Bitpanda Pro)",
-        Check.PROBE,
         guide="onetrading",
         key_format=KeyFormat(
             api_key_jwt=True,
@@ -118,7 +106,7 @@ def exchange_info(exchange_id: str) -> ExchangeInfo:
     if exchange_id in _SUPPORTED:
         return _SUPPORTED[exchange_id]
     if exchange_id in ccxt.exchanges:
-        return ExchangeInfo(exchange_id, exchange_id.capitalize(), "", supported=False)
+        return ExchangeInfo(exchange_id, exchange_id.capitalize(), supported=False)
     raise LookupError(f"Unknown exchange {exchange_id!r}")
 
 

@@ -20,7 +20,11 @@
     var hint = hints[select.value] || {};
     var secret = fieldBox("secret");
     var confirm = fieldBox("trade_only_confirmed");
-    if (secret) secret.hidden = hint.secret === false;
+    if (secret) {
+      secret.hidden = hint.secret === false;
+      // A hidden field must not send what was typed before the exchange changed.
+      if (secret.hidden) secret.querySelector("input").value = "";
+    }
     if (confirm) confirm.hidden = !hint.confirm;
     if (guide) {
       guide.hidden = !hint.guide;
