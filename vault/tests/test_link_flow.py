@@ -12,6 +12,7 @@ from accounts.models import SecurityEvent
 from vault.models import CredentialUse, ExchangeCredential
 from vault.paper import faults
 from vault.services import credential_recheck
+from vault.tests.factories import CredentialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +186,13 @@ def test_a_paper_account_needs_a_fresh_code_too(verified_client: Client, user) -
     response = verified_client.post("/keys/link/paper/")
     assert response.status_code == 302 and "/account/2fa/confirm/" in response.url
     assert not ExchangeCredential.objects.exists()
+
+
+def test_a_key_linked_earlier_on_an_exchange_no_longer_offered_still_shows(
+    verified_client: Client, user
+) -> None:
+    credential = CredentialFactory(
+        owner=user, exchange_id="kucoin", permissions={}, permissions_verified=False
+    )
+    page = verified_client.get(f"/keys/{credential.pk}/").content.decode()
+    assert "Kucoin" in page and "Unverified" in page
