@@ -8,6 +8,7 @@ from django.test import Client
 
 from vault.models import ExchangeCredential
 from vault.testing.fake_fixtures import kraken_fake  # noqa: F401
+from vault.testing.http_fake import Reply
 from vault.testing.kraken_fake import TRADE_ONLY, FakeKraken, KrakenKey
 
 pytestmark = pytest.mark.django_db
@@ -68,4 +69,22 @@ def test_a_wrong_kraken_private_key_is_refused_by_its_signature_check(
     other = kraken_fake.add_key()
     page = link(verified_client, key, secret=other.secret).content.decode()
     assert "rejected this API key or secret" in page
+    assert not ExchangeCredential.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        ("EAPI:Rate limit exceeded", "limiting our requests"),
+        ("EService:Unavailable", "We could not reach Kraken"),
+        ("EGeneral:Permission denied", "rejected this API key or secret"),
+        ("EGeneral:Internal error", "We could not reach Kraken"),
+    ],
+)
+def test_krakens_own_errors_read_as_what_they_mean(
+    verified_client: Client, kraken_fake: FakeKraken, error: str, message: str
+) -> None:
+    kraken_fake.next_replies[("POST", "/0/private/GetApiKeyInfo")] = Reply(200, {"error": [error]})
+    page = link(verified_client, kraken_fake.add_key()).content.decode()
+    assert message in page
     assert not ExchangeCredential.objects.exists()

@@ -10,6 +10,7 @@ from django.test import Client
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
 from vault.testing.fake_fixtures import onetrading_fake  # noqa: F401
+from vault.testing.http_fake import Reply
 from vault.testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading, OneTradingKey
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +132,23 @@ def test_a_key_used_from_an_address_it_does_not_allow_is_refused(
 ) -> None:
     key = onetrading_fake.add_key(allowed_from_here=False)
     assert "our IP addresses are on its whitelist" in link(verified_client, key).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply(429, {"error": "RATELIMIT"}), "limiting our requests"),
+        (Reply(503, {"error": "SERVICE_UNAVAILABLE"}), "We could not reach One Trading"),
+        (Reply(401, {"error": "APIKEY_EXPIRED"}), "rejected this API key"),
+        (Reply(500, {"error": "INTERNAL_SERVER_ERROR"}), "answered with an error"),
+    ],
+)
+def test_one_tradings_own_errors_on_the_trade_probe_save_nothing(
+    verified_client: Client, onetrading_fake: FakeOneTrading, reply: Reply, message: str
+) -> None:
+    key = onetrading_fake.add_key()
+    path = "/fast/v1/account/orders/00000000-0000-0000-0000-000000000000"
+    onetrading_fake.next_replies[("DELETE", path)] = reply
+    page = link(verified_client, key).content.decode()
+    assert message in page
+    assert not ExchangeCredential.objects.exists()
