@@ -33,6 +33,7 @@ def test_the_key_form_shows_progress_while_the_exchange_checks_the_key(
     verified_client: Client,
     user,
     bitvavo_fake: FakeBitvavo,
+    tmp_path,
 ) -> None:
     signed_in(page, verified_client, live_server.url)
     page.goto(f"{live_server.url}/keys/link/")
@@ -54,6 +55,7 @@ def test_the_key_form_shows_progress_while_the_exchange_checks_the_key(
         page.get_by_role("link", name="How to create a trade-only key on Bitvavo")
     ).to_be_visible()
 
+    page.screenshot(path=tmp_path / "key_form.png", full_page=True)
     key = bitvavo_fake.add_key()
     page.get_by_label("Name").fill("Bitvavo main")
     page.get_by_label("API key").fill(key.api_key)
@@ -81,4 +83,7 @@ def test_the_key_form_shows_progress_while_the_exchange_checks_the_key(
         bitvavo_fake.hold.set()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bitvavo main")
     assert ExchangeCredential.objects.filter(owner=user, exchange_id="bitvavo").exists()
+    page.goto(f"{live_server.url}/keys/guide/onetrading/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("One Trading")
+    page.screenshot(path=tmp_path / "guide_onetrading.png", full_page=True)
     assert page_problems == []

@@ -20,6 +20,16 @@ from vault.testing.onetrading_fake import make_token
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def no_real_exchange(settings) -> None:
+    """Whatever slips past the form meets a closed loopback port, never the internet."""
+    closed = "http://127.0.0.1:1"
+    settings.EXCHANGE_URL_OVERRIDES = {
+        x: closed for x in ("binance", "binanceus", "kraken", "bitvavo", "onetrading")
+    }
+
+
 HEX64 = "a1" * 32
 KRAKEN_KEY = "K" * 56
 KRAKEN_SECRET = base64.b64encode(b"s" * 64).decode()
@@ -92,3 +102,28 @@ def test_a_signer_error_is_a_refusal_not_a_crash(
     assert SecurityEvent.objects.filter(user=user, kind="key_link_refused").exists()
     assert NOT_BASE64 not in caplog.text and "Traceback" not in caplog.text
     assert kraken_fake.calls == []
+
+
+ODD_VALUES = ["\x00", "a\x00b", "x" * 100_000, "é" * 64, "🔑" * 40, "[" * 5000, "-1", ""]
+
+
+@pytest.mark.parametrize("exchange_id", ["binance", "binanceus", "kraken", "bitvavo", "onetrading"])
+@pytest.mark.parametrize("field", ["api_key", "secret", "label", "trade_only_confirmed"])
+def test_odd_values_in_any_field_never_crash_the_form(
+    verified_client: Client, user, exchange_id: str, field: str
+) -> None:
+    for value in ODD_VALUES:
+        data = {"exchange_id": exchange_id, "label": "x", "api_key": "k" * 64, "secret": "s" * 64}
+        response = verified_client.post("/keys/link/", {**data, field: value})
+        assert response.status_code == 200, (field, value[:20])
+    assert not ExchangeCredential.objects.exists()
+
+
+def test_a_body_that_is_not_utf8_is_a_clear_error(verified_client: Client) -> None:
+    response = verified_client.post(
+        "/keys/link/",
+        b"exchange_id=kraken&label=x&api_key=\xff\xfe&secret=\xc3\x28",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert not ExchangeCredential.objects.exists()
