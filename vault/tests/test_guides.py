@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from vault.tests.factories import CredentialFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -42,3 +44,13 @@ def test_the_key_form_links_every_guide_and_loads_its_progress_script(
         assert f'href="/keys/guide/{slug}/"' in page
     assert 'id="key-check-status"' in page and "js/key_form.js" in page
     assert 'id="exchange-hints"' in page and '"secret": false' in page  # One Trading
+
+
+def test_the_key_list_names_exchanges_and_points_to_the_guides(
+    verified_client: Client, user
+) -> None:
+    page = verified_client.get("/keys/").content.decode()
+    assert 'href="/keys/guide/bitvavo/"' in page
+    CredentialFactory(owner=user, exchange_id="onetrading")
+    page = verified_client.get("/keys/").content.decode()
+    assert "One Trading (formerly Bitpanda Pro)" in page
