@@ -41,6 +41,8 @@ class WindowStore(Protocol):
 
     def blocked_until(self, key: str) -> float: ...
 
+    def unblock(self, key: str) -> None: ...
+
 
 class RedisWindows:
     # Check and spend in one step: two processes can never both take the last unit.
@@ -82,6 +84,9 @@ class RedisWindows:
     def blocked_until(self, key: str) -> float:
         return float(self.redis.get(f"oneclick:block:{key}") or 0)
 
+    def unblock(self, key: str) -> None:
+        self.redis.delete(f"oneclick:block:{key}")
+
 
 class DatabaseWindows:
     """The embedded default's store: one row per key and window."""
@@ -101,15 +106,20 @@ class DatabaseWindows:
             used=used
         )
 
+    # A block is kept in milliseconds: a Retry-After of 5 s must not become 6.
     def block(self, key: str, until: float) -> None:
-        self._ensure(f"block:{key}", 0)
-        RateWindow.objects.filter(key=f"block:{key}", window_start=0, used__lt=until).update(
-            used=math.ceil(until)
+        until_ms = math.ceil(until * 1000)
+        self._ensure(f"block-ms:{key}", 0)
+        RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0, used__lt=until_ms).update(
+            used=until_ms
         )
 
     def blocked_until(self, key: str) -> float:
-        row = RateWindow.objects.filter(key=f"block:{key}", window_start=0).first()
-        return float(row.used) if row else 0.0
+        row = RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0).first()
+        return row.used / 1000 if row else 0.0
+
+    def unblock(self, key: str) -> None:
+        RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0).delete()
 
     @staticmethod
     def _ensure(key: str, window_start: int) -> None:
@@ -162,3 +172,8 @@ def blocked_for(key: str, *, now: float | None = None) -> float:
     """Seconds left on a block of ``key`` (0 when free)."""
     now = time.time() if now is None else now
     return max(0.0, store.blocked_until(key) - now)
+
+
+def unblock(key: str) -> None:
+    """Lift a block of ``key`` for every process (an operator who knows the ban is over; tests)."""
+    store.unblock(key)

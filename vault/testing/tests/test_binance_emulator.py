@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -262,9 +264,24 @@ def test_a_418_ip_ban_is_ddos_protection(
 ) -> None:
     binance.load_markets()
     binance_emulator.inject("ip_ban", retry_after=120)
-    with pytest.raises(ccxt.DDoSProtection, match="418"):
+    with pytest.raises(ccxt.DDoSProtection, match="418") as banned:
         binance.fetch_ticker(SYMBOL)
     assert binance.last_response_headers["Retry-After"] == "120"
+    until = int(re.search(r"IP banned until (\d{13})", str(banned.value)).group(1))
+    assert until / 1000 == pytest.approx(time.time() + 120, abs=2)
+
+
+def test_during_a_ban_every_request_is_refused_until_it_ends(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    until = binance_emulator.ban_ip(1.2)
+    for call in (lambda: binance.fetch_ticker(SYMBOL), binance.fetch_balance):
+        with pytest.raises(ccxt.DDoSProtection, match=f"IP banned until {until}"):
+            call()
+    assert binance_emulator.banned == 2  # requests during a ban count against the client
+    time.sleep(max(0.0, until / 1000 - time.time()) + 0.05)
+    assert price(binance) > 0
 
 
 @pytest.mark.parametrize(

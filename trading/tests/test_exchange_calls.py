@@ -1,0 +1,211 @@
+"""The exchange call layer against the Binance emulator, through the real ccxt client.
+
+Bans and Retry-After are shared by every process: the tests that say so start a
+second, real process (``manage.py shell -c``) on the test database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import ccxt
+import pytest
+from django.db import connection
+
+from trading.exchange_calls import RateLimited, call, ip_key, retry_after_of
+from trading.limits import blocked_for, unblock
+from vault.clients import KeyMaterial, build_client, public_client
+from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
+
+ROOT = Path(__file__).resolve().parents[2]
+SYMBOL = "BTC/USDT"
+
+
+@pytest.fixture
+def emulator(transactional_db: None, settings) -> Iterator[BinanceEmulator]:
+    """A running emulator that ``vault.clients`` routes Binance to, with no ban left over."""
+    unblock(ip_key("binance"))  # Redis keeps blocks between tests
+    with BinanceEmulator() as running:
+        settings.EXCHANGE_URL_OVERRIDES = {"binance": running.url}
+        yield running
+    unblock(ip_key("binance"))
+
+
+@pytest.fixture
+def key(emulator: BinanceEmulator) -> EmulatorKey:
+    return emulator.add_key()
+
+
+def keyed_client(key: EmulatorKey) -> ccxt.binance:
+    """The production client (``vault.clients``) for an emulator key."""
+    return build_client("binance", KeyMaterial(api_key=key.api_key, secret=key.secret))
+
+
+def database_env() -> dict[str, str]:
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return {"SQLITE_PATH": str(name)}
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    return {"DATABASE_URL": f"{url}/{name}"}
+
+
+def start_process(code: str, emulator: BinanceEmulator, **env: str) -> subprocess.Popen:
+    """A second worker process on the test database, routed to ``emulator``."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **database_env(),
+            "EXCHANGE_URL_OVERRIDES": json.dumps({"binance": emulator.url}),
+            "DJANGO_SETTINGS_MODULE": "oneclick.settings",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def last_json_line(process: subprocess.Popen, timeout: float = 60) -> dict:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# A worker that asks for a ticker until it gets one (or gives up), as a task would.
+TICKER_WORKER = """
+import json, time
+from trading.exchange_calls import RateLimited, call
+from vault.clients import public_client
+client = public_client("binance")
+refusals, first_wait, deadline = 0, None, time.time() + float({give_up})
+while True:
+    try:
+        call(client, "binance", "fetch_ticker", "BTC/USDT")
+        print(json.dumps({{"done_at": time.time(), "refusals": refusals, "first_wait": first_wait}}))
+        break
+    except RateLimited as exc:
+        refusals += 1
+        first_wait = exc.retry_after if first_wait is None else first_wait
+        if time.time() + min(exc.retry_after, 0.2) > deadline:
+            print(json.dumps({{"done_at": None, "refusals": refusals, "first_wait": first_wait}}))
+            break
+        time.sleep(min(exc.retry_after, 0.2))
+"""
+
+
+# --- 429 and 418: the exchange's word on how long to wait ---------------------------------
+def test_a_429_blocks_for_the_retry_after_the_exchange_sent_not_a_minute(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    client = keyed_client(key)
+    call(client, "binance", "fetch_balance")
+    emulator.inject("rate_limit", retry_after=5)
+    with pytest.raises(RateLimited) as refused:
+        call(client, "binance", "fetch_balance")
+    assert refused.value.retry_after == pytest.approx(5, abs=0.5)
+    now = time.time()
+    assert 4 < blocked_for(ip_key("binance"), now=now) <= 5
+    assert blocked_for(ip_key("binance"), now=now + 5.1) == 0
+    sent = emulator.request_count()
+    with pytest.raises(RateLimited):
+        call(client, "binance", "fetch_balance")
+    assert emulator.request_count() == sent  # nothing goes out while blocked
+
+
+def test_a_long_ip_ban_stops_every_process_for_as_long_as_binance_said(
+    emulator: BinanceEmulator,
+) -> None:
+    three_days = 3 * 86400  # Binance bans for up to 3 days, doubling per repeat
+    emulator.inject("ip_ban", path="/api/v3/ticker/24hr", retry_after=three_days)
+    client = public_client("binance")
+    with pytest.raises(RateLimited) as refused:
+        call(client, "binance", "fetch_ticker", SYMBOL)
+    assert refused.value.retry_after == pytest.approx(three_days, abs=5)
+    sent = emulator.request_count()
+    other = start_process(TICKER_WORKER.format(give_up=0), emulator)
+    seen = last_json_line(other)
+    assert seen["done_at"] is None
+    assert seen["first_wait"] == pytest.approx(three_days, abs=60)
+    assert emulator.request_count() == sent  # the other process sent nothing
+    assert emulator.banned == 0  # and no request arrived during the ban
+
+
+def test_a_short_ip_ban_ends_when_binance_said_for_every_process(
+    emulator: BinanceEmulator,
+) -> None:
+    client = public_client("binance")
+    call(client, "binance", "fetch_ticker", SYMBOL)  # markets and clock ready
+    emulator.inject("ip_ban", retry_after=3)
+    with pytest.raises(RateLimited) as refused:
+        call(client, "binance", "fetch_ticker", SYMBOL)
+    ban_ends = time.time() + refused.value.retry_after
+    assert refused.value.retry_after == pytest.approx(3, abs=0.5)
+    other = start_process(TICKER_WORKER.format(give_up=20), emulator)
+    seen = last_json_line(other)
+    assert seen["done_at"] is not None, "the other process was still refused after the ban"
+    assert seen["done_at"] >= ban_ends - 0.1
+    assert seen["done_at"] < ban_ends + 10  # not the default 10 minutes
+    assert emulator.banned == 0  # no request went out during the ban
+
+
+def test_the_end_of_a_ban_in_the_reply_wins_over_a_shorter_retry_after() -> None:
+    now = 1_700_000_000.0
+    reply = SimpleNamespace(
+        last_response_headers={"retry-after": "120"},
+        last_http_response="",
+        options={"timeDifference": 0},
+    )
+    exc = ccxt.DDoSProtection(
+        'binance 418 I\'m a teapot {"code":-1003,"msg":"Way too much request weight used; '
+        f'IP banned until {int((now + 7200) * 1000)}. Please use WebSocket Streams."}}'
+    )
+    assert retry_after_of(exc, reply, now=now) == pytest.approx(7200)
+    # Our clock 2 s ahead of Binance's: the ban ends 2 s later by ours.
+    reply.options["timeDifference"] = 2000
+    assert retry_after_of(exc, reply, now=now) == pytest.approx(7202)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("5", 5.0), ("Thu, 01 Jan 2026 00:00:30 GMT", 30.0), ("soon", None), (None, None)],
+)
+def test_retry_after_is_read_in_seconds_or_as_a_date(header, expected) -> None:
+    now = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
+    headers = {} if header is None else {"Retry-After": header}
+    reply = SimpleNamespace(last_response_headers=headers, last_http_response="", options={})
+    exc = ccxt.DDoSProtection('binance 429 Too Many Requests {"code":-1003,"msg":"Too many."}')
+    assert retry_after_of(exc, reply, now=now) == expected
+
+
+def test_an_account_order_limit_pauses_that_accounts_orders_not_our_ip(
+    transactional_db: None, settings
+) -> None:
+    pinned = lambda: 1_700_000_000_000  # noqa: E731 - one 10 s window for the whole test
+    unblock(ip_key("binance"))
+    with BinanceEmulator(orders_per_10s=1, window_clock_ms=pinned) as emulator:
+        settings.EXCHANGE_URL_OVERRIDES = {"binance": emulator.url}
+        key = emulator.add_key()
+        client = keyed_client(key)
+        account = uuid.uuid4().hex  # Redis keeps blocks between tests
+        call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001,
+             credential_id=account)  # fmt: skip
+        with pytest.raises(RateLimited, match="order limit"):
+            call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001,
+                 credential_id=account)  # fmt: skip
+        sent = emulator.request_count()
+        with pytest.raises(RateLimited, match="order limit"):
+            call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001,
+                 credential_id=account)  # fmt: skip
+        assert emulator.request_count() == sent  # paused without asking
+        assert blocked_for(ip_key("binance")) == 0
+        call(client, "binance", "fetch_balance", credential_id=account)  # reading goes on
