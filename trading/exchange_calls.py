@@ -4,6 +4,10 @@ Every request spends from the weight budget of our outgoing IP (shared by all
 users' bots) and every order from the account's order budgets; a Retry-After
 or an IP ban recorded by any process stops the others too, for as long as the
 exchange said, and no request goes out while it holds.
+
+ccxt clients get the clock offset to the exchange before their first request
+(``trading.market_cache``), so Binance does not refuse them with -1021; a
+-1021 that still happens re-syncs the clock and retries once.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from typing import Any
 import ccxt
 from django.conf import settings
 
+from trading import market_cache
 from trading.limits import Budget, block, blocked_for, observe_usage, try_spend
 from trading.published_limits import limits_for, refresh_published_limits
 
+BINANCE_LIKE = ("binance", "binanceus")
 # Binance request weights of the calls we make (api/v3, spot). Elsewhere 1 each.
 WEIGHTS = {
     "load_markets": 20,
+    "load_time_difference": 1,
+    "fetch_time": 1,
     "fetch_ticker": 2,
     "fetch_balance": 20,
     "create_order": 1,
@@ -185,9 +193,38 @@ def call(
 ) -> Any:
     """``client.method(*args, **kwargs)`` within the shared budgets.
 
+    Before the first request of a ccxt client, its clock offset to the exchange
+    is applied (measured at most hourly per machine, shared).
     Raises RateLimited instead of calling when a budget is spent or a ban holds,
     and after a 429/418, whose wait (Retry-After, "banned until") it records for
-    every process. Every other ccxt error propagates unchanged.
+    every process. A Binance -1021 (``ccxt.InvalidNonce``: refused, nothing
+    done) re-syncs the clock and retries once; a second one propagates.
+    Every other ccxt error propagates unchanged.
+    """
+    market_cache.prepare(client, exchange_id)
+    try:
+        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+    except ccxt.InvalidNonce:
+        if not market_cache.keeps_clock(client, exchange_id):
+            raise
+        market_cache.sync_clock(client, exchange_id, force=True)
+        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+
+
+def request(
+    client: Any,
+    exchange_id: str,
+    method: str,
+    *args: Any,
+    credential_id: object = None,
+    **kwargs: Any,
+) -> Any:
+    """One request, as ``call`` makes it, without preparing the client first.
+
+    For the code that prepares clients (``trading.market_cache``); everything
+    else uses ``call``. Side effects: spends from the shared budgets, records
+    429/418 waits for every process; raises as ``call`` does, except that a
+    -1021 is not retried here.
     """
     _refuse_while_blocked(exchange_id, method, credential_id)
     _spend(

@@ -20,9 +20,11 @@ import ccxt
 import pytest
 from django.db import connection
 
+from trading import market_cache
 from trading.exchange_calls import RateLimited, call, ip_key, retry_after_of
 from trading.limits import blocked_for, unblock
 from vault.clients import KeyMaterial, build_client, public_client
+from vault.paper.models import PaperOrder
 from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +35,7 @@ SYMBOL = "BTC/USDT"
 def emulator(transactional_db: None, settings) -> Iterator[BinanceEmulator]:
     """A running emulator that ``vault.clients`` routes Binance to, with no ban left over."""
     unblock(ip_key("binance"))  # Redis keeps blocks between tests
+    market_cache.forget("binance")
     with BinanceEmulator() as running:
         settings.EXCHANGE_URL_OVERRIDES = {"binance": running.url}
         yield running
@@ -84,6 +87,7 @@ def last_json_line(process: subprocess.Popen, timeout: float = 60) -> dict:
 # A worker that asks for a ticker until it gets one (or gives up), as a task would.
 TICKER_WORKER = """
 import json, time
+from trading import market_cache
 from trading.exchange_calls import RateLimited, call
 from vault.clients import public_client
 client = public_client("binance")
@@ -209,3 +213,53 @@ def test_an_account_order_limit_pauses_that_accounts_orders_not_our_ip(
         assert emulator.request_count() == sent  # paused without asking
         assert blocked_for(ip_key("binance")) == 0
         call(client, "binance", "fetch_balance", credential_id=account)  # reading goes on
+
+
+# --- clock skew: Binance -1021 ------------------------------------------------------------
+def test_a_server_clock_far_from_ours_is_measured_once_and_shared(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    emulator.clock_skew_ms = 30_000  # our timestamps 30 s behind: outside recvWindow
+    assert call(keyed_client(key), "binance", "fetch_balance")["USDT"]["free"] > 0
+    assert call(keyed_client(key), "binance", "fetch_balance")["USDT"]["free"] > 0
+    assert emulator.request_count(path="/api/v3/account") == 2
+
+
+def test_a_clock_jump_after_the_sync_resyncs_and_retries_once(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    client = keyed_client(key)
+    call(client, "binance", "fetch_balance")
+    emulator.clock_skew_ms = -20_000  # our timestamps now 20 s ahead of the server's
+    assert call(client, "binance", "fetch_balance")["USDT"]["free"] > 0
+    assert emulator.request_count(path="/api/v3/account") == 3  # ok, refused, retried
+    # The new offset is shared: another client is right the first time.
+    call(keyed_client(key), "binance", "fetch_balance")
+    assert emulator.request_count(path="/api/v3/account") == 4
+
+
+def test_an_order_refused_for_its_timestamp_is_placed_once_after_the_resync(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    client = keyed_client(key)
+    call(client, "binance", "fetch_balance")
+    emulator.clock_skew_ms = 25_000
+    order = call(
+        client, "binance", "create_order", SYMBOL, "market", "buy", 0.001, None,
+        {"clientOrderId": "x-once"}, credential_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    assert order["clientOrderId"] == "x-once"
+    assert emulator.request_count(path="/api/v3/order", method="POST") == 2
+    assert PaperOrder.objects.filter(client_order_id="x-once").count() == 1
+
+
+def test_a_timestamp_refused_again_after_the_resync_is_an_invalid_nonce(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    client = keyed_client(key)
+    call(client, "binance", "fetch_balance")
+    emulator.inject("bad_timestamp", path="/api/v3/order", method="POST", times=2)
+    with pytest.raises(ccxt.InvalidNonce):
+        call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001)
+    assert emulator.request_count(path="/api/v3/order", method="POST") == 2  # one retry only
+    assert not PaperOrder.objects.exists()

@@ -18,9 +18,10 @@ What it checks and sends, as Binance does:
   unknown orders; a client order id may be reused once its order is filled.
 
 Faults for tests: ``inject()`` answers the next matching requests with a 429,
-an IP ban (418, then every request until it ends), 5xx, -1007 or a dropped
-connection, optionally after executing the request; ``ban_ip()`` starts a ban
-at once; faults armed with ``vault.paper.faults.inject`` for a key are
+an IP ban (418, then every request until it ends), 5xx, -1007, -1021 or a
+dropped connection, optionally after executing the request; ``ban_ip()`` starts
+a ban at once and ``clock_skew_ms`` moves the server clock (-1021 outside
+``recvWindow``); faults armed with ``vault.paper.faults.inject`` for a key are
 honoured too (timeout → -1007, lost_reply → connection dropped after the order).
 """
 
@@ -70,6 +71,7 @@ HTTP_FAULTS = (
     "ip_ban",
     "server_error",
     "backend_timeout",
+    "bad_timestamp",
     "disconnect",
 )
 MSG_TIMEOUT = (
@@ -79,6 +81,7 @@ MSG_TIMEOUT = (
 MSG_UNKNOWN = "An unknown error occurred while processing the request."
 MSG_BUS = "An unexpected response was received from the message bus. Execution status unknown."
 MSG_BAD_KEY = "Invalid API-key, IP, or permissions for action."
+MSG_OUTSIDE_WINDOW = "Timestamp for this request is outside of the recvWindow."
 
 __all__ = ["BinanceEmulator", "EmulatorKey", "binance_client"]
 
@@ -226,7 +229,8 @@ class BinanceEmulator:
         (418 -1003 "IP banned until <ms>", ``Retry-After``; the IP stays banned for
         ``retry_after`` seconds, as after ``ban_ip``), ``server_error`` (500 -1000,
         or 503 -1006 with ``status=503``), ``backend_timeout`` (503 -1007),
-        ``disconnect`` (connection closed, no answer).
+        ``bad_timestamp`` (400 -1021, nothing done), ``disconnect`` (connection
+        closed, no answer).
         ``execute=True`` carries the request out first (the order exists, the
         client cannot know). ``path`` is e.g. ``"/api/v3/order"``.
         """
@@ -413,6 +417,8 @@ class BinanceEmulator:
         if fault.kind == "ip_ban":
             status, code, message, ban_headers = self._ban_answer()
             return Reply(status, wire.error(code, message), {**headers, **ban_headers})
+        if fault.kind == "bad_timestamp":
+            return Reply(400, wire.error(-1021, MSG_OUTSIDE_WINDOW), headers)
         if fault.kind == "backend_timeout":
             return Reply(fault.status or 503, wire.error(-1007, MSG_TIMEOUT), headers)
         if (fault.status or 500) == 503:
@@ -459,7 +465,7 @@ class BinanceEmulator:
                 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time."
             )
         if now - timestamp > recv_window:
-            raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            raise ApiError(400, -1021, MSG_OUTSIDE_WINDOW)
         if not self._signature_ok(call, key):
             raise ApiError(400, -1022, "Signature for this request is not valid.")
         allowed = key.can_trade if endpoint.trades else key.can_read

@@ -213,7 +213,7 @@ def test_a_key_without_trade_permission_cannot_place_orders(
 
 
 @pytest.mark.parametrize(
-    ("skew_ms", "message"), [(10_000, "outside of the recvWindow"), (-10_000, "ahead")]
+    ("skew_ms", "message"), [(11_000, "outside of the recvWindow"), (-10_000, "ahead")]
 )
 def test_a_timestamp_out_of_the_window_is_an_invalid_nonce(
     binance_emulator: BinanceEmulator, binance: ccxt.binance, skew_ms: int, message: str
@@ -429,3 +429,15 @@ def test_concurrent_clients_are_served_consistently(
     client = binance_client(binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN)
     assert client.fetch_balance()["BTC"]["total"] == pytest.approx(0.012)
     binance_emulator.assert_within_limits()
+
+
+def test_an_injected_bad_timestamp_is_an_invalid_nonce_and_places_nothing(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    binance_emulator.inject("bad_timestamp", path="/api/v3/order", method="POST")
+    with pytest.raises(ccxt.InvalidNonce, match="-1021"):
+        binance.create_order(SYMBOL, "market", "buy", 0.001)
+    assert not PaperOrder.objects.exists()
+    binance.create_order(SYMBOL, "market", "buy", 0.001)  # only the next request
+    assert PaperOrder.objects.count() == 1
