@@ -5,9 +5,10 @@ users' bots) and every order from the account's order budgets; a Retry-After
 or an IP ban recorded by any process stops the others too, for as long as the
 exchange said, and no request goes out while it holds.
 
-ccxt clients get the clock offset to the exchange before their first request
-(``trading.market_cache``), so Binance does not refuse them with -1021; a
--1021 that still happens re-syncs the clock and retries once.
+ccxt clients are prepared before their first request (``trading.market_cache``):
+markets come from the shared cache instead of a download per task, and the
+clock offset to the exchange is applied, so Binance does not refuse requests
+with -1021. A -1021 that still happens re-syncs the clock and retries once.
 """
 
 from __future__ import annotations
@@ -28,19 +29,25 @@ from trading.limits import Budget, block, blocked_for, observe_usage, try_spend
 from trading.published_limits import limits_for, refresh_published_limits
 
 BINANCE_LIKE = ("binance", "binanceus")
-# Binance request weights of the calls we make (api/v3, spot). Elsewhere 1 each.
+# Binance request weights (api/v3, spot) of the calls we make; ``request_weight``
+# adjusts those that depend on their parameters. Other exchanges: same table.
 WEIGHTS = {
     "load_markets": 20,
+    "fetch_markets": 20,
     "load_time_difference": 1,
     "fetch_time": 1,
     "fetch_ticker": 2,
     "fetch_balance": 20,
-    "create_order": 1,
+    # Successful order requests weigh 0 on Binance since 2026-04-02; every order
+    # still counts in the account's order budgets (see ``order_budgets``).
+    "create_order": 0,
     "fetch_order": 4,
     "fetch_open_orders": 6,
     "fetch_my_trades": 20,
     "cancel_order": 1,
 }
+WEIGHT_MY_TRADES_BY_ORDER = 5
+WEIGHT_OPEN_ORDERS_ALL_MARKETS = 80
 # A wait this short is slept through; a longer one defers the work to the sweeper.
 MAX_INLINE_WAIT = 2.0
 # A 429 that names no wait (Binance always does; others may not).
@@ -77,6 +84,25 @@ def order_budgets(exchange_id: str, credential_id: object) -> list[Budget]:
         Budget(key=f"acct:{credential_id}:orders:10s", limit=limits["orders_per_10s"], window=10),
         Budget(key=f"acct:{credential_id}:orders:1d", limit=limits["orders_per_day"], window=86400),
     ]
+
+
+def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def request_weight(
+    exchange_id: str, method: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] = {}
+) -> int:
+    """What one ccxt call costs in the exchange's request weight."""
+    if method == "create_order" and exchange_id not in BINANCE_LIKE:
+        return 1
+    if method == "fetch_my_trades":
+        params = _argument(args, kwargs, 3, "params") or {}
+        if params.get("orderId") is not None:
+            return WEIGHT_MY_TRADES_BY_ORDER  # Binance myTrades by orderId
+    if method == "fetch_open_orders" and not _argument(args, kwargs, 0, "symbol"):
+        return WEIGHT_OPEN_ORDERS_ALL_MARKETS
+    return WEIGHTS.get(method, 1)
 
 
 def _spend(budget: Budget, amount: int, why: str) -> None:
@@ -193,15 +219,19 @@ def call(
 ) -> Any:
     """``client.method(*args, **kwargs)`` within the shared budgets.
 
-    Before the first request of a ccxt client, its clock offset to the exchange
-    is applied (measured at most hourly per machine, shared).
+    Before the first request of a ccxt client, its markets are injected from the
+    shared cache (downloaded at most hourly, for every process) and its clock
+    offset is applied; ``load_markets`` itself is answered from that cache.
     Raises RateLimited instead of calling when a budget is spent or a ban holds,
     and after a 429/418, whose wait (Retry-After, "banned until") it records for
     every process. A Binance -1021 (``ccxt.InvalidNonce``: refused, nothing
     done) re-syncs the clock and retries once; a second one propagates.
     Every other ccxt error propagates unchanged.
     """
-    market_cache.prepare(client, exchange_id)
+    if isinstance(client, ccxt.Exchange):
+        if method == "load_markets":
+            return market_cache.load_markets(client, exchange_id, reload=bool(args and args[0]))
+        market_cache.prepare(client, exchange_id)
     try:
         return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
     except ccxt.InvalidNonce:
@@ -229,7 +259,7 @@ def request(
     _refuse_while_blocked(exchange_id, method, credential_id)
     _spend(
         weight_budget(exchange_id),
-        WEIGHTS.get(method, 1),
+        request_weight(exchange_id, method, args, kwargs),
         "request weight budget spent",
     )
     if method == "create_order" and credential_id is not None:
@@ -288,7 +318,8 @@ def _observe_headers(client: Any, exchange_id: str, credential_id: object) -> No
 def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:
     """A shortcut bound to one client: ``api("fetch_order", ...)``.
 
-    Reads the exchange's published limits first (at most hourly, shared).
+    Reads the exchange's published limits first (at most hourly, shared; from
+    the same exchangeInfo reply as the markets, so a cold start asks once).
     """
     refresh_published_limits(client, exchange_id)
 

@@ -37,6 +37,8 @@ class WindowStore(Protocol):
 
     def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None: ...
 
+    def used(self, key: str, window_start: int) -> int: ...
+
     def block(self, key: str, until: float) -> None: ...
 
     def blocked_until(self, key: str) -> float: ...
@@ -74,6 +76,9 @@ class RedisWindows:
     def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None:
         self._raise(keys=[f"oneclick:rl:{key}:{window_start}"], args=[used, ttl])
 
+    def used(self, key: str, window_start: int) -> int:
+        return int(self.redis.get(f"oneclick:rl:{key}:{window_start}") or 0)
+
     def block(self, key: str, until: float) -> None:
         ttl = max(1, math.ceil(until - time.time()))
         name = f"oneclick:block:{key}"
@@ -105,6 +110,10 @@ class DatabaseWindows:
         RateWindow.objects.filter(key=key, window_start=window_start, used__lt=used).update(
             used=used
         )
+
+    def used(self, key: str, window_start: int) -> int:
+        row = RateWindow.objects.filter(key=key, window_start=window_start).first()
+        return row.used if row else 0
 
     # A block is kept in milliseconds: a Retry-After of 5 s must not become 6.
     def block(self, key: str, until: float) -> None:
@@ -154,6 +163,12 @@ def try_spend(budget: Budget, amount: int = 1, *, now: float | None = None) -> f
     if store.spend(budget.key, start, amount, budget.limit, budget.window * 2):
         return 0.0
     return start + budget.window - now
+
+
+def spent(budget: Budget, *, now: float | None = None) -> int:
+    """Units of ``budget`` spent (or seen spent by the exchange) in the current window."""
+    now = time.time() if now is None else now
+    return store.used(budget.key, _window_start(budget, now))
 
 
 def observe_usage(budget: Budget, used: int, *, now: float | None = None) -> None:

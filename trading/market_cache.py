@@ -1,9 +1,15 @@
-"""Exchange data every process shares: the clock offset.
+"""Exchange data every process shares: markets, the clock offset, price snapshots.
 
-The clock offset to the exchange (ccxt ``options['timeDifference']``) is
-measured once per machine and hour and kept in the shared Django cache (Redis
-in production, the database cache embedded), so signed requests are not
-refused with -1021 and no task asks for the time again.
+A fresh ccxt client would download the exchange's markets (Binance
+``exchangeInfo``, weight 20) before its first trade; with one client per task
+that is most of a bot's request weight. Here they are downloaded once per
+exchange, at most hourly, by one process (a cache lock), kept in the shared
+Django cache (Redis in production, the database cache embedded) and injected
+into every client. Each process also keeps the last set it unpacked, so a task
+reads only a small version stamp from the cache.
+
+The clock offset to the exchange (ccxt ``options['timeDifference']``) is kept
+the same way per machine, so signed requests are not refused with -1021.
 
 Every request made here goes through ``trading.exchange_calls.request``: it is
 counted in the shared weight budget and stops during a ban.
@@ -11,18 +17,36 @@ counted in the shared weight budget and stops during a ban.
 
 from __future__ import annotations
 
+import copy
 import logging
+import secrets
 import socket
+import time
 from typing import Any
 
 import ccxt
 from django.core.cache import cache
 
-from trading import exchange_calls
+from trading import exchange_calls, published_limits
 
 logger = logging.getLogger(__name__)
 
+MARKETS_SECONDS = 3600  # markets are refreshed at most this often
 CLOCK_SECONDS = 3600  # the clock offset is measured again after this long
+LOCK_SECONDS = 30  # a download that takes longer lets another process try
+LOCK_WAIT_SECONDS = 10.0  # how long a process waits for another one's download
+POLL_SECONDS = 0.1
+
+# exchange id -> (stamp, client holding the unpacked markets): this process's copy.
+_unpacked: dict[str, tuple[float, Any]] = {}
+
+
+def _stamp_key(exchange_id: str) -> str:
+    return f"markets:{exchange_id}:stamp"
+
+
+def _data_key(exchange_id: str, stamp: float) -> str:
+    return f"markets:{exchange_id}:{stamp!r}"
 
 
 def _clock_key(exchange_id: str) -> str:
@@ -40,14 +64,17 @@ def keeps_clock(client: Any, exchange_id: str) -> bool:
 
 
 def prepare(client: Any, exchange_id: str) -> None:
-    """Give a ccxt client the shared clock offset before its first request.
+    """Give a ccxt client the shared markets and clock offset before its first request.
 
-    Side effects: may measure the clock offset (once per machine and hour),
-    counted in the shared weight budget. Raises RateLimited or a ccxt error
-    when that request cannot be made; does nothing for other clients.
+    Side effects: may download the markets (once per exchange and hour, for
+    every process) or measure the clock offset (once per machine and hour),
+    both counted in the shared weight budget. Raises RateLimited or a ccxt
+    error when that request cannot be made; does nothing for other clients.
     """
     if not isinstance(client, ccxt.Exchange):
         return
+    if not client.markets:
+        load_markets(client, exchange_id)
     if keeps_clock(client, exchange_id) and not client.options.get("oneclickClockSet"):
         sync_clock(client, exchange_id)
 
@@ -71,6 +98,108 @@ def sync_clock(client: Any, exchange_id: str, *, force: bool = False) -> int:
     return offset
 
 
+def load_markets(client: Any, exchange_id: str, *, reload: bool = False) -> dict[str, Any]:
+    """The exchange's markets (with precision and limits), set on ``client``.
+
+    From this process's copy when the shared stamp has not moved, else from the
+    shared cache; downloaded (one process at a time, counted) when the cache has
+    none within the hour or ``reload`` is asked. Raises RateLimited or a ccxt
+    error when a download is needed and fails.
+    """
+    stamp = None if reload else cache.get(_stamp_key(exchange_id))
+    source = _unpack(client, exchange_id, stamp) if stamp is not None else None
+    if source is None:
+        source = _download(client, exchange_id, reload=reload)
+    client.set_markets_from_exchange(source)
+    return client.markets
+
+
+def _unpack(client: Any, exchange_id: str, stamp: float) -> Any:
+    held = _unpacked.get(exchange_id)
+    if held is not None and held[0] == stamp and type(held[1]) is type(client):
+        return held[1]
+    markets = cache.get(_data_key(exchange_id, stamp))
+    if not markets:
+        return None
+    holder = type(client)()  # no keys: it only holds the markets
+    holder.set_markets(markets)
+    _unpacked[exchange_id] = (stamp, holder)
+    return holder
+
+
+def _download(client: Any, exchange_id: str, *, reload: bool) -> Any:
+    lock, token = f"markets:{exchange_id}:lock", secrets.token_hex(8)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    seen = cache.get(_stamp_key(exchange_id))
+    while not cache.add(lock, token, LOCK_SECONDS):
+        # Another process is downloading: use its result rather than ask again.
+        time.sleep(POLL_SECONDS)
+        stamp = cache.get(_stamp_key(exchange_id))
+        if stamp is not None and stamp != seen:
+            source = _unpack(client, exchange_id, stamp)
+            if source is not None:
+                return source
+        if time.monotonic() > deadline:
+            break  # its holder died or hangs: download ourselves
+    try:
+        if not reload:
+            stamp = cache.get(_stamp_key(exchange_id))
+            source = _unpack(client, exchange_id, stamp) if stamp is not None else None
+            if source is not None:
+                return source
+        return _fetch(client, exchange_id)
+    finally:
+        if cache.get(lock) == token:
+            cache.delete(lock)
+
+
+def _public_twin(client: Any) -> Any:
+    """A keyless client of the same exchange, routed like ``client``.
+
+    Markets are public: without keys ccxt asks for nothing else (Binance with
+    keys would also call its margin and currency endpoints), no secret is
+    involved, and ccxt's own adjustForTimeDifference (an uncounted time request
+    inside fetch_markets) stays off: the clock is synced on its own.
+    """
+    twin = type(client)(
+        {
+            "timeout": client.timeout,
+            "options": {
+                **{k: v for k, v in client.options.items() if k in ("defaultType", "fetchMarkets")},
+                "fetchMargins": False,
+                "fetchCurrencies": False,
+                "adjustForTimeDifference": False,
+            },
+        }
+    )
+    twin.urls = copy.deepcopy(client.urls)  # sandbox or a test emulator
+    twin.enableLastJsonResponse = True  # the published limits are read from the reply
+    return twin
+
+
+def _fetch(client: Any, exchange_id: str) -> Any:
+    twin = _public_twin(client)
+    try:
+        markets = exchange_calls.request(twin, exchange_id, "fetch_markets")
+    finally:
+        twin.session.close()
+    reply = getattr(twin, "last_json_response", None)
+    twin.set_markets(markets)
+    if isinstance(reply, dict) and reply.get("rateLimits"):
+        # The same exchangeInfo reply carries the published limits: no second download.
+        published_limits.record_published_limits(exchange_id, reply["rateLimits"])
+    stamp = time.time()
+    cache.set(_data_key(exchange_id, stamp), list(twin.markets.values()), 2 * MARKETS_SECONDS)
+    cache.set(_stamp_key(exchange_id), stamp, MARKETS_SECONDS)
+    _unpacked[exchange_id] = (stamp, twin)
+    logger.info("Markets of %s downloaded (%d)", exchange_id, len(twin.markets))
+    return twin
+
+
 def forget(exchange_id: str) -> None:
-    """Drop what every process shares about ``exchange_id`` (tests, a listing change)."""
-    cache.delete(_clock_key(exchange_id))
+    """Drop the shared markets and clock offset of ``exchange_id`` (tests, a listing change)."""
+    stamp = cache.get(_stamp_key(exchange_id))
+    if stamp is not None:
+        cache.delete(_data_key(exchange_id, stamp))
+    cache.delete_many([_stamp_key(exchange_id), _clock_key(exchange_id)])
+    _unpacked.pop(exchange_id, None)

@@ -18,11 +18,20 @@ from types import SimpleNamespace
 
 import ccxt
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from trading import market_cache
-from trading.exchange_calls import RateLimited, call, ip_key, retry_after_of
-from trading.limits import blocked_for, unblock
+from trading.exchange_calls import (
+    RateLimited,
+    call,
+    ip_key,
+    request_weight,
+    retry_after_of,
+    weight_budget,
+    with_limits,
+)
+from trading.limits import blocked_for, spent, unblock
 from vault.clients import KeyMaterial, build_client, public_client
 from vault.paper.models import PaperOrder
 from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
@@ -222,6 +231,7 @@ def test_a_server_clock_far_from_ours_is_measured_once_and_shared(
     emulator.clock_skew_ms = 30_000  # our timestamps 30 s behind: outside recvWindow
     assert call(keyed_client(key), "binance", "fetch_balance")["USDT"]["free"] > 0
     assert call(keyed_client(key), "binance", "fetch_balance")["USDT"]["free"] > 0
+    assert emulator.request_count(path="/api/v3/time") == 1  # measured once, then shared
     assert emulator.request_count(path="/api/v3/account") == 2
 
 
@@ -233,6 +243,7 @@ def test_a_clock_jump_after_the_sync_resyncs_and_retries_once(
     emulator.clock_skew_ms = -20_000  # our timestamps now 20 s ahead of the server's
     assert call(client, "binance", "fetch_balance")["USDT"]["free"] > 0
     assert emulator.request_count(path="/api/v3/account") == 3  # ok, refused, retried
+    assert emulator.request_count(path="/api/v3/time") == 2
     # The new offset is shared: another client is right the first time.
     call(keyed_client(key), "binance", "fetch_balance")
     assert emulator.request_count(path="/api/v3/account") == 4
@@ -262,4 +273,120 @@ def test_a_timestamp_refused_again_after_the_resync_is_an_invalid_nonce(
     with pytest.raises(ccxt.InvalidNonce):
         call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001)
     assert emulator.request_count(path="/api/v3/order", method="POST") == 2  # one retry only
+    assert emulator.request_count(path="/api/v3/time") == 2
     assert not PaperOrder.objects.exists()
+
+
+# --- markets once per exchange, every request counted --------------------------------------
+MARKETS_WORKER = """
+import json, os
+from trading.exchange_calls import with_limits
+from vault.clients import KeyMaterial, build_client
+for _ in range(3):  # three tasks, each with a fresh client, as django-q runs them
+    client = build_client("binance", KeyMaterial(api_key=os.environ["K"], secret=os.environ["S"]))
+    api = with_limits(client, "binance", "c")
+    markets = api("load_markets")
+    api("fetch_ticker", "BTC/USDT")
+    api("fetch_balance")
+print(json.dumps({"step": markets["BTC/USDT"]["precision"]["amount"]}))
+"""
+
+
+@pytest.fixture
+def no_published_limits() -> Iterator[None]:
+    cache.delete("published-limits:binance")  # the cache outlives transactional tests
+    yield
+    cache.delete("published-limits:binance")
+
+
+def test_tasks_in_two_processes_download_the_markets_once(
+    emulator: BinanceEmulator, key: EmulatorKey, no_published_limits: None
+) -> None:
+    env = {"K": key.api_key, "S": key.secret}
+    workers = [start_process(MARKETS_WORKER, emulator, **env) for _ in range(2)]
+    steps = [last_json_line(worker)["step"] for worker in workers]
+    for _ in range(3):  # and tasks of this process
+        api = with_limits(keyed_client(key), "binance", "c")
+        assert api("load_markets")["BTC/USDT"]["precision"]["amount"] == 1e-05
+        api("fetch_ticker", SYMBOL)
+    assert steps == [1e-05, 1e-05]
+    assert emulator.request_count(path="/api/v3/exchangeInfo") == 1
+    assert emulator.request_count(path="/api/v3/ticker/24hr") == 9
+    assert emulator.unknown_endpoints == []
+    assert not [name for name in emulator.requests if "/sapi/" in name]  # spot only
+
+
+def test_the_markets_are_downloaded_again_once_the_shared_copy_expires(
+    emulator: BinanceEmulator, no_published_limits: None
+) -> None:
+    call(public_client("binance"), "binance", "fetch_ticker", SYMBOL)
+    cache.delete("markets:binance:stamp")  # what the hourly expiry does
+    for _ in range(2):
+        call(public_client("binance"), "binance", "fetch_ticker", SYMBOL)
+    assert emulator.request_count(path="/api/v3/exchangeInfo") == 2
+
+
+def test_published_limits_come_with_the_markets(
+    transactional_db: None, settings, no_published_limits: None
+) -> None:
+    market_cache.forget("binance")
+    with BinanceEmulator(weight_limit=1200, orders_per_10s=7) as emulator:
+        settings.EXCHANGE_URL_OVERRIDES = {"binance": emulator.url}
+        with_limits(public_client("binance"), "binance", "c")
+        with_limits(public_client("binance"), "binance", "c")
+        assert emulator.request_count(path="/api/v3/exchangeInfo") == 1
+    assert weight_budget("binance").limit == 1200
+    market_cache.forget("binance")
+
+
+def test_every_request_is_counted_at_binances_weight_markets_and_clock_included(
+    emulator: BinanceEmulator, key: EmulatorKey, no_published_limits: None, monkeypatch
+) -> None:
+    # The exchange's own count (X-MBX-USED-WEIGHT-1M) would hide an undercount.
+    monkeypatch.setattr("trading.exchange_calls.observe_usage", lambda *a, **k: None)
+    budget = weight_budget("binance")
+    before = spent(budget)
+    api = with_limits(keyed_client(key), "binance", "c")  # exchangeInfo 20
+    api("fetch_balance")  # time 1 + account 20
+    order = api("create_order", SYMBOL, "market", "buy", 0.001)  # 0 since 2026-04-02
+    api("fetch_order", order["id"], SYMBOL)  # 4
+    api("fetch_my_trades", SYMBOL, None, None, {"orderId": order["id"]})  # 5, not 20
+    api("fetch_ticker", SYMBOL)  # 2
+    assert spent(budget) - before == emulator.total_weight == 52
+
+
+def test_an_order_weighs_nothing_but_still_counts_in_the_accounts_order_budget(
+    emulator: BinanceEmulator, key: EmulatorKey, no_published_limits: None
+) -> None:
+    cache.set(
+        "published-limits:binance",
+        {"weight_per_minute": 6000, "orders_per_10s": 2, "orders_per_day": 160_000},
+        60,
+    )
+    account = uuid.uuid4().hex
+    api = with_limits(keyed_client(key), "binance", account)
+    for _ in range(2):
+        api("create_order", SYMBOL, "market", "buy", 0.001)
+    with pytest.raises(RateLimited, match="order budget"):
+        api("create_order", SYMBOL, "market", "buy", 0.001)
+    assert emulator.request_count(path="/api/v3/order", method="POST") <= 2
+
+
+@pytest.mark.parametrize(
+    ("exchange_id", "method", "args", "kwargs", "weight"),
+    [
+        ("binance", "fetch_my_trades", ("BTC/USDT", None, None, {"orderId": "1"}), {}, 5),
+        ("binance", "fetch_my_trades", ("BTC/USDT",), {"params": {"orderId": "1"}}, 5),
+        ("binance", "fetch_my_trades", ("BTC/USDT",), {}, 20),
+        ("binance", "create_order", ("BTC/USDT", "market", "buy", 1), {}, 0),
+        ("kraken", "create_order", ("BTC/USDT", "market", "buy", 1), {}, 1),
+        ("binance", "fetch_open_orders", ("BTC/USDT",), {}, 6),
+        ("binance", "fetch_open_orders", (), {}, 80),
+        ("binance", "fetch_markets", (), {}, 20),
+        ("binance", "load_time_difference", (), {}, 1),
+    ],
+)
+def test_request_weights_follow_binance_and_their_parameters(
+    exchange_id, method, args, kwargs, weight
+) -> None:
+    assert request_weight(exchange_id, method, args, kwargs) == weight
