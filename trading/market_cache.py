@@ -11,6 +11,9 @@ reads only a small version stamp from the cache.
 The clock offset to the exchange (ccxt ``options['timeDifference']``) is kept
 the same way per machine, so signed requests are not refused with -1021.
 
+Price snapshots (``ticker_snapshot``): when a signal reaches a thousand bots,
+one ticker per (exchange, market) serves them all instead of one per bot.
+
 Every request made here goes through ``trading.exchange_calls.request``: it is
 counted in the shared weight budget and stops during a ban.
 """
@@ -19,15 +22,18 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import secrets
 import socket
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import ccxt
 from django.core.cache import cache
 
 from trading import exchange_calls, published_limits
+from vault.clients import public_client
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,9 @@ CLOCK_SECONDS = 3600  # the clock offset is measured again after this long
 LOCK_SECONDS = 30  # a download that takes longer lets another process try
 LOCK_WAIT_SECONDS = 10.0  # how long a process waits for another one's download
 POLL_SECONDS = 0.1
+TICKER_KEEP_SECONDS = 300  # the longest a snapshot stays in the cache (callers ask fresher)
+TICKER_LOCK_SECONDS = 10
+TICKER_WAIT_SECONDS = 3.0  # how long a caller waits for another process's ticker
 
 # exchange id -> (stamp, client holding the unpacked markets): this process's copy.
 _unpacked: dict[str, tuple[float, Any]] = {}
@@ -196,10 +205,66 @@ def _fetch(client: Any, exchange_id: str) -> Any:
     return twin
 
 
-def forget(exchange_id: str) -> None:
-    """Drop the shared markets and clock offset of ``exchange_id`` (tests, a listing change)."""
+def forget(exchange_id: str, *, markets: Iterable[str] = ()) -> None:
+    """Drop what every process shares about ``exchange_id``: markets, clock offset,
+    and the price snapshots of ``markets`` (tests, a listing change)."""
     stamp = cache.get(_stamp_key(exchange_id))
     if stamp is not None:
         cache.delete(_data_key(exchange_id, stamp))
     cache.delete_many([_stamp_key(exchange_id), _clock_key(exchange_id)])
     _unpacked.pop(exchange_id, None)
+    cache.delete_many([_ticker_key(exchange_id, market) for market in markets])
+
+
+def _ticker_key(exchange_id: str, market: str) -> str:
+    return f"ticker:{exchange_id}:{market}"
+
+
+def _fresh_ticker(key: str, max_age_s: float) -> dict[str, Any] | None:
+    entry = cache.get(key)
+    if entry is not None and time.time() - entry["at"] <= max_age_s:
+        return entry["ticker"]
+    return None
+
+
+def ticker_snapshot(
+    exchange_id: str, market: str, max_age_s: float, *, client: Any = None
+) -> dict[str, Any]:
+    """ccxt's ticker of ``market`` on ``exchange_id``, at most ``max_age_s`` old.
+
+    Shared by every process through the cache: when the shared snapshot is
+    older, one process asks the exchange (``exchange_calls.call``: counted in
+    the weight budget, refused during a ban) while the others wait up to a few
+    seconds for its answer rather than ask too. ``client`` is any client of
+    that exchange (a bot's, so the paper exchange sees its own faults); without
+    one a keyless client is built. Side effects: at most one ticker request
+    per (exchange, market) and ``max_age_s`` across all processes; writes the
+    snapshot to the cache. Raises RateLimited or a ccxt error when a fresh
+    ticker is needed and cannot be had (a stale one is never returned).
+    """
+    key = _ticker_key(exchange_id, market)
+    ticker = _fresh_ticker(key, max_age_s)
+    if ticker is not None:
+        return ticker
+    lock, token = f"{key}:lock", secrets.token_hex(8)
+    deadline = time.monotonic() + TICKER_WAIT_SECONDS
+    while not cache.add(lock, token, TICKER_LOCK_SECONDS):
+        time.sleep(POLL_SECONDS)
+        ticker = _fresh_ticker(key, max_age_s)
+        if ticker is not None:
+            return ticker
+        if time.monotonic() > deadline:
+            break  # the holder is slow or gone: ask ourselves
+    try:
+        ticker = _fresh_ticker(key, max_age_s)  # answered while we took the lock
+        if ticker is not None:
+            return ticker
+        if client is None:
+            client = public_client(exchange_id)
+        ticker = exchange_calls.call(client, exchange_id, "fetch_ticker", market)
+        keep = max(TICKER_KEEP_SECONDS, math.ceil(2 * max_age_s))
+        cache.set(key, {"at": time.time(), "ticker": ticker}, keep)
+        return ticker
+    finally:
+        if cache.get(lock) == token:
+            cache.delete(lock)

@@ -31,7 +31,8 @@ from trading.exchange_calls import (
     weight_budget,
     with_limits,
 )
-from trading.limits import blocked_for, spent, unblock
+from trading.limits import block, blocked_for, spent, unblock
+from trading.market_cache import ticker_snapshot
 from vault.clients import KeyMaterial, build_client, public_client
 from vault.paper.models import PaperOrder
 from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
@@ -44,7 +45,7 @@ SYMBOL = "BTC/USDT"
 def emulator(transactional_db: None, settings) -> Iterator[BinanceEmulator]:
     """A running emulator that ``vault.clients`` routes Binance to, with no ban left over."""
     unblock(ip_key("binance"))  # Redis keeps blocks between tests
-    market_cache.forget("binance")
+    market_cache.forget("binance", markets=[SYMBOL])
     with BinanceEmulator() as running:
         settings.EXCHANGE_URL_OVERRIDES = {"binance": running.url}
         yield running
@@ -390,3 +391,56 @@ def test_request_weights_follow_binance_and_their_parameters(
     exchange_id, method, args, kwargs, weight
 ) -> None:
     assert request_weight(exchange_id, method, args, kwargs) == weight
+
+
+# --- one price snapshot per (exchange, market) ----------------------------------------------
+SNAPSHOT_WORKER = """
+import json, os, time
+from trading.market_cache import ticker_snapshot
+time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))  # both at once
+lasts = [ticker_snapshot("binance", "BTC/USDT", 30)["last"] for _ in range(3)]
+print(json.dumps({"lasts": lasts}))
+"""
+
+
+def test_one_ticker_serves_every_bot_of_a_signal_across_processes(
+    emulator: BinanceEmulator, key: EmulatorKey
+) -> None:
+    call(public_client("binance"), "binance", "fetch_time")  # markets and clock ready
+    start_at = str(time.time() + 4)  # after both processes have started Django
+    workers = [start_process(SNAPSHOT_WORKER, emulator, START_AT=start_at) for _ in range(2)]
+    seen = [last_json_line(worker)["lasts"] for worker in workers]
+    here = [ticker_snapshot("binance", SYMBOL, 30, client=keyed_client(key))["last"]
+            for _ in range(3)]  # fmt: skip
+    assert emulator.request_count(path="/api/v3/ticker/24hr") == 1
+    assert len({*seen[0], *seen[1], *here}) == 1
+
+
+def test_a_snapshot_older_than_asked_for_is_fetched_again(emulator: BinanceEmulator) -> None:
+    ticker_snapshot("binance", SYMBOL, 30)
+    ticker_snapshot("binance", SYMBOL, 30)
+    assert emulator.request_count(path="/api/v3/ticker/24hr") == 1
+    time.sleep(0.05)
+    ticker_snapshot("binance", SYMBOL, 0.01)
+    assert emulator.request_count(path="/api/v3/ticker/24hr") == 2
+
+
+def test_during_a_ban_no_ticker_is_asked_for_and_none_too_old_is_given(
+    emulator: BinanceEmulator,
+) -> None:
+    first = ticker_snapshot("binance", SYMBOL, 30)
+    block(ip_key("binance"), seconds=60)
+    assert ticker_snapshot("binance", SYMBOL, 30) == first  # fresh enough: no request
+    time.sleep(0.05)
+    sent = emulator.request_count()
+    with pytest.raises(RateLimited):
+        ticker_snapshot("binance", SYMBOL, 0.01)
+    assert emulator.request_count() == sent
+
+
+def test_the_paper_exchange_has_snapshots_too(db: None) -> None:
+    market_cache.forget("paper", markets=[SYMBOL])
+    ticker = ticker_snapshot("paper", SYMBOL, 5)
+    assert ticker["last"] > 0
+    assert ticker_snapshot("paper", SYMBOL, 5) == ticker
+    market_cache.forget("paper", markets=[SYMBOL])
