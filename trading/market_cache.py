@@ -196,7 +196,11 @@ def _fetch(client: Any, exchange_id: str) -> Any:
     twin.set_markets(markets)
     if isinstance(reply, dict) and reply.get("rateLimits"):
         # The same exchangeInfo reply carries the published limits: no second download.
-        published_limits.record_published_limits(exchange_id, reply["rateLimits"])
+        # They expire a minute before the markets, so the refresh they trigger
+        # (with_limits) renews both with one request.
+        published_limits.record_published_limits(
+            exchange_id, reply["rateLimits"], seconds=MARKETS_SECONDS - 60
+        )
     stamp = time.time()
     cache.set(_data_key(exchange_id, stamp), list(twin.markets.values()), 2 * MARKETS_SECONDS)
     cache.set(_stamp_key(exchange_id), stamp, MARKETS_SECONDS)

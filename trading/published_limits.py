@@ -51,12 +51,14 @@ def limits_for(exchange_id: str) -> dict[str, int]:
     return {**configured_limits(exchange_id), **(cache.get(_cache_key(exchange_id)) or {})}
 
 
-def record_published_limits(exchange_id: str, rate_limits: list[dict[str, Any]]) -> None:
-    """Keep limits read from an exchangeInfo reply for every process, for the hour.
+def record_published_limits(
+    exchange_id: str, rate_limits: list[dict[str, Any]], *, seconds: int = CACHE_SECONDS
+) -> None:
+    """Keep limits read from an exchangeInfo reply for every process, for ``seconds``.
 
-    Figures already recorded within the hour are kept (they expire on their own).
+    Figures already recorded are kept until they expire on their own.
     """
-    cache.add(_cache_key(exchange_id), parse_rate_limits(rate_limits), CACHE_SECONDS)
+    cache.add(_cache_key(exchange_id), parse_rate_limits(rate_limits), seconds)
 
 
 def refresh_published_limits(client: Any, exchange_id: str) -> dict[str, int]:

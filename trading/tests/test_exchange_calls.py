@@ -62,6 +62,14 @@ def keyed_client(key: EmulatorKey) -> ccxt.binance:
     return build_client("binance", KeyMaterial(api_key=key.api_key, secret=key.secret))
 
 
+@pytest.fixture
+def client(key: EmulatorKey) -> ccxt.binance:
+    """A keyed client that has made one request: markets and clock set."""
+    ready = keyed_client(key)
+    call(ready, "binance", "fetch_balance")
+    return ready
+
+
 def database_env() -> dict[str, str]:
     name = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":
@@ -119,10 +127,8 @@ while True:
 
 # --- 429 and 418: the exchange's word on how long to wait ---------------------------------
 def test_a_429_blocks_for_the_retry_after_the_exchange_sent_not_a_minute(
-    emulator: BinanceEmulator, key: EmulatorKey
+    emulator: BinanceEmulator, client: ccxt.binance
 ) -> None:
-    client = keyed_client(key)
-    call(client, "binance", "fetch_balance")
     emulator.inject("rate_limit", retry_after=5)
     with pytest.raises(RateLimited) as refused:
         call(client, "binance", "fetch_balance")
@@ -237,10 +243,8 @@ def test_a_server_clock_far_from_ours_is_measured_once_and_shared(
 
 
 def test_a_clock_jump_after_the_sync_resyncs_and_retries_once(
-    emulator: BinanceEmulator, key: EmulatorKey
+    emulator: BinanceEmulator, key: EmulatorKey, client: ccxt.binance
 ) -> None:
-    client = keyed_client(key)
-    call(client, "binance", "fetch_balance")
     emulator.clock_skew_ms = -20_000  # our timestamps now 20 s ahead of the server's
     assert call(client, "binance", "fetch_balance")["USDT"]["free"] > 0
     assert emulator.request_count(path="/api/v3/account") == 3  # ok, refused, retried
@@ -251,10 +255,8 @@ def test_a_clock_jump_after_the_sync_resyncs_and_retries_once(
 
 
 def test_an_order_refused_for_its_timestamp_is_placed_once_after_the_resync(
-    emulator: BinanceEmulator, key: EmulatorKey
+    emulator: BinanceEmulator, client: ccxt.binance
 ) -> None:
-    client = keyed_client(key)
-    call(client, "binance", "fetch_balance")
     emulator.clock_skew_ms = 25_000
     order = call(
         client, "binance", "create_order", SYMBOL, "market", "buy", 0.001, None,
@@ -266,10 +268,8 @@ def test_an_order_refused_for_its_timestamp_is_placed_once_after_the_resync(
 
 
 def test_a_timestamp_refused_again_after_the_resync_is_an_invalid_nonce(
-    emulator: BinanceEmulator, key: EmulatorKey
+    emulator: BinanceEmulator, client: ccxt.binance
 ) -> None:
-    client = keyed_client(key)
-    call(client, "binance", "fetch_balance")
     emulator.inject("bad_timestamp", path="/api/v3/order", method="POST", times=2)
     with pytest.raises(ccxt.InvalidNonce):
         call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001)
