@@ -26,8 +26,8 @@ import math
 import secrets
 import socket
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import ccxt
 from django.core.cache import cache
@@ -36,6 +36,7 @@ from trading import exchange_calls, published_limits
 from vault.clients import public_client
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MARKETS_SECONDS = 3600  # markets are refreshed at most this often
 CLOCK_SECONDS = 3600  # the clock offset is measured again after this long
@@ -118,7 +119,7 @@ def load_markets(client: Any, exchange_id: str, *, reload: bool = False) -> dict
     stamp = None if reload else cache.get(_stamp_key(exchange_id))
     source = _unpack(client, exchange_id, stamp) if stamp is not None else None
     if source is None:
-        source = _download(client, exchange_id, reload=reload)
+        source = _download(client, exchange_id)
     client.set_markets_from_exchange(source)
     return client.markets
 
@@ -136,27 +137,50 @@ def _unpack(client: Any, exchange_id: str, stamp: float) -> Any:
     return holder
 
 
-def _download(client: Any, exchange_id: str, *, reload: bool) -> Any:
-    lock, token = f"markets:{exchange_id}:lock", secrets.token_hex(8)
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def _download(client: Any, exchange_id: str) -> Any:
     seen = cache.get(_stamp_key(exchange_id))
-    while not cache.add(lock, token, LOCK_SECONDS):
-        # Another process is downloading: use its result rather than ask again.
-        time.sleep(POLL_SECONDS)
+
+    def downloaded_meanwhile() -> Any:
+        # Another process's download, newer than what we found lacking.
         stamp = cache.get(_stamp_key(exchange_id))
-        if stamp is not None and stamp != seen:
-            source = _unpack(client, exchange_id, stamp)
-            if source is not None:
-                return source
+        if stamp is None or stamp == seen:
+            return None
+        return _unpack(client, exchange_id, stamp)
+
+    return _one_at_a_time(
+        f"markets:{exchange_id}:lock",
+        hold_seconds=LOCK_SECONDS,
+        wait_seconds=LOCK_WAIT_SECONDS,
+        ready=downloaded_meanwhile,
+        produce=lambda: _fetch(client, exchange_id),
+    )
+
+
+def _one_at_a_time(
+    lock: str,
+    *,
+    hold_seconds: int,
+    wait_seconds: float,
+    ready: Callable[[], T | None],
+    produce: Callable[[], T],
+) -> T:
+    """``produce()`` in one process at a time; the others take ``ready()`` once it is.
+
+    A holder that dies or hangs keeps the others waiting ``wait_seconds`` at
+    most; then they produce it themselves.
+    """
+    token = secrets.token_hex(8)
+    deadline = time.monotonic() + wait_seconds
+    while not cache.add(lock, token, hold_seconds):
+        time.sleep(POLL_SECONDS)
+        result = ready()
+        if result is not None:
+            return result
         if time.monotonic() > deadline:
-            break  # its holder died or hangs: download ourselves
+            break
     try:
-        if not reload:
-            stamp = cache.get(_stamp_key(exchange_id))
-            source = _unpack(client, exchange_id, stamp) if stamp is not None else None
-            if source is not None:
-                return source
-        return _fetch(client, exchange_id)
+        result = ready()  # done while we took the lock
+        return result if result is not None else produce()
     finally:
         if cache.get(lock) == token:
             cache.delete(lock)
@@ -250,25 +274,18 @@ def ticker_snapshot(
     ticker = _fresh_ticker(key, max_age_s)
     if ticker is not None:
         return ticker
-    lock, token = f"{key}:lock", secrets.token_hex(8)
-    deadline = time.monotonic() + TICKER_WAIT_SECONDS
-    while not cache.add(lock, token, TICKER_LOCK_SECONDS):
-        time.sleep(POLL_SECONDS)
-        ticker = _fresh_ticker(key, max_age_s)
-        if ticker is not None:
-            return ticker
-        if time.monotonic() > deadline:
-            break  # the holder is slow or gone: ask ourselves
-    try:
-        ticker = _fresh_ticker(key, max_age_s)  # answered while we took the lock
-        if ticker is not None:
-            return ticker
-        if client is None:
-            client = public_client(exchange_id)
-        ticker = exchange_calls.call(client, exchange_id, "fetch_ticker", market)
+
+    def fetch() -> dict[str, Any]:
+        source = client if client is not None else public_client(exchange_id)
+        fetched = exchange_calls.call(source, exchange_id, "fetch_ticker", market)
         keep = max(TICKER_KEEP_SECONDS, math.ceil(2 * max_age_s))
-        cache.set(key, {"at": time.time(), "ticker": ticker}, keep)
-        return ticker
-    finally:
-        if cache.get(lock) == token:
-            cache.delete(lock)
+        cache.set(key, {"at": time.time(), "ticker": fetched}, keep)
+        return fetched
+
+    return _one_at_a_time(
+        f"{key}:lock",
+        hold_seconds=TICKER_LOCK_SECONDS,
+        wait_seconds=TICKER_WAIT_SECONDS,
+        ready=lambda: _fresh_ticker(key, max_age_s),
+        produce=fetch,
+    )

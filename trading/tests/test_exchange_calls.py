@@ -280,9 +280,10 @@ def test_a_timestamp_refused_again_after_the_resync_is_an_invalid_nonce(
 
 # --- markets once per exchange, every request counted --------------------------------------
 MARKETS_WORKER = """
-import json, os
+import json, os, time
 from trading.exchange_calls import with_limits
 from vault.clients import KeyMaterial, build_client
+time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))  # both at once
 for _ in range(3):  # three tasks, each with a fresh client, as django-q runs them
     client = build_client("binance", KeyMaterial(api_key=os.environ["K"], secret=os.environ["S"]))
     api = with_limits(client, "binance", "c")
@@ -303,7 +304,8 @@ def no_published_limits() -> Iterator[None]:
 def test_tasks_in_two_processes_download_the_markets_once(
     emulator: BinanceEmulator, key: EmulatorKey, no_published_limits: None
 ) -> None:
-    env = {"K": key.api_key, "S": key.secret}
+    emulator.latency_ms = 300  # a download long enough for the two to overlap
+    env = {"K": key.api_key, "S": key.secret, "START_AT": str(time.time() + 4)}
     workers = [start_process(MARKETS_WORKER, emulator, **env) for _ in range(2)]
     steps = [last_json_line(worker)["step"] for worker in workers]
     for _ in range(3):  # and tasks of this process
@@ -361,7 +363,8 @@ def test_an_order_weighs_nothing_but_still_counts_in_the_accounts_order_budget(
 ) -> None:
     cache.set(
         "published-limits:binance",
-        {"weight_per_minute": 6000, "orders_per_10s": 2, "orders_per_day": 160_000},
+        # The day's budget: a 10 s window could turn between two orders.
+        {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 2},
         60,
     )
     account = uuid.uuid4().hex

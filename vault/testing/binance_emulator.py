@@ -20,8 +20,8 @@ What it checks and sends, as Binance does:
 Faults for tests: ``inject()`` answers the next matching requests with a 429,
 an IP ban (418, then every request until it ends), 5xx, -1007, -1021 or a
 dropped connection, optionally after executing the request; ``ban_ip()`` starts
-a ban at once and ``clock_skew_ms`` moves the server clock (-1021 outside
-``recvWindow``); faults armed with ``vault.paper.faults.inject`` for a key are
+a ban at once, ``clock_skew_ms`` moves the server clock (-1021 outside
+``recvWindow``) and ``latency_ms`` delays every answer; faults armed with ``vault.paper.faults.inject`` for a key are
 honoured too (timeout → -1007, lost_reply → connection dropped after the order).
 """
 
@@ -129,6 +129,8 @@ class BinanceEmulator:
         self.ban_seconds = ban_seconds
         # Milliseconds the server clock runs ahead of the machine's (negative: behind).
         self.clock_skew_ms = 0
+        # Milliseconds each answer takes, as over a real network (requests overlap).
+        self.latency_ms = 0
         # What the limit windows (minute, 10 s, day) are cut from; a test can pin it
         # so a window boundary never falls in the middle of an assertion.
         self.window_clock_ms = window_clock_ms or self.server_time_ms
@@ -293,6 +295,8 @@ class BinanceEmulator:
 
     # --- request handling ------------------------------------------------------------
     def handle(self, method: str, target: str, body: str, headers: dict[str, str]) -> Reply:
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
         try:
             with self._lock:
                 return self._handle(method, target, body, headers)

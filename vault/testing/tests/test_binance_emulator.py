@@ -441,3 +441,13 @@ def test_an_injected_bad_timestamp_is_an_invalid_nonce_and_places_nothing(
     assert not PaperOrder.objects.exists()
     binance.create_order(SYMBOL, "market", "buy", 0.001)  # only the next request
     assert PaperOrder.objects.count() == 1
+
+
+def test_latency_delays_every_answer(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    binance_emulator.latency_ms = 200
+    started = time.monotonic()
+    price(binance)
+    assert time.monotonic() - started >= 0.2
