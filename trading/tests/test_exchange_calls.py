@@ -53,6 +53,13 @@ def emulator(transactional_db: None, settings) -> Iterator[BinanceEmulator]:
 
 
 @pytest.fixture
+def no_published_limits() -> Iterator[None]:
+    cache.delete("published-limits:binance")  # the cache outlives transactional tests
+    yield
+    cache.delete("published-limits:binance")
+
+
+@pytest.fixture
 def key(emulator: BinanceEmulator) -> EmulatorKey:
     return emulator.add_key()
 
@@ -208,10 +215,16 @@ def test_retry_after_is_read_in_seconds_or_as_a_date(header, expected) -> None:
 
 
 def test_an_account_order_limit_pauses_that_accounts_orders_not_our_ip(
-    transactional_db: None, settings
+    transactional_db: None, settings, no_published_limits: None
 ) -> None:
     pinned = lambda: 1_700_000_000_000  # noqa: E731 - one 10 s window for the whole test
     unblock(ip_key("binance"))
+    # Our budgets allow more than this account may place (e.g. a sub-account's lower limit).
+    cache.set(
+        "published-limits:binance",
+        {"weight_per_minute": 6000, "orders_per_10s": 50, "orders_per_day": 160_000},
+        60,
+    )
     with BinanceEmulator(orders_per_10s=1, window_clock_ms=pinned) as emulator:
         settings.EXCHANGE_URL_OVERRIDES = {"binance": emulator.url}
         key = emulator.add_key()
@@ -292,13 +305,6 @@ for _ in range(3):  # three tasks, each with a fresh client, as django-q runs th
     api("fetch_balance")
 print(json.dumps({"step": markets["BTC/USDT"]["precision"]["amount"]}))
 """
-
-
-@pytest.fixture
-def no_published_limits() -> Iterator[None]:
-    cache.delete("published-limits:binance")  # the cache outlives transactional tests
-    yield
-    cache.delete("published-limits:binance")
 
 
 def test_tasks_in_two_processes_download_the_markets_once(
