@@ -91,9 +91,13 @@ def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name
 
 
 def request_weight(
-    exchange_id: str, method: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] = {}
+    exchange_id: str,
+    method: str,
+    args: tuple[Any, ...] = (),
+    kwargs: Mapping[str, Any] | None = None,
 ) -> int:
     """What one ccxt call costs in the exchange's request weight."""
+    kwargs = kwargs or {}
     if method == "create_order" and exchange_id not in BINANCE_LIKE:
         return 1
     if method == "fetch_my_trades":
