@@ -2,38 +2,56 @@
 
 Every request spends from the weight budget of our outgoing IP (shared by all
 users' bots) and every order from the account's order budgets; a Retry-After
-or an IP ban recorded by any process stops the others too.
+or an IP ban recorded by any process stops the others too, for as long as the
+exchange said, and no request goes out while it holds.
+
+ccxt clients are prepared before their first request (``trading.market_cache``):
+markets come from the shared cache instead of a download per task, and the
+clock offset to the exchange is applied, so Binance does not refuse requests
+with -1021. A -1021 that still happens re-syncs the clock and retries once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import ccxt
 from django.conf import settings
 
+from trading import market_cache
 from trading.limits import Budget, block, blocked_for, observe_usage, try_spend
 from trading.published_limits import limits_for, refresh_published_limits
 
-T = TypeVar("T")
-
-# Binance request weights of the calls we make (api/v3, spot). Elsewhere 1 each.
+BINANCE_LIKE = ("binance", "binanceus")
+# Binance request weights (api/v3, spot) of the calls we make; ``request_weight``
+# adjusts those that depend on their parameters. Other exchanges: same table.
 WEIGHTS = {
     "load_markets": 20,
+    "fetch_markets": 20,
+    "load_time_difference": 1,
+    "fetch_time": 1,
     "fetch_ticker": 2,
     "fetch_balance": 20,
-    "create_order": 1,
+    # Successful order requests weigh 0 on Binance since 2026-04-02; every order
+    # still counts in the account's order budgets (see ``order_budgets``).
+    "create_order": 0,
     "fetch_order": 4,
     "fetch_open_orders": 6,
     "fetch_my_trades": 20,
     "cancel_order": 1,
 }
+WEIGHT_MY_TRADES_BY_ORDER = 5
+WEIGHT_OPEN_ORDERS_ALL_MARKETS = 80
 # A wait this short is slept through; a longer one defers the work to the sweeper.
 MAX_INLINE_WAIT = 2.0
+# A 429 that names no wait (Binance always does; others may not).
+DEFAULT_RETRY_AFTER = 60
 
 
 class RateLimited(Exception):
@@ -41,11 +59,15 @@ class RateLimited(Exception):
 
     def __init__(self, retry_after: float, why: str) -> None:
         self.retry_after = retry_after
-        super().__init__(f"{why}; retry in {retry_after:.0f} s")
+        super().__init__(f"{why}; retry in {math.ceil(retry_after)} s")
 
 
 def ip_key(exchange_id: str) -> str:
     return f"ip:{exchange_id}"
+
+
+def account_orders_key(credential_id: object) -> str:
+    return f"acct:{credential_id}:orders"
 
 
 def weight_budget(exchange_id: str) -> Budget:
@@ -64,7 +86,32 @@ def order_budgets(exchange_id: str, credential_id: object) -> list[Budget]:
     ]
 
 
+def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def request_weight(
+    exchange_id: str,
+    method: str,
+    args: tuple[Any, ...] = (),
+    kwargs: Mapping[str, Any] | None = None,
+) -> int:
+    """What one ccxt call costs in the exchange's request weight."""
+    kwargs = kwargs or {}
+    if method == "create_order" and exchange_id not in BINANCE_LIKE:
+        return 1
+    if method == "fetch_my_trades":
+        params = _argument(args, kwargs, 3, "params") or {}
+        if params.get("orderId") is not None:
+            return WEIGHT_MY_TRADES_BY_ORDER  # Binance myTrades by orderId
+    if method == "fetch_open_orders" and not _argument(args, kwargs, 0, "symbol"):
+        return WEIGHT_OPEN_ORDERS_ALL_MARKETS
+    return WEIGHTS.get(method, 1)
+
+
 def _spend(budget: Budget, amount: int, why: str) -> None:
+    if amount <= 0:
+        return
     for _ in range(3):
         wait = try_spend(budget, amount)
         if wait == 0:
@@ -75,22 +122,95 @@ def _spend(budget: Budget, amount: int, why: str) -> None:
     raise RateLimited(MAX_INLINE_WAIT, why)
 
 
-def retry_after_of(exc: Exception) -> float | None:
-    """The Retry-After an exchange sent with a 429/418, where ccxt kept it."""
-    value = getattr(exc, "retry_after", None)
-    if value is None:
-        match = re.search(r"retry[- ]after\D{0,5}(\d+)", str(exc), re.IGNORECASE)
-        value = match.group(1) if match else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+def _refuse_while_blocked(exchange_id: str, method: str, credential_id: object) -> None:
+    banned = blocked_for(ip_key(exchange_id))
+    if banned:
+        raise RateLimited(banned, f"{exchange_id} has told us to slow down or banned our IP")
+    if method == "create_order" and credential_id is not None:
+        paused = blocked_for(account_orders_key(credential_id))
+        if paused:
+            raise RateLimited(paused, "order limit of this account reached")
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _seconds_from_retry_after(value: str | None, now: float) -> float | None:
+    # RFC 9110: delay-seconds or an HTTP date; Binance sends seconds.
+    if not value:
         return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        return parsedate_to_datetime(value).timestamp() - now
+    return None
+
+
+def _banned_until(text: str) -> float | None:
+    # Binance: "IP banned until 1700000000000." (epoch ms, the exchange's clock).
+    match = re.search(r"banned until\D{0,3}(\d{10,13})", text, re.IGNORECASE)
+    if not match:
+        return None
+    stamp = int(match.group(1))
+    return stamp / 1000 if stamp >= 10**12 else float(stamp)
+
+
+def retry_after_of(exc: Exception, client: Any = None, *, now: float | None = None) -> float | None:
+    """Seconds the exchange asked us to wait with a 429/418, or None if it did not say.
+
+    ccxt's exceptions carry neither Retry-After nor the end of a ban: they are
+    read from the client's last response headers and from the reply body in the
+    exception's message. When both are given, the longer wait wins. A "banned
+    until" time is on the exchange's clock; the client's known offset to it
+    (``options['timeDifference']``) turns it into ours.
+    """
+    now = time.time() if now is None else now
+    waits: list[float] = []
+    attribute = getattr(exc, "retry_after", None)  # the paper exchange sets it
+    with contextlib.suppress(TypeError, ValueError):
+        if attribute is not None:
+            waits.append(float(attribute))
+    headers = getattr(client, "last_response_headers", None) if client is not None else None
+    header = _seconds_from_retry_after(_header(headers, "Retry-After"), now)
+    if header is not None:
+        waits.append(header)
+    text = f"{exc} {getattr(client, 'last_http_response', '') or ''}"
+    until = _banned_until(text)
+    if until is not None:
+        offset_ms = 0
+        if client is not None:
+            with contextlib.suppress(TypeError, ValueError, AttributeError):
+                offset_ms = int(client.options.get("timeDifference") or 0)
+        waits.append(until + offset_ms / 1000 - now)
+    if not waits:
+        match = re.search(r"retry[- ]after\D{0,5}(\d+)", str(exc), re.IGNORECASE)
+        if match:
+            waits.append(float(match.group(1)))
+    return max(1.0, max(waits)) if waits else None
 
 
 def is_ip_ban(exc: Exception) -> bool:
     return (
-        " 418 " in f" {exc} " or "418" in str(getattr(exc, "status", "")) or "IP banned" in str(exc)
+        " 418 " in f" {exc} "
+        or "418" in str(getattr(exc, "status", ""))
+        or "ip banned" in str(exc).lower()
     )
+
+
+def _order_limit_window(exc: Exception) -> float | None:
+    # Binance -1015 "Too many new orders; current limit is 50 orders per 10 SECOND."
+    # The limit is the account's, not the IP's, and names no wait: its window does.
+    text = str(exc)
+    if not re.search(r'"code"\s*:\s*-1015', text):
+        return None
+    if re.search(r"per\s+1\s+DAY", text, re.IGNORECASE):
+        return 86400.0
+    return 10.0
 
 
 def call(
@@ -103,30 +223,83 @@ def call(
 ) -> Any:
     """``client.method(*args, **kwargs)`` within the shared budgets.
 
-    Raises RateLimited instead of calling when a budget is spent or a ban holds;
-    records Retry-After and bans for every process when the exchange sends them.
+    Before the first request of a ccxt client, its markets are injected from the
+    shared cache (downloaded at most hourly, for every process) and its clock
+    offset is applied; ``load_markets`` itself is answered from that cache.
+    Raises RateLimited instead of calling when a budget is spent or a ban holds,
+    and after a 429/418, whose wait (Retry-After, "banned until") it records for
+    every process. A Binance -1021 (``ccxt.InvalidNonce``: refused, nothing
+    done) re-syncs the clock and retries once; a second one propagates.
+    Every other ccxt error propagates unchanged.
     """
-    banned = blocked_for(ip_key(exchange_id))
-    if banned:
-        raise RateLimited(banned, f"{exchange_id} has told us to slow down or banned our IP")
-    _spend(weight_budget(exchange_id), WEIGHTS.get(method, 1), "request weight budget spent")
+    if isinstance(client, ccxt.Exchange):
+        if method == "load_markets":
+            return market_cache.load_markets(client, exchange_id, reload=bool(args and args[0]))
+        market_cache.prepare(client, exchange_id)
+    try:
+        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+    except ccxt.InvalidNonce:
+        if not market_cache.keeps_clock(client, exchange_id):
+            raise
+        market_cache.sync_clock(client, exchange_id, force=True)
+        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+
+
+def request(
+    client: Any,
+    exchange_id: str,
+    method: str,
+    *args: Any,
+    credential_id: object = None,
+    **kwargs: Any,
+) -> Any:
+    """One request, as ``call`` makes it, without preparing the client first.
+
+    For the code that prepares clients (``trading.market_cache``); everything
+    else uses ``call``. Side effects: spends from the shared budgets, records
+    429/418 waits for every process; raises as ``call`` does, except that a
+    -1021 is not retried here.
+    """
+    _refuse_while_blocked(exchange_id, method, credential_id)
+    _spend(
+        weight_budget(exchange_id),
+        request_weight(exchange_id, method, args, kwargs),
+        "request weight budget spent",
+    )
     if method == "create_order" and credential_id is not None:
         for budget in order_budgets(exchange_id, credential_id):
             _spend(budget, 1, "order budget of this account spent")
+    # A ban another process recorded while we waited for the budget.
+    _refuse_while_blocked(exchange_id, method, credential_id)
     try:
         result = getattr(client, method)(*args, **kwargs)
     except ccxt.DDoSProtection as exc:
         if _is_key_rejection(exc):
             raise  # a revoked key, not a rate limit: the caller disables it
         # 429 and 418 are refused before they are processed: nothing happened.
-        if is_ip_ban(exc):
-            seconds = retry_after_of(exc) or settings.EXCHANGE_BAN_DEFAULT_SECONDS
-        else:
-            seconds = retry_after_of(exc) or 60
-        block(ip_key(exchange_id), seconds=seconds)
-        raise RateLimited(seconds, f"{exchange_id} asked us to slow down") from None
-    _observe_headers(client, exchange_id)
+        raise _record_slow_down(exc, client, exchange_id, credential_id) from None
+    _observe_headers(client, exchange_id, credential_id)
     return result
+
+
+def _record_slow_down(
+    exc: Exception, client: Any, exchange_id: str, credential_id: object
+) -> RateLimited:
+    window = _order_limit_window(exc)
+    if window is not None:
+        # Our order budgets were too generous for this account: pause its orders
+        # (only them) until the exchange's fixed window turns.
+        seconds = max(1.0, window - time.time() % window)
+        if credential_id is not None:
+            block(account_orders_key(credential_id), seconds=seconds)
+        return RateLimited(seconds, "order limit of this account reached")
+    seconds = retry_after_of(exc, client)
+    if seconds is None:
+        seconds = settings.EXCHANGE_BAN_DEFAULT_SECONDS if is_ip_ban(exc) else DEFAULT_RETRY_AFTER
+    block(ip_key(exchange_id), seconds=seconds)
+    if is_ip_ban(exc):
+        return RateLimited(seconds, f"{exchange_id} banned our IP")
+    return RateLimited(seconds, f"{exchange_id} asked us to slow down")
 
 
 def _is_key_rejection(exc: Exception) -> bool:
@@ -134,18 +307,23 @@ def _is_key_rejection(exc: Exception) -> bool:
     return bool(re.search(r'"code"\s*:\s*-2015', str(exc)))
 
 
-def _observe_headers(client: Any, exchange_id: str) -> None:
+def _observe_headers(client: Any, exchange_id: str, credential_id: object) -> None:
     headers = getattr(client, "last_response_headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "x-mbx-used-weight-1m":
-            with contextlib.suppress(TypeError, ValueError):
-                observe_usage(weight_budget(exchange_id), int(value))
+    used = _header(headers, "X-MBX-USED-WEIGHT-1M")
+    if used is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            observe_usage(weight_budget(exchange_id), int(used))
+    orders = _header(headers, "X-MBX-ORDER-COUNT-10S")
+    if orders is not None and credential_id is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            observe_usage(order_budgets(exchange_id, credential_id)[0], int(orders))
 
 
 def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:
     """A shortcut bound to one client: ``api("fetch_order", ...)``.
 
-    Reads the exchange's published limits first (at most hourly, shared).
+    Reads the exchange's published limits first (at most hourly, shared; from
+    the same exchangeInfo reply as the markets, so a cold start asks once).
     """
     refresh_published_limits(client, exchange_id)
 

@@ -37,9 +37,13 @@ class WindowStore(Protocol):
 
     def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None: ...
 
+    def used(self, key: str, window_start: int) -> int: ...
+
     def block(self, key: str, until: float) -> None: ...
 
     def blocked_until(self, key: str) -> float: ...
+
+    def unblock(self, key: str) -> None: ...
 
 
 class RedisWindows:
@@ -72,6 +76,9 @@ class RedisWindows:
     def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None:
         self._raise(keys=[f"oneclick:rl:{key}:{window_start}"], args=[used, ttl])
 
+    def used(self, key: str, window_start: int) -> int:
+        return int(self.redis.get(f"oneclick:rl:{key}:{window_start}") or 0)
+
     def block(self, key: str, until: float) -> None:
         ttl = max(1, math.ceil(until - time.time()))
         name = f"oneclick:block:{key}"
@@ -81,6 +88,9 @@ class RedisWindows:
 
     def blocked_until(self, key: str) -> float:
         return float(self.redis.get(f"oneclick:block:{key}") or 0)
+
+    def unblock(self, key: str) -> None:
+        self.redis.delete(f"oneclick:block:{key}")
 
 
 class DatabaseWindows:
@@ -101,15 +111,24 @@ class DatabaseWindows:
             used=used
         )
 
+    def used(self, key: str, window_start: int) -> int:
+        row = RateWindow.objects.filter(key=key, window_start=window_start).first()
+        return row.used if row else 0
+
+    # A block is kept in milliseconds: a Retry-After of 5 s must not become 6.
     def block(self, key: str, until: float) -> None:
-        self._ensure(f"block:{key}", 0)
-        RateWindow.objects.filter(key=f"block:{key}", window_start=0, used__lt=until).update(
-            used=math.ceil(until)
+        until_ms = math.ceil(until * 1000)
+        self._ensure(f"block-ms:{key}", 0)
+        RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0, used__lt=until_ms).update(
+            used=until_ms
         )
 
     def blocked_until(self, key: str) -> float:
-        row = RateWindow.objects.filter(key=f"block:{key}", window_start=0).first()
-        return float(row.used) if row else 0.0
+        row = RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0).first()
+        return row.used / 1000 if row else 0.0
+
+    def unblock(self, key: str) -> None:
+        RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0).delete()
 
     @staticmethod
     def _ensure(key: str, window_start: int) -> None:
@@ -146,6 +165,12 @@ def try_spend(budget: Budget, amount: int = 1, *, now: float | None = None) -> f
     return start + budget.window - now
 
 
+def spent(budget: Budget, *, now: float | None = None) -> int:
+    """Units of ``budget`` spent (or seen spent by the exchange) in the current window."""
+    now = time.time() if now is None else now
+    return store.used(budget.key, _window_start(budget, now))
+
+
 def observe_usage(budget: Budget, used: int, *, now: float | None = None) -> None:
     """The exchange told us what it counted (X-MBX-USED-WEIGHT-1M): never count less."""
     now = time.time() if now is None else now
@@ -162,3 +187,8 @@ def blocked_for(key: str, *, now: float | None = None) -> float:
     """Seconds left on a block of ``key`` (0 when free)."""
     now = time.time() if now is None else now
     return max(0.0, store.blocked_until(key) - now)
+
+
+def unblock(key: str) -> None:
+    """Lift a block of ``key`` for every process (an operator who knows the ban is over; tests)."""
+    store.unblock(key)

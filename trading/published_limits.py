@@ -51,15 +51,37 @@ def limits_for(exchange_id: str) -> dict[str, int]:
     return {**configured_limits(exchange_id), **(cache.get(_cache_key(exchange_id)) or {})}
 
 
+def record_published_limits(
+    exchange_id: str, rate_limits: list[dict[str, Any]], *, seconds: int = CACHE_SECONDS
+) -> None:
+    """Keep limits read from an exchangeInfo reply for every process, for ``seconds``.
+
+    Figures already recorded are kept until they expire on their own.
+    """
+    cache.add(_cache_key(exchange_id), parse_rate_limits(rate_limits), seconds)
+
+
 def refresh_published_limits(client: Any, exchange_id: str) -> dict[str, int]:
-    """Ask the exchange for its limits (Binance only) unless read within the hour."""
+    """Read the exchange's limits (Binance only) unless read within the hour.
+
+    They come with the markets (one exchangeInfo request, counted in the weight
+    budget, see ``trading.market_cache``). A failure keeps the configured figures.
+    """
+    from trading.exchange_calls import RateLimited
+    from trading.market_cache import load_markets
+
     cached = cache.get(_cache_key(exchange_id))
-    if cached is not None or exchange_id not in ("binance", "binanceus"):
+    if (
+        cached is not None
+        or exchange_id not in ("binance", "binanceus")
+        or not isinstance(client, ccxt.Exchange)
+    ):
         return limits_for(exchange_id)
     try:
-        published = parse_rate_limits(client.public_get_exchangeinfo().get("rateLimits"))
-    except (ccxt.BaseError, AttributeError) as exc:
+        load_markets(client, exchange_id)
+        if cache.get(_cache_key(exchange_id)) is None:
+            # The markets were cached but the limits had expired: ask again.
+            load_markets(client, exchange_id, reload=True)
+    except (ccxt.BaseError, RateLimited) as exc:
         logger.info("Could not read %s's published limits: %s", exchange_id, type(exc).__name__)
-        return limits_for(exchange_id)
-    cache.set(_cache_key(exchange_id), published, CACHE_SECONDS)
     return limits_for(exchange_id)

@@ -58,7 +58,10 @@ def build_client(exchange_id: str, key: KeyMaterial) -> Any:
         "enableRateLimit": True,
         "timeout": settings.EXCHANGE_TIMEOUT_MS,
         # Spot only: with keys set, Binance would also call margin endpoints.
+        # adjustForTimeDifference keeps signed requests inside Binance's recvWindow
+        # (-1021 otherwise); trading.market_cache shares the offset between tasks.
         "options": {
+            "adjustForTimeDifference": True,
             "defaultType": "spot",
             "fetchMarkets": ["spot"],
             "fetchCurrencies": False,

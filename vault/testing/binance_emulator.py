@@ -12,12 +12,16 @@ What it checks and sends, as Binance does:
 - request weight per minute (``X-MBX-USED-WEIGHT-1M``; 429 with ``Retry-After``
   past the limit, 418 for clients that keep going), orders per 10 s and per day
   per account (``X-MBX-ORDER-COUNT-10S`` / ``-1D``; 429 -1015);
+- an IP ban answers every request with 418, ``Retry-After`` and "IP banned until
+  <ms>" in the message until it ends, and bans grow for repeat offenders;
 - Binance's error codes and messages for filters, balances, duplicates and
   unknown orders; a client order id may be reused once its order is filled.
 
 Faults for tests: ``inject()`` answers the next matching requests with a 429,
-418, 5xx, -1007 or a dropped connection, optionally after executing the
-request; faults armed with ``vault.paper.faults.inject`` for a key are
+an IP ban (418, then every request until it ends), 5xx, -1007, -1021 or a
+dropped connection, optionally after executing the request; ``ban_ip()`` starts
+a ban at once, ``clock_skew_ms`` moves the server clock (-1021 outside
+``recvWindow``) and ``latency_ms`` delays every answer; faults armed with ``vault.paper.faults.inject`` for a key are
 honoured too (timeout → -1007, lost_reply → connection dropped after the order).
 """
 
@@ -62,7 +66,14 @@ HOST = "127.0.0.1"
 DEFAULT_RECV_WINDOW = 5_000
 MAX_RECV_WINDOW = 60_000
 
-HTTP_FAULTS = ("rate_limit", "ip_ban", "server_error", "backend_timeout", "disconnect")
+HTTP_FAULTS = (
+    "rate_limit",
+    "ip_ban",
+    "server_error",
+    "backend_timeout",
+    "bad_timestamp",
+    "disconnect",
+)
 MSG_TIMEOUT = (
     "Timeout waiting for response from backend server. Send status unknown; "
     "execution status unknown."
@@ -70,6 +81,7 @@ MSG_TIMEOUT = (
 MSG_UNKNOWN = "An unknown error occurred while processing the request."
 MSG_BUS = "An unexpected response was received from the message bus. Execution status unknown."
 MSG_BAD_KEY = "Invalid API-key, IP, or permissions for action."
+MSG_OUTSIDE_WINDOW = "Timestamp for this request is outside of the recvWindow."
 
 __all__ = ["BinanceEmulator", "EmulatorKey", "binance_client"]
 
@@ -117,6 +129,8 @@ class BinanceEmulator:
         self.ban_seconds = ban_seconds
         # Milliseconds the server clock runs ahead of the machine's (negative: behind).
         self.clock_skew_ms = 0
+        # Milliseconds each answer takes, as over a real network (requests overlap).
+        self.latency_ms = 0
         # What the limit windows (minute, 10 s, day) are cut from; a test can pin it
         # so a window boundary never falls in the middle of an assertion.
         self.window_clock_ms = window_clock_ms or self.server_time_ms
@@ -213,9 +227,12 @@ class BinanceEmulator:
     ) -> None:
         """Answer the next ``times`` matching requests with a failure.
 
-        kinds: ``rate_limit`` (429 -1003, Retry-After), ``ip_ban`` (418, Retry-After),
-        ``server_error`` (500 -1000, or 503 -1006 with ``status=503``),
-        ``backend_timeout`` (503 -1007), ``disconnect`` (connection closed, no answer).
+        kinds: ``rate_limit`` (429 -1003, ``Retry-After: retry_after``), ``ip_ban``
+        (418 -1003 "IP banned until <ms>", ``Retry-After``; the IP stays banned for
+        ``retry_after`` seconds, as after ``ban_ip``), ``server_error`` (500 -1000,
+        or 503 -1006 with ``status=503``), ``backend_timeout`` (503 -1007),
+        ``bad_timestamp`` (400 -1021, nothing done), ``disconnect`` (connection
+        closed, no answer).
         ``execute=True`` carries the request out first (the order exists, the
         client cannot know). ``path`` is e.g. ``"/api/v3/order"``.
         """
@@ -223,6 +240,19 @@ class BinanceEmulator:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(HTTP_FAULTS)}")
         with self._lock:
             self._faults.append(HttpFault(kind, path, method, times, retry_after, status, execute))
+
+    def ban_ip(self, seconds: float) -> int:
+        """Ban our IP for ``seconds`` from now, as Binance does; returns the end (server ms).
+
+        Every request in the ban is answered 418 and counted in ``banned``.
+        """
+        with self._lock:
+            self._banned_until_ms = self.server_time_ms() + int(seconds * 1000)
+            return self._banned_until_ms
+
+    def lift_ban(self) -> None:
+        with self._lock:
+            self._banned_until_ms = 0
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -265,6 +295,8 @@ class BinanceEmulator:
 
     # --- request handling ------------------------------------------------------------
     def handle(self, method: str, target: str, body: str, headers: dict[str, str]) -> Reply:
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
         try:
             with self._lock:
                 return self._handle(method, target, body, headers)
@@ -290,6 +322,8 @@ class BinanceEmulator:
             }
             weight_headers = self._charge_weight(endpoint, params, now)
             fault = self._take_fault(method, path)
+            if fault is not None and fault.kind == "ip_ban":
+                self._banned_until_ms = self.server_time_ms() + (fault.retry_after or 10) * 1000
             if fault is not None and not fault.execute:
                 return self._fault_reply(fault, weight_headers)
             call = Call(method, path, params, query, body, headers.get("X-MBX-APIKEY"))
@@ -323,16 +357,16 @@ class BinanceEmulator:
             used = self._weight.get(("sapi", minute), 0) + weight
             self._weight[("sapi", minute)] = used
             return {"X-SAPI-USED-IP-WEIGHT-1M": str(used)}
-        if now < self._banned_until_ms:
-            self.banned += 1
-            self._ban_error(now)
+        if self.server_time_ms() < self._banned_until_ms:
+            self.banned += 1  # a request during a ban: Binance makes the next ban longer
+            self._ban_error()
         if now < self._backoff_until_ms:
             self._violations += 1
             if self._violations >= self.ban_after:
-                self._banned_until_ms = now + self._next_ban_seconds * 1000
+                self._banned_until_ms = self.server_time_ms() + self._next_ban_seconds * 1000
                 self._next_ban_seconds *= 2  # bans grow for repeat offenders
                 self.banned += 1
-                self._ban_error(now)
+                self._ban_error()
         used = self._weight.get(("api", minute), 0) + weight
         self._weight[("api", minute)] = used
         self.total_weight += weight
@@ -351,13 +385,18 @@ class BinanceEmulator:
             )
         return headers
 
-    def _ban_error(self, now: int) -> None:
-        raise ApiError(
+    def _ban_error(self) -> None:
+        raise ApiError(*self._ban_answer())
+
+    def _ban_answer(self) -> tuple[int, int, str, dict[str, str]]:
+        # Binance's words: the end of the ban in the message, seconds left in Retry-After.
+        left_ms = self._banned_until_ms - self.server_time_ms()
+        return (
             418,
             -1003,
             f"Way too much request weight used; IP banned until {self._banned_until_ms}. "
             "Please use WebSocket Streams for live updates to avoid bans.",
-            {"Retry-After": str(max(1, (self._banned_until_ms - now) // 1000))},
+            {"Retry-After": str(max(1, -(-left_ms // 1000)))},
         )
 
     def _take_fault(self, method: str, path: str) -> HttpFault | None:
@@ -369,8 +408,7 @@ class BinanceEmulator:
                 return fault
         return None
 
-    @staticmethod
-    def _fault_reply(fault: HttpFault, headers: dict[str, str]) -> Reply:
+    def _fault_reply(self, fault: HttpFault, headers: dict[str, str]) -> Reply:
         retry = {"Retry-After": str(fault.retry_after or 10)}
         if fault.kind == "disconnect":
             return Reply(0, None, drop=True)
@@ -381,11 +419,10 @@ class BinanceEmulator:
                 {**headers, **retry},
             )
         if fault.kind == "ip_ban":
-            return Reply(
-                418,
-                wire.error(-1003, "Way too much request weight used; IP banned."),
-                {**headers, **retry},
-            )
+            status, code, message, ban_headers = self._ban_answer()
+            return Reply(status, wire.error(code, message), {**headers, **ban_headers})
+        if fault.kind == "bad_timestamp":
+            return Reply(400, wire.error(-1021, MSG_OUTSIDE_WINDOW), headers)
         if fault.kind == "backend_timeout":
             return Reply(fault.status or 503, wire.error(-1007, MSG_TIMEOUT), headers)
         if (fault.status or 500) == 503:
@@ -432,7 +469,7 @@ class BinanceEmulator:
                 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time."
             )
         if now - timestamp > recv_window:
-            raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            raise ApiError(400, -1021, MSG_OUTSIDE_WINDOW)
         if not self._signature_ok(call, key):
             raise ApiError(400, -1022, "Signature for this request is not valid.")
         allowed = key.can_trade if endpoint.trades else key.can_read

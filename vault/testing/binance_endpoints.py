@@ -131,6 +131,10 @@ def _by_symbol(with_symbol: int, without: int) -> Callable[[dict[str, str]], int
     return lambda params: with_symbol if params.get("symbol") else without
 
 
+def _by_param(name: str, with_it: int, without: int) -> Callable[[dict[str, str]], int]:
+    return lambda params: with_it if params.get(name) else without
+
+
 def _depth_weight(params: dict[str, str]) -> int:
     limit = int(params.get("limit") or 100)
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
@@ -394,7 +398,12 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
         _account, _fixed(20), signed=True, paper_method="fetch_balance"
     ),
     ("POST", "/api/v3/order"): Endpoint(
-        _new_order, _fixed(1), signed=True, paper_method="create_order", trades=True
+        # Order requests weigh 0 since 2026-04-02 (they still count in the order limits).
+        _new_order,
+        _fixed(0),
+        signed=True,
+        paper_method="create_order",
+        trades=True,
     ),
     ("GET", "/api/v3/order"): Endpoint(
         _get_order, _fixed(4), signed=True, paper_method="fetch_order"
@@ -406,7 +415,7 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
         _open_orders, _by_symbol(6, 80), signed=True, paper_method="fetch_open_orders"
     ),
     ("GET", "/api/v3/myTrades"): Endpoint(
-        _my_trades, _fixed(20), signed=True, paper_method="fetch_my_trades"
+        _my_trades, _by_param("orderId", 5, 20), signed=True, paper_method="fetch_my_trades"
     ),
     ("GET", "/sapi/v1/account/apiRestrictions"): Endpoint(
         _api_restrictions, _fixed(1), signed=True, sapi=True, paper_method="check_permissions"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -211,7 +213,7 @@ def test_a_key_without_trade_permission_cannot_place_orders(
 
 
 @pytest.mark.parametrize(
-    ("skew_ms", "message"), [(10_000, "outside of the recvWindow"), (-10_000, "ahead")]
+    ("skew_ms", "message"), [(11_000, "outside of the recvWindow"), (-10_000, "ahead")]
 )
 def test_a_timestamp_out_of_the_window_is_an_invalid_nonce(
     binance_emulator: BinanceEmulator, binance: ccxt.binance, skew_ms: int, message: str
@@ -262,9 +264,24 @@ def test_a_418_ip_ban_is_ddos_protection(
 ) -> None:
     binance.load_markets()
     binance_emulator.inject("ip_ban", retry_after=120)
-    with pytest.raises(ccxt.DDoSProtection, match="418"):
+    with pytest.raises(ccxt.DDoSProtection, match="418") as banned:
         binance.fetch_ticker(SYMBOL)
     assert binance.last_response_headers["Retry-After"] == "120"
+    until = int(re.search(r"IP banned until (\d{13})", str(banned.value)).group(1))
+    assert until / 1000 == pytest.approx(time.time() + 120, abs=2)
+
+
+def test_during_a_ban_every_request_is_refused_until_it_ends(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    until = binance_emulator.ban_ip(1.2)
+    for call in (lambda: binance.fetch_ticker(SYMBOL), binance.fetch_balance):
+        with pytest.raises(ccxt.DDoSProtection, match=f"IP banned until {until}"):
+            call()
+    assert binance_emulator.banned == 2  # requests during a ban count against the client
+    time.sleep(max(0.0, until / 1000 - time.time()) + 0.05)
+    assert price(binance) > 0
 
 
 @pytest.mark.parametrize(
@@ -335,13 +352,13 @@ def test_requests_and_weight_are_counted_and_reported(
     client.load_markets()  # exchangeInfo: 20
     assert client.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "20"
     client.fetch_balance()  # account: 20
-    client.create_order(SYMBOL, "market", "buy", 0.001)  # order: 1
+    client.create_order(SYMBOL, "market", "buy", 0.001)  # order: 0 since 2026-04-02
     client.fetch_open_orders(SYMBOL)  # openOrders with a symbol: 6
     assert binance_emulator.request_count() == 4
     assert binance_emulator.request_count("/api/v3/order", "POST") == 1
-    assert binance_emulator.total_weight == 47
-    # 47 unless a minute turned meanwhile (the window is the wall clock's here).
-    assert 0 < int(client.last_response_headers["X-MBX-USED-WEIGHT-1M"]) <= 47
+    assert binance_emulator.total_weight == 46
+    # 46 unless a minute turned meanwhile (the window is the wall clock's here).
+    assert 0 < int(client.last_response_headers["X-MBX-USED-WEIGHT-1M"]) <= 46
     client.sapi_get_account_apirestrictions()
     assert "X-SAPI-USED-IP-WEIGHT-1M" in client.last_response_headers
     binance_emulator.assert_within_limits()
@@ -412,3 +429,25 @@ def test_concurrent_clients_are_served_consistently(
     client = binance_client(binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN)
     assert client.fetch_balance()["BTC"]["total"] == pytest.approx(0.012)
     binance_emulator.assert_within_limits()
+
+
+def test_an_injected_bad_timestamp_is_an_invalid_nonce_and_places_nothing(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    binance_emulator.inject("bad_timestamp", path="/api/v3/order", method="POST")
+    with pytest.raises(ccxt.InvalidNonce, match="-1021"):
+        binance.create_order(SYMBOL, "market", "buy", 0.001)
+    assert not PaperOrder.objects.exists()
+    binance.create_order(SYMBOL, "market", "buy", 0.001)  # only the next request
+    assert PaperOrder.objects.count() == 1
+
+
+def test_latency_delays_every_answer(
+    binance_emulator: BinanceEmulator, binance: ccxt.binance
+) -> None:
+    binance.load_markets()
+    binance_emulator.latency_ms = 200
+    started = time.monotonic()
+    price(binance)
+    assert time.monotonic() - started >= 0.2
