@@ -7,8 +7,10 @@ from typing import Any
 
 import ccxt
 
+from strategies.sizing import MarketRules, to_step
 from trading.exchange_calls import RateLimited
 from trading.models import Bot, Order, Position
+from trading.orders import advance
 
 
 def liquidation_order_id(bot: Bot, position: Position) -> str:
@@ -18,13 +20,12 @@ def liquidation_order_id(bot: Bot, position: Position) -> str:
 
 def sell_position(bot: Bot, position: Position, api: Any) -> str | None:
     """Place (or continue) the market sell of ``position``; a problem text or None."""
-    from trading.execution import _to_step, advance
-
     try:
         markets = api("load_markets")
     except (ccxt.BaseError, RateLimited) as exc:
         return f"Could not sell {position.market}: {type(exc).__name__}"
-    amount = _to_step(position.amount, markets.get(position.market, {}))
+    rules = MarketRules.from_ccxt(markets.get(position.market, {}))
+    amount = to_step(position.amount, rules.amount_step)
     if amount <= 0:
         return f"{position.market}: the position is below the smallest tradable amount."
     order, _ = Order.objects.get_or_create(
@@ -37,6 +38,7 @@ def sell_position(bot: Bot, position: Position, api: Any) -> str | None:
             "side": "sell",
             "type": "market",
             "amount": amount,
+            "reserved": amount,
         },
     )
     advance(order, api=api)
