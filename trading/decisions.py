@@ -76,6 +76,11 @@ def fail(decision: Decision, reason: str, message: str, *, next_step: str = "") 
     return decision
 
 
+def note(decision_id: object, message: str) -> None:
+    """Say on a pending decision what it is waiting for (never left blank)."""
+    Decision.objects.filter(pk=decision_id, outcome=Outcome.PENDING).update(message=message[:500])
+
+
 def retry_later(decision: Decision, seconds: float, message: str) -> Decision:
     """Leave the decision pending, to be tried again after ``seconds`` (by the sweeper)."""
     Decision.objects.filter(pk=decision.pk, outcome=Outcome.PENDING).update(

@@ -124,7 +124,20 @@ def advance(order: Order, *, api: Any = None) -> Decision | None:
     with _claimed(order) as mine:
         if mine:
             _step(order, api)
+            _explain_wait(order)
     return Decision.objects.filter(pk=order.decision_id).first() if order.decision_id else None
+
+
+def _explain_wait(order: Order) -> None:
+    if not order.decision_id or order.status not in (Status.PENDING, Status.UNKNOWN):
+        return
+    if order.status == Status.UNKNOWN:
+        message = "Sent; waiting for the exchange to confirm the order"
+    else:
+        message = "Not sent yet; trying again shortly"
+    decisions.note(
+        order.decision_id, f"{message} ({order.error})." if order.error else f"{message}."
+    )
 
 
 def _step(order: Order, api: Any) -> None:
@@ -196,7 +209,7 @@ def _send(order: Order, api: Any) -> None:
         # before the order was looked at, so certainly not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(),
-            error="The exchange refused the request time (clock out of sync); retrying.",
+            error="the exchange refused the request time: our clock is out of sync with it",
         )  # fmt: skip
         return
     except (ccxt.DDoSProtection, *KEY_FAILURES) as exc:  # DDoS here: a key rejection

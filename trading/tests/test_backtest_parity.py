@@ -75,8 +75,9 @@ def test_replaying_a_backtest_live_gives_the_same_fills(clock) -> None:
     capital = Decimal("1000")
     ledger = simulate(series, decisions, start=0, capital=capital, costs=costs)
     assert any(t.pnl is not None and t.pnl < 0 for t in ledger.trades)  # losing round trips
-    assert any(t.side == BUY and t.notional + t.fee < capital * Decimal("0.99")
-               for t in ledger.trades[1:])  # fmt: skip  (a partial buy)
+    assert any(
+        t.side == BUY and t.notional + t.fee < capital * Decimal("0.99") for t in ledger.trades[1:]
+    )  # fmt: skip  (a partial buy)
 
     bot = BotFactory(allocation=capital, markets=[MARKET])
     for t, decision in enumerate(decisions[:-1], start=1):
