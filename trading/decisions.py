@@ -25,7 +25,9 @@ def decision_for(bot: Bot, signal: object) -> Decision:
     """The one decision of (bot, signal), created if there is none yet."""
     try:
         with transaction.atomic():
-            decision, _ = Decision.objects.get_or_create(bot=bot, signal=signal)
+            decision, _ = Decision.objects.get_or_create(
+                bot=bot, signal=signal, defaults={"message": "Received; being checked."}
+            )
     except IntegrityError:  # another worker created it first
         decision = Decision.objects.get(bot=bot, signal=signal)
     return decision

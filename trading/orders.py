@@ -129,12 +129,15 @@ def advance(order: Order, *, api: Any = None) -> Decision | None:
 
 
 def _explain_wait(order: Order) -> None:
-    if not order.decision_id or order.status not in (Status.PENDING, Status.UNKNOWN):
+    """A pending decision always says what it waits for (the owner sees it)."""
+    if not order.decision_id or order.settled:
         return
     if order.status == Status.UNKNOWN:
         message = "Sent; waiting for the exchange to confirm the order"
-    else:
+    elif order.status == Status.PENDING:
         message = "Not sent yet; trying again shortly"
+    else:
+        message = "Placed; reading its fills back from the exchange"
     decisions.note(
         order.decision_id, f"{message} ({order.error})." if order.error else f"{message}."
     )
@@ -421,5 +424,8 @@ def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
             "fetch_my_trades", order.market, None, None, {"orderId": order.exchange_order_id}
         )
     else:
-        trades = api("fetch_my_trades", order.market, None, 100)
+        try:
+            trades = api("fetch_order_trades", order.exchange_order_id, order.market)
+        except ccxt.NotSupported:  # the last resort: the account's recent trades
+            trades = api("fetch_my_trades", order.market, None, 100)
     return [t for t in trades if str(t.get("order")) == order.exchange_order_id]

@@ -53,6 +53,7 @@ def test_a_lookup_that_keeps_failing_is_escalated_and_the_account_unblocked_once
     assert any("Order failed" in m.subject for m in mail.outbox)
     order = Order.objects.get()
     assert order.status == "unknown" and order.escalated_at and order.lookup_failures >= 3
+    assert order.updated_at > order.sent_at > order.created_at  # every change moves it
     # The account waits while the order is in doubt: a new signal is not traded yet.
     second = execute(bot.pk, _signal(bot, fraction=Decimal("0.2")).pk)
     assert second.outcome == "pending" and "not confirmed" in second.message
