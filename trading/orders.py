@@ -154,8 +154,9 @@ def _step(order: Order, api: Any) -> None:
             if order.status == Status.PENDING:
                 _finish_unsent(order, "credential_inactive", str(exc))
             return
-        api = with_limits(client, order.exchange_id, order.credential_id)
     try:
+        if api is None:
+            api = with_limits(client, order.exchange_id, order.credential_id)
         if order.status == Status.PENDING:
             _send(order, api)
         elif order.status == Status.UNKNOWN:
@@ -243,8 +244,10 @@ def apply_reply(order: Order, reply: dict[str, Any]) -> None:
     live = [s for s in Status.values if s not in Order.FINAL]
     if not _change(order, live, status=status, **figures):
         _change(order, Order.FINAL, **figures)
-    if status == Status.REJECTED:
-        _change(order, [Status.REJECTED], settled=True, reserved=Decimal(0))
+    if status == Status.REJECTED and _change(
+        order, [Status.REJECTED], settled=True, reserved=Decimal(0)
+    ) and order.decision_id:  # fmt: skip
+        decisions.fail(order.decision, "rejected", "The exchange rejected the order.")
     trades = reply.get("trades") or []
     if trades and order.exchange_order_id:
         for fill in store_fills(order, [t for t in trades if t.get("id") and _belongs(order, t)]):
@@ -274,7 +277,18 @@ def _look_up(order: Order, api: Any) -> None:
         return
     _change(order, [Status.UNKNOWN], lookups=F("lookups") + 1, lookup_failures=0)
     grace = dt.timedelta(seconds=settings.ORDER_LOOKUP_GRACE_SECONDS)
-    if order.lookups >= 2 and order.sent_at and timezone.now() - order.sent_at >= grace:
+    if order.escalated_at and order.lookups >= 2:
+        # The owner was told it failed: it is closed as never placed, not sent late.
+        message = "The order never reached the exchange; nothing was traded."
+        if _change(
+            order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
+            reserved=Decimal(0),
+        ) and order.decision_id:  # fmt: skip
+            decisions.decide(
+                order.decision, Decision.Outcome.FAILED, "not_placed", message,
+                also_from="unconfirmed",
+            )  # fmt: skip
+    elif order.lookups >= 2 and order.sent_at and timezone.now() - order.sent_at >= grace:
         # No trace after the grace period: it never arrived. Send it again with
         # the same id (a late duplicate would be refused by the exchange).
         _change(order, [Status.UNKNOWN], status=Status.PENDING)

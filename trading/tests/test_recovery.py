@@ -186,3 +186,24 @@ def test_a_clock_refused_order_is_not_placed_and_is_sent_once_when_the_clock_agr
     decision.refresh_from_db()
     assert decision.outcome == "executed"
     assert PaperOrder.objects.filter(client_order_id=order.client_order_id).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_escalated_order_that_never_arrived_is_closed_not_sent_late() -> None:
+    from vault.paper.models import PaperOrder
+
+    bot = BotFactory()
+    key = bot.credential.api_key
+    faults.inject(key, "timeout", method="create_order")  # never reached the exchange
+    faults.inject(key, "timeout", method="fetch_order", times=3)
+    decision = execute(bot.pk, _signal(bot).pk)
+    sweep()
+    sweep()
+    decision.refresh_from_db()
+    assert decision.reason == "unconfirmed"
+    sweep()
+    sweep()
+    decision.refresh_from_db()
+    assert (decision.outcome, decision.reason) == ("failed", "not_placed")
+    assert "never reached the exchange" in decision.message
+    assert Order.objects.get().status == "rejected" and not PaperOrder.objects.exists()
