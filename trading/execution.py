@@ -22,7 +22,6 @@ from typing import Any
 import ccxt
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
@@ -30,7 +29,7 @@ from trading import decisions
 from trading.decisions import decision_for
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Decision, Order
-from trading.orders import advance
+from trading.orders import advance, reserved
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -161,14 +160,7 @@ def _place(
             existing = Order.objects.filter(decision=decision).first()
             if existing is not None:
                 return existing
-            in_flight = Order.objects.filter(bot=locked, settled=False)
-            reserved_cash = in_flight.filter(side="buy").aggregate(s=Sum("reserved"))["s"] or 0
-            reserved_base = (
-                in_flight.filter(side="sell", market=signal.market).aggregate(s=Sum("reserved"))[
-                    "s"
-                ]
-                or 0
-            )
+            reserved_cash, reserved_base = reserved(locked, market=signal.market)
             position = locked.positions.filter(market=signal.market).first()
             sized = size_order(
                 side=signal.action,

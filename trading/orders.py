@@ -1,7 +1,8 @@
 """An order's life on the exchange: sent once, looked up when in doubt, synced to the end.
 
 Public surface: ``advance`` (move one order on by a step), ``due_orders`` (what
-the sweeper should advance) and ``apply_reply``. Everything else is private.
+the sweeper should advance), ``reserved`` (what orders in flight tie up) and
+``apply_reply``. Everything else is private.
 
 Exactly once rests on three rules:
 
@@ -27,7 +28,7 @@ from typing import Any
 import ccxt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
@@ -95,6 +96,15 @@ def _claimed(order: Order) -> Iterator[bool]:
             Order.objects.filter(pk=order.pk, claimed_until=until).update(
                 claimed_until=None, updated_at=timezone.now()
             )
+
+
+def reserved(bot: Bot, *, market: str | None = None) -> tuple[Decimal, Decimal]:
+    """(quote reserved by the bot's unsettled buys, base reserved by its unsettled sells
+    of ``market``). Read under the bot's row lock to size against it."""
+    in_flight = Order.objects.filter(bot=bot, settled=False)
+    quote = in_flight.filter(side="buy").aggregate(s=Sum("reserved"))["s"]
+    base = in_flight.filter(side="sell", market=market).aggregate(s=Sum("reserved"))["s"]
+    return quote or Decimal(0), base or Decimal(0)
 
 
 def due_orders(*, now: dt.datetime, stale: dt.datetime, ignore_backoff: bool) -> QuerySet[Order]:

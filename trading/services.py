@@ -8,7 +8,6 @@ from typing import Any
 
 import ccxt
 from django.db import transaction
-from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from accounts.notifications import notify_user
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Order
+from trading.orders import reserved
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -151,10 +151,7 @@ def bot_resume(*, request: HttpRequest, bot: Bot) -> None:
 
 def _in_use(bot: Bot) -> Decimal:
     """Quote the bot has spent or reserved for buys still in flight."""
-    reserved = Order.objects.filter(bot=bot, side="buy", settled=False).aggregate(
-        s=Sum("reserved")
-    )["s"]
-    return bot.allocation - bot.cash + (reserved or Decimal(0))
+    return bot.allocation - bot.cash + reserved(bot)[0]
 
 
 def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -> None:

@@ -143,3 +143,25 @@ def test_two_full_buys_of_one_bot_at_once_never_spend_past_the_allocation(emulat
         outcomes = sorted(bot.decisions.values_list("outcome", flat=True))
         assert outcomes == ["executed", "ignored"], outcomes
     _assert_books_within_allocation(bots)
+
+
+def test_two_full_sells_of_one_bot_at_once_never_sell_more_than_it_holds(emulator) -> None:
+    from trading.execution import execute
+
+    bots = _bots(emulator, ["BTC/USDT"])
+    buy = SignalFactory(strategy=bots[0].strategy, fraction=Decimal("0.5"))
+    for bot in bots:
+        assert execute(bot.pk, buy.pk).outcome == "executed"
+    first, second = (
+        SignalFactory(strategy=bots[0].strategy, action="sell", fraction=Decimal(1))
+        for _ in range(2)
+    )
+    pairs = [json.dumps([(str(b.pk), str(s.pk)) for b in bots]) for s in (first, second)]
+    _race(emulator, *(EXECUTE.format(pairs=p) for p in pairs))
+    _finish()
+    assert _placed(emulator) == 2 * BOTS  # each bot's buy and one sell
+    for bot in bots:
+        assert bot.positions.get(market="BTC/USDT").amount == 0
+        outcomes = sorted(bot.decisions.exclude(signal=buy).values_list("outcome", flat=True))
+        assert outcomes == ["executed", "ignored"], outcomes
+    _assert_books_within_allocation(bots)
