@@ -291,6 +291,18 @@ EXCHANGE_RATE_LIMITS = {
 # trace on the exchange is it sent again (with the same id).
 ORDER_LOOKUP_GRACE_SECONDS = env.int("ORDER_LOOKUP_GRACE_SECONDS", default=60)
 ORDER_LOOKUP_RETRY_SECONDS = env.int("ORDER_LOOKUP_RETRY_SECONDS", default=15)
+# A worker moving an order on holds it this long; a dead worker's claim then lapses.
+ORDER_CLAIM_SECONDS = env.int("ORDER_CLAIM_SECONDS", default=120)
+# Lookups of an order in doubt that may fail before the owner is told and the
+# decision is recorded as failed (the lookups go on until the exchange answers).
+ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=8)
+# A signal the exchange could not be reached for is tried again this often while fresh.
+DECISION_RETRY_SECONDS = env.int("DECISION_RETRY_SECONDS", default=10)
+# Live buys are sized at the ticker price plus this share (market orders slip), so a
+# fill dearer than the ticker still fits in the allocation. Sells use the ticker.
+ORDER_PRICE_BUFFER = env.str("ORDER_PRICE_BUFFER", default="0.002")
+# The taker fee assumed when the exchange's market data does not say.
+ORDER_FEE_RATE = env.str("ORDER_FEE_RATE", default="0.001")
 # The sweeper leaves alone work younger than this (a live worker may hold it).
 SWEEPER_MIN_AGE_SECONDS = env.int("SWEEPER_MIN_AGE_SECONDS", default=30)
 # Alert when an account's 24 h traded volume exceeds this multiple of its bots' size.

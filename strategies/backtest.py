@@ -9,6 +9,9 @@ after the candle it was made on. Orders follow the meaning of a decision (see
 - sell f: sell f of the units held at open * (1 - slippage), fee deducted;
 - an order worth less than ``min_notional`` is skipped, as an exchange refuses it.
 
+The amounts come from ``strategies.sizing.size_order``, the function live
+trading sizes its orders with, so a backtest buys and sells what a bot would.
+
 Money is Decimal throughout; equity is marked at every close.
 """
 
@@ -21,6 +24,7 @@ from decimal import Decimal
 from strategies.engine import replay
 from strategies.library.base import BUY, SELL, Decision, StrategyModel
 from strategies.series import CandleSeries
+from strategies.sizing import MarketRules, Sized, fee_for, size_order
 from strategies.stats import Stats, compute_stats, drawdowns
 
 
@@ -29,6 +33,15 @@ class Costs:
     fee_rate: Decimal = Decimal("0.001")
     slippage_rate: Decimal = Decimal("0.0005")
     min_notional: Decimal = Decimal("5")
+    # The market's amount step and minimum amount, as live orders are truncated to them.
+    amount_step: Decimal | None = None
+    min_amount: Decimal | None = None
+
+    @property
+    def rules(self) -> MarketRules:
+        return MarketRules(
+            amount_step=self.amount_step, min_amount=self.min_amount, min_cost=self.min_notional
+        )
 
 
 @dataclass(frozen=True)
@@ -78,46 +91,42 @@ def simulate(
         raise ValueError("one decision per candle from start is needed")
     cash, units, cost = capital, Decimal(0), Decimal(0)
     ledger = Ledger(start=start, capital=capital)
-    buy_markup = 1 + costs.slippage_rate
-    sell_markdown = 1 - costs.slippage_rate
+    rules = costs.rules
     for t in range(start, len(series)):
         pending = decisions[t - start - 1] if t > start else None
-        if pending is not None and pending.action == BUY and pending.fraction > 0:
-            budget = min(cash, pending.fraction * capital)
-            if budget >= costs.min_notional:
-                price = series.open_exact[t] * buy_markup
-                notional = budget / (1 + costs.fee_rate)
-                amount = notional / price
-                cash -= budget
-                units += amount
-                cost += budget
-                ledger.trades.append(
-                    Trade(
-                        t, int(series.open_ms[t]), BUY, price, amount, notional, budget - notional
+        if pending is not None and pending.action in (BUY, SELL):
+            # The price a market order is expected to fill at: the next open, slipped.
+            slip = costs.slippage_rate if pending.action == BUY else -costs.slippage_rate
+            price = series.open_exact[t] * (1 + slip)
+            sized = size_order(
+                side=pending.action,
+                fraction=pending.fraction,
+                capital=capital,
+                cash=cash,
+                held=units,
+                price=price,
+                fee_rate=costs.fee_rate,
+                rules=rules,
+            )
+            if isinstance(sized, Sized):
+                amount = sized.amount
+                notional = amount * price
+                fee = fee_for(notional, costs.fee_rate)
+                time_ms = int(series.open_ms[t])
+                if pending.action == BUY:
+                    cash -= notional + fee
+                    units += amount
+                    cost += notional + fee
+                    ledger.trades.append(Trade(t, time_ms, BUY, price, amount, notional, fee))
+                else:
+                    sold_cost = cost if amount == units else cost * amount / units
+                    cash += notional - fee
+                    units -= amount
+                    cost -= sold_cost
+                    pnl = notional - fee - sold_cost
+                    ledger.trades.append(
+                        Trade(t, time_ms, SELL, price, amount, notional, fee, pnl=pnl)
                     )
-                )
-        elif pending is not None and pending.action == SELL and pending.fraction > 0 and units > 0:
-            amount = units if pending.fraction == 1 else units * pending.fraction
-            price = series.open_exact[t] * sell_markdown
-            proceeds = amount * price
-            if proceeds >= costs.min_notional:
-                fee = proceeds * costs.fee_rate
-                sold_cost = cost if amount == units else cost * amount / units
-                cash += proceeds - fee
-                units -= amount
-                cost -= sold_cost
-                ledger.trades.append(
-                    Trade(
-                        t,
-                        int(series.open_ms[t]),
-                        SELL,
-                        price,
-                        amount,
-                        proceeds,
-                        fee,
-                        pnl=proceeds - fee - sold_cost,
-                    )
-                )
         held = units * series.close_exact[t]
         ledger.times_ms.append(int(series.open_ms[t]))
         ledger.equity.append(cash + held)

@@ -111,13 +111,20 @@ class Decision(models.Model):
     message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A transient exchange error before any order: tried again from then on,
+    # while the signal is fresh.
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["bot", "signal"], name="one_decision_per_bot_signal")
         ]
-        indexes = [models.Index(fields=["outcome", "created_at"])]
+        indexes = [
+            models.Index(fields=["outcome", "created_at"]),
+            models.Index(fields=["outcome", "next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.reason}"
@@ -160,9 +167,19 @@ class Order(models.Model):
     error = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lookups = models.PositiveIntegerField(default=0)
+    # Lookups of an order in doubt that failed (timeout, clock skew, outage).
+    lookup_failures = models.PositiveIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # One worker at a time moves an order on: it holds the row until this time.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Quote (buy, fee included) or base (sell) the order ties up until it is settled.
+    reserved = models.DecimalField(**MONEY, default=Decimal(0))
+    # Final on the exchange and every fill stored: nothing left to do.
+    settled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set explicitly by every QuerySet.update() (auto_now only acts on save()).
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -174,7 +191,10 @@ class Order(models.Model):
                 name="unique_exchange_order",
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["settled", "next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount} {self.market} ({self.status})"

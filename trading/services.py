@@ -17,6 +17,7 @@ from accounts.notifications import notify_user
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Order
+from trading.orders import reserved
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -148,15 +149,30 @@ def bot_resume(*, request: HttpRequest, bot: Bot) -> None:
     _set_status(bot, Bot.Status.ACTIVE, "", request=request, kind=SecurityEvent.Kind.BOT_RESUMED)
 
 
+def _in_use(bot: Bot) -> Decimal:
+    """Quote the bot has spent or reserved for buys still in flight."""
+    return bot.allocation - bot.cash + reserved(bot)[0]
+
+
 def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -> None:
-    """Change the allocation; raising it needs a fresh code (checked by the caller)."""
-    spent = bot.allocation - bot.cash
-    if allocation < spent:
-        raise BotRefused(f"The bot already has {_amount(spent)} {bot.quote_currency} in positions.")
+    """Change the allocation; raising it needs a fresh code (checked by the caller).
+
+    Never below what the bot has spent or reserved for orders in flight.
+    """
     if allocation > bot.allocation:
         _check_allocation(bot.credential, bot.quote_currency, allocation, bot=bot)
     with transaction.atomic():
-        Bot.objects.filter(pk=bot.pk).update(allocation=allocation, cash=allocation - spent)
+        # Under the lock order sizing takes, so no order is sized against the old figure.
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        used = _in_use(locked)
+        if allocation < used:
+            raise BotRefused(
+                f"The bot already has {_amount(used)} {bot.quote_currency} in positions and orders."
+            )
+        Bot.objects.filter(pk=bot.pk).update(
+            allocation=allocation, cash=locked.cash + allocation - locked.allocation,
+            updated_at=timezone.now(),
+        )  # fmt: skip
         record_event(
             user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, request=request,
             bot=str(bot.pk), allocation=str(allocation),
@@ -185,7 +201,10 @@ def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> 
     for order in bot.orders.filter(status=Order.Status.OPEN):
         try:
             api("cancel_order", order.exchange_order_id, order.market)
-            Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELED)
+            # Left unsettled: the sweeper syncs its fills and releases its reservation.
+            Order.objects.filter(pk=order.pk, status=Order.Status.OPEN).update(
+                status=Order.Status.CANCELED, updated_at=timezone.now()
+            )
         except (ccxt.BaseError, RateLimited) as exc:
             problems.append(f"Could not cancel order {order.client_order_id}: {type(exc).__name__}")
     if sell_positions:

@@ -1,4 +1,7 @@
-"""After an order: read it back with its fills and the balances, and redo the books."""
+"""The books after an order: its fills, the account's balances, the bot's positions.
+
+Called by ``trading.orders`` (which reads the exchange); nothing here talks to it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,10 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-import ccxt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from trading.events import push_to_user
+from trading.decisions import decide
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 
@@ -19,52 +21,12 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 
 
-def _decimal(value: Any) -> Decimal:
+def decimal_of(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
-def sync_order(order: Order, api: Any) -> None:
-    """Fetch the order, its trades and the balances; store them; recompute the bot.
-
-    Safe to repeat: fills are unique on the exchange's trade id.
-    """
-    if order.exchange_order_id:
-        reply = api("fetch_order", order.exchange_order_id, order.market)
-    else:
-        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
-    from trading.execution import _apply_reply
-
-    _apply_reply(order, reply)
-    trades = api("fetch_my_trades", order.market, None, 100)
-    new_fills = _store_fills(
-        order, [t for t in trades if str(t.get("order")) == order.exchange_order_id]
-    )
-    _store_balances(order, api("fetch_balance"))
-    _settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
-    try:
-        price = _decimal(api("fetch_ticker", order.market)["last"])
-    except ccxt.BaseError:
-        price = order.average or order.price or Decimal(0)
-    with transaction.atomic():
-        rebuild_book(order.bot, {order.market: price})
-        _settle_decision(order)
-    for fill in new_fills:
-        _report_to_strategy(order, fill)
-    push_to_user(
-        order.bot.owner_id,
-        "order",
-        {
-            "bot": str(order.bot_id),
-            "order": order.pk,
-            "market": order.market,
-            "side": order.side,
-            "status": order.status,
-            "filled": str(order.filled),
-        },
-    )
-
-
-def _store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
+def store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
+    """Store the order's trades; safe to repeat (fills are unique on the trade id)."""
     created = []
     for trade in trades:
         fee = trade.get("fee") or {}
@@ -74,9 +36,9 @@ def _store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
                     order=order,
                     credential_id=order.credential_id,
                     trade_id=str(trade["id"]),
-                    amount=_decimal(trade.get("amount")),
-                    price=_decimal(trade.get("price")),
-                    fee=_decimal(fee.get("cost")),
+                    amount=decimal_of(trade.get("amount")),
+                    price=decimal_of(trade.get("price")),
+                    fee=decimal_of(fee.get("cost")),
                     fee_currency=str(fee.get("currency") or ""),
                     taken_at=dt.datetime.fromtimestamp(int(trade["timestamp"]) / 1000, tz=dt.UTC),
                 )
@@ -89,15 +51,17 @@ def _store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
     return created
 
 
-def _settle_vanished_open_orders(order: Order, open_orders: list[dict[str, Any]]) -> None:
+def settle_vanished_open_orders(order: Order, open_orders: list[dict[str, Any]]) -> None:
     """Our orders the exchange no longer lists as open get a lookup from the sweeper."""
     listed = {str(o.get("id")) for o in open_orders}
     Order.objects.filter(
         credential_id=order.credential_id, market=order.market, status=Status.OPEN
-    ).exclude(exchange_order_id__in=listed).exclude(pk=order.pk).update(status=Status.UNKNOWN)
+    ).exclude(exchange_order_id__in=listed).exclude(pk=order.pk).update(
+        status=Status.UNKNOWN, settled=False, updated_at=timezone.now()
+    )
 
 
-def _store_balances(order: Order, balance: dict[str, Any]) -> None:
+def store_balances(credential_id: object, balance: dict[str, Any]) -> None:
     now = timezone.now()
     for currency, row in balance.items():
         if (
@@ -107,12 +71,12 @@ def _store_balances(order: Order, balance: dict[str, Any]) -> None:
         ):
             continue
         Balance.objects.update_or_create(
-            credential_id=order.credential_id,
+            credential_id=credential_id,
             currency=currency,
             defaults={
-                "free": _decimal(row.get("free")),
-                "used": _decimal(row.get("used")),
-                "total": _decimal(row.get("total")),
+                "free": decimal_of(row.get("free")),
+                "used": decimal_of(row.get("used")),
+                "total": decimal_of(row.get("total")),
                 "synced_at": now,
             },
         )
@@ -158,7 +122,8 @@ def rebuild_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     return book
 
 
-def _settle_decision(order: Order) -> None:
+def settle_decision(order: Order) -> None:
+    """Executed once anything was placed (also after a lookup gave up); failed if unfilled."""
     if not order.decision_id:
         return
     outcome, reason, message = None, "", ""
@@ -172,12 +137,10 @@ def _settle_decision(order: Order) -> None:
             "The order ended without a fill.",
         )
     if outcome:
-        Decision.objects.filter(pk=order.decision_id, outcome=Decision.Outcome.PENDING).update(
-            outcome=outcome, reason=reason, message=message, decided_at=timezone.now()
-        )
+        decide(order.decision, outcome, reason, message, also_from="unconfirmed")
 
 
-def _report_to_strategy(order: Order, fill: Fill) -> None:
+def report_to_strategy(order: Order, fill: Fill) -> None:
     if not order.decision_id:
         return
     from strategies.feedback import record_fill

@@ -56,7 +56,8 @@ def test_a_hand_checked_four_trade_backtest() -> None:
     cash5 = cash4 + proceeds4 - proceeds4 * fee
 
     equity = [capital, units1 * 104, units1 * 110, cash3, cash4 + units3 * 90, cash5]
-    assert [round(e, 12) for e in ledger.equity] == [round(e, 12) for e in equity]
+    # Fees are charged rounded to 8 decimals, as exchanges do: a few 1e-9 apart.
+    assert [round(e, 7) for e in ledger.equity] == [round(e, 7) for e in equity]
     assert [(t.index, t.side, t.price) for t in ledger.trades] == [
         (1, BUY, D("100.1")), (2 + 1, SELL, D("107.892")), (4, BUY, D("98.098")), (5, SELL, D("94.905")),
     ]  # fmt: skip
@@ -78,13 +79,13 @@ def test_a_hand_checked_four_trade_backtest() -> None:
         trades=len(ledger.trades),
         timeframe="4h",
     )
-    assert round(stats.total_return, 12) == round(result_return, 12)
-    assert round(stats.max_drawdown, 12) == round(drawdown, 12)
+    assert round(stats.total_return, 9) == round(result_return, 9)
+    assert round(stats.max_drawdown, 9) == round(drawdown, 9)
     assert stats.trades == 4
     assert stats.win_rate == D("0.5")  # the first sell gained, the second lost
     # Fully in the market at closes 1 and 2, partly at 4, out otherwise.
     exposure = (1 + 1 + units3 * 90 / equity[4]) / 6
-    assert round(stats.exposure, 12) == round(exposure, 12)
+    assert round(stats.exposure, 9) == round(exposure, 9)
     assert round(stats.exposure, 4) == D("0.4072")
 
 

@@ -14,32 +14,22 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from strategies.tests.factories import SignalFactory, StrategyFactory
 from trading.models import Decision, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
+from trading.tests.processes import ROOT, database_env
 from vault.testing.binance_emulator import BinanceEmulator
 from vault.tests.factories import CredentialFactory
 
-ROOT = Path(__file__).resolve().parents[2]
 OUR_LIMIT = 300  # weight per 5 s window, shared by every process
 EMULATOR_LIMIT = 360  # the exchange's; the margin covers requests in flight at a window edge
 BOTS = 8
 SPEEDUP = 12  # the emulator's minute lasts 5 real seconds
-
-
-def _database_env() -> dict[str, str]:
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return {"SQLITE_PATH": str(name)}
-    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-    return {"DATABASE_URL": f"{url}/{name}"}
 
 
 def _worker(pairs: list[tuple[str, str]], emulator: BinanceEmulator) -> subprocess.Popen:
@@ -51,7 +41,7 @@ def _worker(pairs: list[tuple[str, str]], emulator: BinanceEmulator) -> subproce
                           "orders_per_10s": 50, "orders_per_day": 160_000}}  # fmt: skip
     env = {
         **os.environ,
-        **_database_env(),
+        **database_env(),
         "PAIRS": json.dumps(pairs),
         "EXCHANGE_URL_OVERRIDES": json.dumps({"binance": emulator.url}),
         "EXCHANGE_RATE_LIMITS_OVERRIDE": json.dumps(limits),

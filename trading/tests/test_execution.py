@@ -91,6 +91,14 @@ class TestAnExecutedSignal:
         bot.refresh_from_db()
         assert bot.realised_pnl != 0 or bot.fees_paid > 0
 
+    def test_a_buy_beyond_what_is_left_takes_what_is_left_as_the_backtest_does(self, bot) -> None:
+        # Fails on main before this change: live refused it as "over_allocation".
+        Bot.objects.filter(pk=bot.pk).update(cash=Decimal("100"))
+        decision = execute(bot.pk, signal_for(bot, fraction=Decimal("0.5")).pk)
+        assert decision.outcome == "executed", decision.message
+        spent = sum(f.amount * f.price + f.fee for f in Order.objects.get().fills.all())
+        assert Decimal("99") < spent <= Decimal("100")
+
 
 class TestIgnoredSignals:
     def ignored(self, bot, signal) -> Decision:
@@ -126,11 +134,9 @@ class TestIgnoredSignals:
     def test_a_hold(self, bot) -> None:
         assert self.ignored(bot, signal_for(bot, action="hold")).reason == "hold"
 
-    def test_a_buy_beyond_what_is_left_of_the_allocation(self, bot) -> None:
-        Bot.objects.filter(pk=bot.pk).update(cash=Decimal("100"))
-        assert (
-            self.ignored(bot, signal_for(bot, fraction=Decimal("0.5"))).reason == "over_allocation"
-        )
+    def test_a_buy_with_no_cash_left(self, bot) -> None:
+        Bot.objects.filter(pk=bot.pk).update(cash=Decimal("0"))
+        assert self.ignored(bot, signal_for(bot, fraction=Decimal("0.5"))).reason == "no_cash"
 
     def test_a_sell_with_nothing_held(self, bot) -> None:
         assert self.ignored(bot, signal_for(bot, action="sell")).reason == "nothing_held"
@@ -241,12 +247,12 @@ class TestCrashes:
 
     def test_killed_after_sending_before_recording(self, bot, monkeypatch) -> None:
         signal = signal_for(bot)
-        import trading.execution as execution
+        import trading.orders as orders
 
         def die(order, reply):
             raise SystemExit
 
-        monkeypatch.setattr(execution, "_apply_reply", die)
+        monkeypatch.setattr(orders, "apply_reply", die)
         with pytest.raises(SystemExit):
             execute(bot.pk, signal.pk)
         monkeypatch.undo()
@@ -259,11 +265,9 @@ class TestCrashes:
 
     def test_killed_after_recording_before_syncing(self, bot, monkeypatch) -> None:
         signal = signal_for(bot)
-        import trading.sync as sync
+        import trading.orders as orders
 
-        monkeypatch.setattr(
-            sync, "sync_order", lambda order, api: (_ for _ in ()).throw(SystemExit)
-        )
+        monkeypatch.setattr(orders, "_sync", lambda order, api: (_ for _ in ()).throw(SystemExit))
         with pytest.raises(SystemExit):
             execute(bot.pk, signal.pk)
         monkeypatch.undo()

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from trading.models import Bot
+from trading.models import Bot, Order
 from trading.services import BotRefused, bot_pause, bot_resume, bot_set_allocation, bot_stop
 from trading.tests.factories import BotFactory
 from vault.models import ExchangeCredential
@@ -26,6 +26,20 @@ def test_the_allocation_cannot_drop_below_what_is_in_positions() -> None:
     bot.refresh_from_db()
     with pytest.raises(BotRefused, match="already has 600"):
         bot_set_allocation(request=None, bot=bot, allocation=Decimal("500"))
+
+
+def test_the_allocation_cannot_drop_below_what_orders_in_flight_reserved() -> None:
+    # Fails on main before this change: an order in flight did not count.
+    bot = BotFactory()
+    Order.objects.create(
+        bot=bot, credential=bot.credential, exchange_id="paper", market="BTC/USDT", side="buy",
+        amount=Decimal("0.01"), reserved=Decimal("700"), client_order_id="oc-in-flight",
+    )  # fmt: skip
+    with pytest.raises(BotRefused, match="already has 700"):
+        bot_set_allocation(request=None, bot=bot, allocation=Decimal("500"))
+    bot_set_allocation(request=None, bot=bot, allocation=Decimal("800"))
+    bot.refresh_from_db()
+    assert (bot.allocation, bot.cash) == (Decimal("800"), Decimal("800"))
 
 
 def test_a_stopped_bot_cannot_be_paused_or_resumed() -> None:

@@ -354,14 +354,17 @@ def _my_trades(venue: Venue, call: Call, key: EmulatorKey | None) -> JSON:
     spec = market_of(call)
     limit = min(call.integer("limit", 500) or 500, 1000)
     start, end = call.integer("startTime"), call.integer("endTime")
-    from_id = call.integer("fromId")
+    from_id, order_id = call.integer("fromId"), call.integer("orderId")
     with venue.desk(key) as desk:
         trades = desk.trades(symbol=spec.symbol, since_ms=start)
+    if order_id is not None:  # Binance: the trades of that one order, oldest first
+        trades = [t for t in trades if t.order_id == order_id]
     if end is not None:
         trades = [t for t in trades if wire.ms(t.executed_at) <= end]  # type: ignore[operator]
     if from_id is not None:
         trades = [t for t in trades if t.pk >= from_id]
-    trades = trades[:limit] if start is not None or from_id is not None else trades[-limit:]
+    from_start = start is not None or from_id is not None or order_id is not None
+    trades = trades[:limit] if from_start else trades[-limit:]
     return [wire.trade(t) for t in trades]
 
 

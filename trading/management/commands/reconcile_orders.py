@@ -16,5 +16,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         done = sweep(min_age_seconds=0, start_up=True)
         self.stdout.write(
-            f"Reconciled {done['orders']} order(s) and {done['decisions']} decision(s)."
+            f"Reconciled {done['orders']} order(s) and {done['decisions']} decision(s); "
+            f"executed {done['missing']} missing decision(s)."
         )

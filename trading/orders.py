@@ -1,0 +1,455 @@
+"""An order's life on the exchange: sent once, looked up when in doubt, synced to the end.
+
+Public surface: ``advance`` (move one order on by a step), ``due_orders`` (what
+the sweeper should advance), ``reserved`` (what orders in flight tie up) and
+``apply_reply``. Everything else is private.
+
+Exactly once rests on three rules:
+
+- one claimant: a worker moves an order on only while it holds the row's lease
+  (``claimed_until``, taken with a compare-and-set; a dead worker's lapses);
+- every status change is a compare-and-set on the status the worker saw, and
+  sending is the change *pending* → *unknown*: whoever makes it is the only
+  one to call ``create_order``; a final order is never *pending* again;
+- an order is *unknown* from just before the call until the exchange says
+  what became of it; only a lookup that finds no trace after a grace period
+  makes it *pending* again (same client order id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.notifications import notify_user
+from trading import decisions
+from trading.events import push_to_user
+from trading.exchange_calls import RateLimited, with_limits
+from trading.models import Bot, Decision, Order
+from trading.sync import (
+    decimal_of,
+    rebuild_book,
+    report_to_strategy,
+    settle_decision,
+    settle_vanished_open_orders,
+    store_balances,
+    store_fills,
+)
+from vault.models import CredentialUse
+from vault.services import CredentialUnusable, client_for, credential_mark_invalid
+
+logger = logging.getLogger(__name__)
+Status = Order.Status
+# Errors after which the order certainly does not exist on the exchange.
+DEFINITE_REJECTIONS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest)
+KEY_FAILURES = (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended)
+# Exchanges whose trade list can be asked for one order's trades (Binance myTrades orderId).
+TRADES_BY_ORDER_ID = {"binance", "binanceus", "paper"}
+STATUS_OF_REPLY = {
+    "open": Status.OPEN,
+    "closed": Status.CLOSED,
+    "canceled": Status.CANCELED,
+    "cancelled": Status.CANCELED,
+    "expired": Status.EXPIRED,
+    "rejected": Status.REJECTED,
+}
+
+
+# --- claims and transitions --------------------------------------------------------------
+
+
+def _change(order: Order, expected: Iterable[str] | None, **changes: Any) -> bool:
+    """Compare-and-set: apply ``changes`` only if the status is still one of ``expected``."""
+    rows = Order.objects.filter(pk=order.pk)
+    if expected is not None:
+        rows = rows.filter(status__in=list(expected))
+    changed = rows.update(**changes, updated_at=timezone.now()) == 1
+    order.refresh_from_db()
+    return changed
+
+
+@contextlib.contextmanager
+def _claimed(order: Order) -> Iterator[bool]:
+    """Hold the order's lease for the block; yields False when another worker holds it."""
+    now = timezone.now()
+    until = now + dt.timedelta(seconds=settings.ORDER_CLAIM_SECONDS)
+    mine = (
+        Order.objects.filter(pk=order.pk, settled=False)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=until, updated_at=now)
+        == 1
+    )
+    try:
+        yield mine
+    finally:
+        if mine:
+            Order.objects.filter(pk=order.pk, claimed_until=until).update(
+                claimed_until=None, updated_at=timezone.now()
+            )
+
+
+def reserved(bot: Bot, *, market: str | None = None) -> tuple[Decimal, Decimal]:
+    """(quote reserved by the bot's unsettled buys, base reserved by its unsettled sells
+    of ``market``). Read under the bot's row lock to size against it."""
+    in_flight = Order.objects.filter(bot=bot, settled=False)
+    quote = in_flight.filter(side="buy").aggregate(s=Sum("reserved"))["s"]
+    base = in_flight.filter(side="sell", market=market).aggregate(s=Sum("reserved"))["s"]
+    return quote or Decimal(0), base or Decimal(0)
+
+
+def due_orders(*, now: dt.datetime, stale: dt.datetime, ignore_backoff: bool) -> QuerySet[Order]:
+    """Orders with work left that no live worker holds, oldest first."""
+    orders = Order.objects.filter(settled=False, updated_at__lte=stale).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if not ignore_backoff:
+        orders = orders.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    return orders.order_by("created_at")
+
+
+def _later(seconds: float | None = None) -> dt.datetime:
+    wait = settings.ORDER_LOOKUP_RETRY_SECONDS if seconds is None else seconds
+    return timezone.now() + dt.timedelta(seconds=wait)
+
+
+# --- moving an order on ------------------------------------------------------------------
+
+
+def advance(order: Order, *, api: Any = None) -> Decision | None:
+    """Move an order one step on: send it, look it up, or sync it; its decision after.
+
+    Does nothing (and returns the decision) when another worker holds the order.
+    Exchange errors are not raised: the order gets a ``next_attempt_at``.
+    """
+    with _claimed(order) as mine:
+        if mine:
+            _step(order, api)
+            _explain_wait(order)
+    return Decision.objects.filter(pk=order.decision_id).first() if order.decision_id else None
+
+
+def _explain_wait(order: Order) -> None:
+    """A pending decision always says what it waits for (the owner sees it)."""
+    if not order.decision_id or order.settled:
+        return
+    if order.status == Status.UNKNOWN:
+        message = "Sent; waiting for the exchange to confirm the order"
+    elif order.status == Status.PENDING:
+        message = "Not sent yet; trying again shortly"
+    else:
+        message = "Placed; reading its fills back from the exchange"
+    decisions.note(
+        order.decision_id, f"{message} ({order.error})." if order.error else f"{message}."
+    )
+
+
+def _step(order: Order, api: Any) -> None:
+    order.refresh_from_db()
+    if api is None:
+        try:
+            client = client_for(
+                order.credential, purpose=CredentialUse.Purpose.TRADE, detail=order.market
+            )
+        except CredentialUnusable as exc:
+            if order.status == Status.PENDING:
+                _finish_unsent(order, "credential_inactive", str(exc))
+            return
+    try:
+        if api is None:
+            api = with_limits(client, order.exchange_id, order.credential_id)
+        if order.status == Status.PENDING:
+            _send(order, api)
+        elif order.status == Status.UNKNOWN:
+            _look_up(order, api)
+        if order.status in (Status.OPEN, Status.CLOSED, Status.CANCELED, Status.EXPIRED):
+            _sync(order, api)
+    except RateLimited as exc:
+        _change(order, None, next_attempt_at=_later(exc.retry_after))
+    except ccxt.BaseError as exc:
+        # Reading the order back failed (network, outage): the sweeper tries again.
+        logger.warning("Sync of order %s deferred after %s", order.pk, type(exc).__name__)
+        _change(order, None, next_attempt_at=_later())
+
+
+def _finish_unsent(order: Order, reason: str, message: str) -> None:
+    if _change(
+        order, [Status.PENDING], status=Status.REJECTED, error=message[:300], settled=True,
+        reserved=Decimal(0),
+    ) and order.decision_id:  # fmt: skip
+        decisions.ignore(order.decision, reason, message)
+
+
+def _send(order: Order, api: Any) -> None:
+    if order.decision_id and order.bot.status != Bot.Status.ACTIVE:
+        _finish_unsent(
+            order, "bot_inactive", "The bot was paused or stopped before the order was sent."
+        )
+        return
+    # The claim to send: committed before the call, so a crash from here on leaves
+    # an order to look up, and no other worker can make the same change.
+    if not _change(
+        order, [Status.PENDING], status=Status.UNKNOWN, attempts=F("attempts") + 1,
+        sent_at=timezone.now(), lookups=0, next_attempt_at=None,
+    ):  # fmt: skip
+        return
+    try:
+        reply = api(
+            "create_order",
+            order.market,
+            order.type,
+            order.side,
+            float(order.amount),
+            None,
+            {"clientOrderId": order.client_order_id},
+        )
+    except RateLimited as exc:
+        # Refused with 429/418 before it was processed, or not sent at all: not placed.
+        _change(
+            order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
+        )
+        return
+    except ccxt.InvalidNonce:
+        # -1021 after the client's own re-sync and retry: refused on the timestamp,
+        # before the order was looked at, so certainly not placed.
+        _change(
+            order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(),
+            error="the exchange refused the request time: our clock is out of sync with it",
+        )  # fmt: skip
+        return
+    except (ccxt.DDoSProtection, *KEY_FAILURES) as exc:  # DDoS here: a key rejection
+        return _key_failed(order, exc)
+    except DEFINITE_REJECTIONS as exc:
+        return _rejected(order, exc)
+    except ccxt.BaseError as exc:
+        # Timeout, dropped connection, 5xx, -1007: the order may or may not exist.
+        logger.warning("Order %s status unknown after %s", order.pk, type(exc).__name__)
+        _change(order, None, error=f"{type(exc).__name__}: status unknown")
+        _look_up(order, api)
+        return
+    apply_reply(order, reply)
+
+
+def apply_reply(order: Order, reply: dict[str, Any]) -> None:
+    """Store what the exchange says of the order; a final order never becomes live again."""
+    status = STATUS_OF_REPLY.get(str(reply.get("status") or "open"), Status.OPEN)
+    figures = {
+        "exchange_order_id": str(reply["id"]) if reply.get("id") is not None else None,
+        "filled": decimal_of(reply.get("filled")),
+        "cost": decimal_of(reply.get("cost")),
+        "average": decimal_of(reply["average"]) if reply.get("average") else None,
+        "error": "",
+    }
+    if order.exchange_order_id and not figures["exchange_order_id"]:
+        del figures["exchange_order_id"]
+    live = [s for s in Status.values if s not in Order.FINAL]
+    if not _change(order, live, status=status, **figures):
+        _change(order, Order.FINAL, **figures)
+    if status == Status.REJECTED and _change(
+        order, [Status.REJECTED], settled=True, reserved=Decimal(0)
+    ) and order.decision_id:  # fmt: skip
+        decisions.fail(order.decision, "rejected", "The exchange rejected the order.")
+    trades = reply.get("trades") or []
+    if trades and order.exchange_order_id:
+        for fill in store_fills(order, [t for t in trades if t.get("id") and _belongs(order, t)]):
+            report_to_strategy(order, fill)
+
+
+def _belongs(order: Order, trade: dict[str, Any]) -> bool:
+    return str(trade.get("order") or order.exchange_order_id) == order.exchange_order_id
+
+
+def _look_up(order: Order, api: Any) -> None:
+    """Find an order in doubt by its client order id; decide only on evidence."""
+    try:
+        try:
+            found = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+            if not found:
+                raise ccxt.OrderNotFound("empty reply")
+        except ccxt.OrderNotFound:
+            found = _search_open_and_trades(order, api)
+    except RateLimited:
+        raise
+    except ccxt.BaseError as exc:  # timeout, clock skew, outage: counted, looked at again
+        _lookup_failed(order, exc)
+        return
+    if found:
+        apply_reply(order, found)
+        return
+    _change(order, [Status.UNKNOWN], lookups=F("lookups") + 1, lookup_failures=0)
+    grace = dt.timedelta(seconds=settings.ORDER_LOOKUP_GRACE_SECONDS)
+    if order.escalated_at and order.lookups >= 2:
+        # The owner was told it failed: it is closed as never placed, not sent late.
+        message = "The order never reached the exchange; nothing was traded."
+        if _change(
+            order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
+            reserved=Decimal(0),
+        ) and order.decision_id:  # fmt: skip
+            decisions.decide(
+                order.decision, Decision.Outcome.FAILED, "not_placed", message,
+                also_from="unconfirmed",
+            )  # fmt: skip
+    elif order.lookups >= 2 and order.sent_at and timezone.now() - order.sent_at >= grace:
+        # No trace after the grace period: it never arrived. Send it again with
+        # the same id (a late duplicate would be refused by the exchange).
+        _change(order, [Status.UNKNOWN], status=Status.PENDING)
+    else:
+        _change(order, None, next_attempt_at=_later())
+
+
+def _lookup_failed(order: Order, exc: Exception) -> None:
+    what = type(exc).__name__
+    _change(
+        order, [Status.UNKNOWN], lookup_failures=F("lookup_failures") + 1,
+        next_attempt_at=_later(), error=f"{what}: status unknown",
+    )  # fmt: skip
+    logger.warning("Lookup %s of order %s failed: %s", order.lookup_failures, order.pk, what)
+    if order.lookup_failures < settings.ORDER_LOOKUP_MAX_FAILURES or order.escalated_at:
+        return
+    if not _change(order, [Status.UNKNOWN], escalated_at=timezone.now()):
+        return
+    cause = (
+        "the exchange refused our request time (the server clock is out of sync with it)"
+        if isinstance(exc, ccxt.InvalidNonce)
+        else f"the exchange did not answer ({what})"
+    )
+    message = (
+        f"We could not confirm whether the {order.side} order of {order.amount} {order.market} "
+        f"was placed: {order.lookup_failures} lookups failed, {cause}."
+    )
+    next_step = (
+        "Check your open orders and trades on the exchange. We keep looking the order up; "
+        "the bot's figures are corrected when the exchange answers, and new orders on this "
+        "account wait until then."
+    )
+    if order.decision_id:
+        decisions.fail(order.decision, "unconfirmed", message, next_step=next_step)
+    else:
+        notify_user(
+            user=order.bot.owner,
+            subject=f"Order in doubt on bot {order.bot.name}",
+            body=f"{message}\n\n{next_step}",
+        )
+
+
+def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
+    # An exchange may list a new order in open orders or trades before fetch_order finds it.
+    for candidate in api("fetch_open_orders", order.market):
+        if candidate.get("clientOrderId") == order.client_order_id:
+            return candidate
+    for trade in api("fetch_my_trades", order.market, None, 50):
+        info_id = (trade.get("info") or {}).get("clientOrderId")
+        if info_id == order.client_order_id and trade.get("order"):
+            return api("fetch_order", trade["order"], order.market)
+    return None
+
+
+def _rejected(order: Order, exc: Exception) -> None:
+    message = {
+        ccxt.InsufficientFunds: "The exchange account does not have enough funds for this order.",
+    }.get(type(exc), f"The exchange refused the order ({type(exc).__name__}).")
+    if _change(
+        order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
+        reserved=Decimal(0),
+    ) and order.decision_id:  # fmt: skip
+        decisions.fail(order.decision, "rejected", message)
+
+
+def _key_failed(order: Order, exc: Exception) -> None:
+    message = "The exchange refused the key (revoked, expired or lacking permission)."
+    if not _change(
+        order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
+        reserved=Decimal(0),
+    ):  # fmt: skip
+        return
+    credential_mark_invalid(order.credential, reason=message)
+    stopped = list(Bot.objects.filter(credential=order.credential, status=Bot.Status.ACTIVE))
+    Bot.objects.filter(pk__in=[b.pk for b in stopped], status=Bot.Status.ACTIVE).update(
+        status=Bot.Status.ERROR, status_reason=message, updated_at=timezone.now()
+    )
+    if stopped:
+        notify_user(
+            user=order.bot.owner,
+            subject="Bots stopped by an error",
+            body=f"{message}\n\nStopped: {', '.join(b.name for b in stopped)}. "
+            "Link a working key and resume them.",
+        )
+    if order.decision_id:
+        decisions.fail(order.decision, "key_refused", message)
+
+
+# --- after the exchange has it: fills, balances, books -----------------------------------
+
+
+def _sync(order: Order, api: Any) -> None:
+    """Read the order, its own trades and the balances back; store them; redo the books.
+
+    The order is settled (its reservation released) only once it is final and its
+    stored fills add up to its filled amount; until then it is synced again.
+    """
+    if order.exchange_order_id:
+        reply = api("fetch_order", order.exchange_order_id, order.market)
+    else:
+        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+    apply_reply(order, reply)
+    new_fills = store_fills(order, _trades_of(order, api))
+    store_balances(order.credential_id, api("fetch_balance"))
+    # A side job (our other orders the exchange no longer lists): skipped on an error.
+    with contextlib.suppress(ccxt.BaseError):
+        settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
+    try:
+        price = decimal_of(api("fetch_ticker", order.market)["last"])
+    except ccxt.BaseError:
+        price = order.average or order.price or Decimal(0)
+    with transaction.atomic():
+        rebuild_book(order.bot, {order.market: price})
+        stored = sum((f.amount for f in order.fills.all()), Decimal(0))
+        if order.is_final and stored == order.filled:
+            _change(order, Order.FINAL, settled=True, reserved=Decimal(0), next_attempt_at=None)
+        elif order.is_final:
+            logger.warning(
+                "Order %s: %s filled but %s in stored fills; synced again", order.pk,
+                order.filled, stored,
+            )  # fmt: skip
+            _change(order, None, next_attempt_at=_later())
+        settle_decision(order)
+    for fill in new_fills:
+        report_to_strategy(order, fill)
+    push_to_user(
+        order.bot.owner_id,
+        "order",
+        {
+            "bot": str(order.bot_id),
+            "order": order.pk,
+            "market": order.market,
+            "side": order.side,
+            "status": order.status,
+            "filled": str(order.filled),
+        },
+    )
+
+
+def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
+    """The order's own trades: asked for by order id where the exchange can, so a
+    busy account's other trades never push them out of a recent window."""
+    if not order.exchange_order_id:
+        return []
+    if order.exchange_id in TRADES_BY_ORDER_ID:
+        trades = api(
+            "fetch_my_trades", order.market, None, None, {"orderId": order.exchange_order_id}
+        )
+    else:
+        try:
+            trades = api("fetch_order_trades", order.exchange_order_id, order.market)
+        except ccxt.NotSupported:  # the last resort: the account's recent trades
+            trades = api("fetch_my_trades", order.market, None, 100)
+    return [t for t in trades if str(t.get("order")) == order.exchange_order_id]
