@@ -80,6 +80,45 @@ class Candle(models.Model):
         return f"{self.exchange_id} {self.market} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"
 
 
+class CandleGap(models.Model):
+    """Candles missing between two stored ones of a market (or before its first one).
+
+    ``permanent``: the exchange itself was asked for the window and skipped it
+    (a maintenance halt, a market not listed yet); it will never be filled, so
+    fetching does not ask for it again.
+    """
+
+    exchange_id = models.CharField(max_length=40)
+    market = models.CharField(max_length=30)
+    timeframe = models.CharField(max_length=5)
+    # Open times of the first and last missing candle.
+    first_missing = models.DateTimeField()
+    last_missing = models.DateTimeField()
+    candles = models.PositiveIntegerField()
+    permanent = models.BooleanField(default=False)
+    found_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange_id", "market", "timeframe", "first_missing"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange_id", "market", "timeframe", "first_missing"],
+                name="candle_gap_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_missing__gte=models.F("first_missing"))
+                & models.Q(candles__gte=1),
+                name="candle_gap_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.exchange_id} {self.market} {self.timeframe}: {self.candles} missing "
+            f"from {self.first_missing:%Y-%m-%d %H:%M}"
+        )
+
+
 class Strategy(SealedFieldsMixin, models.Model):
     """A model that trades a list of markets, and the key pair that signs its signals."""
 

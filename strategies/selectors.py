@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from strategies.gaps import GapReport, gaps_of_markets
 from strategies.library import REGISTRY
 from strategies.library.base import StrategyModel
 from strategies.models import (
@@ -186,6 +187,8 @@ class StrategyPage:
     signals: list[Signal]
     runs: list[StrategyRun]
     model_states: list[ModelState]
+    # Holes in each market's stored candles: backtests and fits read around them.
+    gaps: dict[str, GapReport]
 
 
 def strategy_page(
@@ -233,4 +236,9 @@ def strategy_page(
         signals=signals,
         runs=runs,
         model_states=states,
+        gaps=gaps_of_markets(
+            exchange_id=strategy.exchange_id,
+            timeframe=strategy.timeframe,
+            markets=strategy.markets,
+        ),
     )
