@@ -326,6 +326,9 @@ class ModelState(models.Model):
     data_start = models.DateTimeField()
     data_end = models.DateTimeField()
     rows = models.PositiveIntegerField()
+    # The refit time on the fixed clock (``timeframes.refit_anchor``) this fit serves;
+    # None for fits made before that clock.
+    fitted_for = models.DateTimeField(null=True, blank=True)
     fitted = models.JSONField()
     metrics = models.JSONField(default=dict, blank=True)
 

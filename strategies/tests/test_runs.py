@@ -8,6 +8,9 @@ import pytest
 from django.db import connection, connections
 
 from strategies import hooks, runs
+from strategies.engine import replay
+from strategies.library import build_model
+from strategies.market_data import candle_series
 from strategies.models import ModelState, Signal, StrategyRun
 from strategies.runs import strategy_run
 from strategies.signing import verify_signal
@@ -214,3 +217,45 @@ def test_two_overlapping_runs_cannot_both_emit_for_a_period(monkeypatch) -> None
     assert sorted(run.signals_emitted for run in results) == [0, 2]
     assert sorted(len(run.already_emitted) for run in results) == [0, 2]
     assert Signal.objects.count() == 2
+
+
+ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first_run", [0, 4])
+def test_live_runs_replayed_over_a_period_give_the_backtests_decisions(
+    paper, clock, first_run: int
+) -> None:
+    """Test fails on main before this change: live refits counted from the first run."""
+    strategy = StrategyFactory(kind="ml_direction", params=ML_QUICK, markets=["BTC/USDT"])
+    width = step("4h")
+    periods = 40
+    down = {17, 18, 19, 25}  # the server was down: no run, and the clock still decides
+    for i in range(first_run, periods):
+        if i in down:
+            continue
+        now = NOW + i * width
+        clock.set(now)
+        strategy_run(strategy=strategy, now=now, client=paper)
+    signals = {s.period: s for s in Signal.objects.filter(strategy=strategy)}
+    assert len(signals) == periods - first_run - len(down)
+    model = build_model("ml_direction", ML_QUICK)
+    series = candle_series(
+        exchange_id=strategy.exchange_id,
+        market="BTC/USDT",
+        timeframe="4h",
+        until=LAST + (periods - 1) * width,
+    )
+    start = next(i for i in range(len(series)) if series.open_time(i) == LAST + first_run * width)
+    decisions = replay(model, series, start=start).decisions
+    for offset, decision in enumerate(decisions):
+        signal = signals.get(series.open_time(start + offset))
+        if signal is None:
+            continue
+        assert (signal.action, signal.fraction, signal.confidence) == (
+            decision.action,
+            decision.fraction,
+            decision.confidence,
+        ), series.open_time(start + offset)
+    assert {s.action for s in signals.values()} - {"hold"}

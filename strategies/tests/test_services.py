@@ -199,6 +199,7 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
     done = backtest_execute(backtest=backtest, client=paper)
     assert done.status == Backtest.Status.DONE and done.candles == 30
     first_stored = Candle.objects.order_by("open_time").first().open_time
-    # 100 training candles, 49 of feature warm-up and the label candle, before the start.
-    assert first_stored == backtest.start - 150 * timedelta(hours=4)
+    # 100 training candles, 49 of feature warm-up, and up to 42 candles back to the refit
+    # time whose fit decides at the start.
+    assert first_stored == backtest.start - 191 * timedelta(hours=4)
     assert done.trades > 0  # it traded from the start instead of waiting to learn
