@@ -11,6 +11,7 @@ is the same whatever day the server or the backtest started.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,6 +141,33 @@ def _holdout(
     return {"holdout_accuracy": round(hits / total, 4), "holdout_rows": total} if total else {}
 
 
+def _stored_or_fitted(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    period: datetime,
+    fit: Callable[[datetime], ModelState],
+) -> Any:
+    """The stored state for ``period``'s refit time, or ``fit(refit time)``'s.
+
+    When only the refit lacks data, the previous state still decides (as the
+    backtest keeps it); with no state at all, NotEnoughCandles is raised.
+    """
+    loaded = latest_state(strategy=strategy, market=market, model=model)
+    if loaded is not None and not is_due(
+        loaded, model=model, period=period, timeframe=strategy.timeframe
+    ):
+        return loaded.state
+    try:
+        row = fit(refit_time(model=model, period=period, timeframe=strategy.timeframe))
+    except NotEnoughCandles:
+        if loaded is None:
+            raise
+        return loaded.state
+    return model.load_state(row.fitted)
+
+
 def state_for_decision(
     *,
     strategy: Strategy,
@@ -149,43 +177,38 @@ def state_for_decision(
     period: datetime,
     now: datetime | None = None,
 ) -> Any:
-    """The state to decide with at ``period``: the stored one, refitted first when due.
+    """The state to decide with at ``period``: the stored one, refitted on ``series`` when due.
 
     ``series`` must end at ``period`` and hold ``model.history`` candles, so the
     fit at the refit time (up to ``retrain_every - 1`` candles back) sees a full
     training window, as the backtest's does.
     """
-    loaded = latest_state(strategy=strategy, market=market, model=model)
-    if loaded is not None and not is_due(
-        loaded, model=model, period=period, timeframe=strategy.timeframe
-    ):
-        return loaded.state
-    try:
-        row = model_retrain(
+    return _stored_or_fitted(
+        strategy=strategy,
+        market=market,
+        model=model,
+        period=period,
+        fit=lambda fitted_for: model_retrain(
             strategy=strategy,
             market=market,
             model=model,
             series=series,
-            fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
+            fitted_for=fitted_for,
             now=now,
-        )
-    except NotEnoughCandles:
-        if loaded is None:
-            raise
-        return loaded.state
-    return model.load_state(row.fitted)
+        ),
+    )
 
 
-def retrain_if_due(
-    *, strategy: Strategy, market: str, model: LearnedModel, now: datetime | None = None
-) -> ModelState | None:
-    """Scheduled refit of one market from freshly synced candles; None when not due."""
-    now = now or timezone.now()
-    period = last_closed(now, strategy.timeframe)
-    loaded = latest_state(strategy=strategy, market=market, model=model)
-    if not is_due(loaded, model=model, period=period, timeframe=strategy.timeframe):
-        return None
-    fitted_for = refit_time(model=model, period=period, timeframe=strategy.timeframe)
+def _fit_at(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    fitted_for: datetime,
+    client: Any = None,
+    now: datetime | None = None,
+) -> ModelState:
+    """Sync the candles the fit at ``fitted_for`` learns from, fit, store."""
     count = model.training_window + model.lookback + 1
     candles_sync(
         exchange_id=strategy.exchange_id,
@@ -193,6 +216,7 @@ def retrain_if_due(
         timeframe=strategy.timeframe,
         start=fitted_for - (count - 1) * step(strategy.timeframe),
         end=fitted_for,
+        client=client,
     )
     series = candle_series(
         exchange_id=strategy.exchange_id,
@@ -207,5 +231,51 @@ def retrain_if_due(
         model=model,
         series=series,
         fitted_for=fitted_for,
+        now=now,
+    )
+
+
+def state_for_period(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    period: datetime,
+    client: Any = None,
+    now: datetime | None = None,
+) -> Any:
+    """The state a live run decides with at ``period``: the stored fit for its refit
+    time, fitted (its candles synced first) by the first run or refit task to need it.
+    Raises NotEnoughCandles when no state can be had."""
+    return _stored_or_fitted(
+        strategy=strategy,
+        market=market,
+        model=model,
+        period=period,
+        fit=lambda fitted_for: _fit_at(
+            strategy=strategy,
+            market=market,
+            model=model,
+            fitted_for=fitted_for,
+            client=client,
+            now=now,
+        ),
+    )
+
+
+def retrain_if_due(
+    *, strategy: Strategy, market: str, model: LearnedModel, now: datetime | None = None
+) -> ModelState | None:
+    """Scheduled refit of one market from freshly synced candles; None when not due."""
+    now = now or timezone.now()
+    period = last_closed(now, strategy.timeframe)
+    loaded = latest_state(strategy=strategy, market=market, model=model)
+    if not is_due(loaded, model=model, period=period, timeframe=strategy.timeframe):
+        return None
+    return _fit_at(
+        strategy=strategy,
+        market=market,
+        model=model,
+        fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
         now=now,
     )

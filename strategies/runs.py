@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from strategies import hooks
 from strategies.engine import decide_latest
-from strategies.learning import state_for_decision
+from strategies.learning import state_for_period
 from strategies.library import build_model
 from strategies.library.base import Decision, LearnedModel, StrategyModel
 from strategies.market_data import candle_series, candles_sync
@@ -56,7 +56,15 @@ def _decide_market(
     exchange: Any,
     now: datetime,
 ) -> Decision:
-    count = model.history
+    state = None
+    if isinstance(model, LearnedModel):
+        # Fitted once per refit time and stored; a run only loads it (or makes it
+        # when it is the first run to need it), never refits per run.
+        state = state_for_period(
+            strategy=strategy, market=market, model=model, period=period, client=exchange, now=now
+        )
+    # A decision reads its last feature row only: the newest ``lookback`` candles.
+    count = model.lookback
     candles_sync(
         exchange_id=strategy.exchange_id,
         market=market,
@@ -75,11 +83,6 @@ def _decide_market(
     if len(series) == 0 or series.open_time(-1) != period:
         raise StaleMarketData(
             f"no closed {strategy.timeframe} candle opening {period:%Y-%m-%d %H:%M} UTC yet"
-        )
-    state = None
-    if isinstance(model, LearnedModel):
-        state = state_for_decision(
-            strategy=strategy, market=market, model=model, series=series, period=period, now=now
         )
     return decide_latest(model, series, state)
 

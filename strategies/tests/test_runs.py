@@ -259,3 +259,44 @@ def test_live_runs_replayed_over_a_period_give_the_backtests_decisions(
             decision.confidence,
         ), series.open_time(start + offset)
     assert {s.action for s in signals.values()} - {"hold"}
+
+
+@pytest.mark.django_db
+def test_a_learned_strategy_fits_once_per_refit_time_and_runs_read_only_what_a_decision_needs(
+    paper, clock, monkeypatch
+) -> None:
+    """Test fails on main before this change: every run read and featurised the whole
+    training history (1,000+ candles per market) to decide on its newest candle."""
+    from strategies.library.ml import DirectionClassifier
+
+    strategy = StrategyFactory(
+        kind="ml_direction", params=ML_QUICK, markets=["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    )
+    fits: list[int] = []
+    featurised: list[int] = []
+    real_fit, real_features = DirectionClassifier.fit, DirectionClassifier.features
+
+    def counting_fit(self, features, close, end):
+        fits.append(end)
+        return real_fit(self, features, close, end)
+
+    def counting_features(self, series):
+        featurised.append(len(series))
+        return real_features(self, series)
+
+    monkeypatch.setattr(DirectionClassifier, "fit", counting_fit)
+    monkeypatch.setattr(DirectionClassifier, "features", counting_features)
+    width = step("4h")
+    for i in range(12):  # 12 periods of 4 h: two refit times (every 6 candles = 24 h)
+        clock.set(NOW + i * width)
+        strategy_run(strategy=strategy, now=NOW + i * width, client=paper)
+    refit_times = {s.fitted_for for s in ModelState.objects.filter(strategy=strategy)}
+    assert len(refit_times) == 3  # the first run's, and two more
+    # One fit and one hold-out fit per market and refit time; nothing per run.
+    assert len(fits) == 3 * 3 * 2
+    model = build_model("ml_direction", ML_QUICK)
+    decisions = [n for n in featurised if n == model.lookback]
+    assert len(decisions) == 12 * 3
+    assert all(
+        n in (model.lookback, model.training_window + model.lookback + 1) for n in featurised
+    )
