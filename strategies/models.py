@@ -224,6 +224,9 @@ class Signal(models.Model):
     confidence = share_field()
     # Open time of the last closed candle the decision was made on.
     period = models.DateTimeField()
+    # The close of that candle, the price the decision was made at: fills are
+    # measured against it (slippage). Not signed: bots never act on it.
+    reference_price = price_field(null=True, blank=True)
     created_at = models.DateTimeField()
     nonce = models.CharField(max_length=32, unique=True, default=new_nonce)
     signature = models.CharField(max_length=128)
@@ -252,6 +255,10 @@ class SignalFill(models.Model):
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="fills")
     # The exchange's trade id when known: the same fill reported twice counts once.
     fill_id = models.CharField(max_length=100, blank=True)
+    # The order the fill belongs to and the amount it asked for, when the trading
+    # side says: what share of what was ordered got filled.
+    order_ref = models.CharField(max_length=64, blank=True)
+    ordered_amount = price_field(null=True, blank=True)
     side = models.CharField(max_length=4, choices=Signal.Action.choices)
     amount = price_field()
     price = price_field()

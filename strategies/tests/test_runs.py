@@ -300,3 +300,15 @@ def test_a_learned_strategy_fits_once_per_refit_time_and_runs_read_only_what_a_d
     assert all(
         n in (model.lookback, model.training_window + model.lookback + 1) for n in featurised
     )
+
+
+@pytest.mark.django_db
+def test_each_signal_keeps_the_close_it_was_decided_at_to_measure_fills_against(
+    strategy, paper
+) -> None:
+    from strategies.models import Candle
+
+    strategy_run(strategy=strategy, now=NOW, client=paper)
+    for signal in Signal.objects.all():
+        candle = Candle.objects.get(market=signal.market, timeframe="4h", open_time=LAST)
+        assert signal.reference_price == candle.close

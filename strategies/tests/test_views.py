@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from strategies.feedback import record_fill
-from strategies.models import Backtest, CandleGap, Strategy
+from strategies.models import Backtest, CandleGap, Signal, Strategy
 from strategies.tests.factories import (
     BacktestFactory,
     SignalFactory,
@@ -148,7 +148,7 @@ def test_the_detail_query_count_does_not_grow_with_signals_runs_or_backtests(
     BacktestFactory(strategy=strategy, requested_by=user)
     url = f"/strategies/{strategy.slug}/"
     verified_client.get(url)
-    with django_assert_num_queries(13) as first:
+    with django_assert_num_queries(15) as first:
         verified_client.get(url)
     add_activity(strategy, 6)
     add_gaps(strategy, 5)
@@ -282,3 +282,31 @@ def test_the_detail_page_reports_the_gaps_of_each_markets_candles(
     assert "<td>2</td>" in btc.split("UTC</td>")[1]
     eth = section[section.index("<td>ETH/USDT</td>") :]
     assert "<td>1</td><td>2</td>" in eth
+
+
+def test_the_detail_page_shows_fill_quality_and_says_what_the_model_learns_from_and_when(
+    verified_client: Client,
+) -> None:
+    learned = StrategyFactory(
+        kind="ml_direction", params={"train_window": 500, "retrain_every": 42}, timeframe="4h"
+    )
+    buy = SignalFactory(strategy=learned, action="buy")
+    Signal.objects.filter(pk=buy.pk).update(reference_price=Decimal(100))
+    record_fill(
+        signal_id=buy.pk, side="buy", amount=Decimal(1), price=Decimal("100.25"),
+        fee=Decimal("0.1"), filled_at=buy.period + timedelta(minutes=1), fill_id="t1",
+        order_ref="o1", ordered_amount=Decimal(2),
+    )  # fmt: skip
+    page = verified_client.get(f"/strategies/{learned.slug}/").content.decode()
+    execution = page[page.index('id="execution"') : page.index('id="market-data"')]
+    assert "+0.250%" in execution and "0.100% of traded value" in execution
+    assert "50.0%" in execution  # half of what was ordered got filled
+    assert "the newest 500 closed 4h candles" in execution
+    assert "once every 42 candles (168 hours)" in execution
+    assert "Next refit:" in execution and "do not change the model" in execution
+
+
+def test_a_rule_strategy_page_says_it_does_not_learn(verified_client: Client, strategy) -> None:
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "It does not learn: it applies the fixed rule above" in page
+    assert "No bot has traded its signals yet." in page
