@@ -39,7 +39,7 @@ REPORTED_PROBLEMS = 50
 # Quote assets to split a Binance symbol id (BTCUSDT) into a ccxt symbol (BTC/USDT).
 KNOWN_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
 # BTCUSDT-4h.csv, BTCUSDT-4h-2024-01.csv (monthly), BTCUSDT-4h-2024-01-31.csv (daily) …
-FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])(?:-[^/]*)?\.(?:csv|zip)$")
+FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])(?:-[^/]*)?\.(?i:csv|zip)$")
 UNIT_NAMES = {1: "milliseconds", 1000: "microseconds"}
 
 

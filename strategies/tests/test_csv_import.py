@@ -277,6 +277,7 @@ def test_a_header_line_and_a_shortened_close_in_microseconds_are_understood(
         ("BTCUSDT-4h-2024-01.csv", ("BTC/USDT", "4h")),
         ("BTCUSDT-4h-2024-01.zip", ("BTC/USDT", "4h")),
         ("ETHUSDC-1h-2024-01-31.csv", ("ETH/USDC", "1h")),
+        ("SOLUSDT-1d-2024-01.CSV", ("SOL/USDT", "1d")),
         ("BTCUSDT-4h.txt", (None, None)),
         ("BTCUSDT.csv", (None, None)),
     ],
