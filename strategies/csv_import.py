@@ -3,20 +3,28 @@
 Columns: open time, open, high, low, close, volume, close time, then optionally
 quote volume, trade count, taker buy base volume, taker buy quote volume and an
 ignored field. Times are epoch milliseconds, or microseconds (Binance's spot
-files since 2025); a header line is allowed. Every row is checked before
-anything is stored, and a file with any bad row stores nothing.
+files since 2025), one unit per file; a header line is allowed. The open time
+defines the candle: a close time before the candle's end is Binance marking a
+candle cut short by maintenance, and is accepted. Every row of every file is
+checked before anything is stored, and an import with any bad row stores nothing.
+
+Sources: one CSV file, a folder of them, or a zip of monthly dumps (Binance's
+own ``BTCUSDT-4h-2024-01.zip`` files, or one zip holding many CSVs).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 
+from strategies.gaps import GapReport, gaps_refresh
 from strategies.market_data import (
     DECIMAL_PLACES,
     CandleRow,
@@ -30,7 +38,9 @@ MIN_COLUMNS, MAX_COLUMNS = 7, 12
 REPORTED_PROBLEMS = 50
 # Quote assets to split a Binance symbol id (BTCUSDT) into a ccxt symbol (BTC/USDT).
 KNOWN_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
-FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])-")
+# BTCUSDT-4h.csv, BTCUSDT-4h-2024-01.csv (monthly), BTCUSDT-4h-2024-01-31.csv (daily) …
+FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])(?:-[^/]*)?\.(?i:csv|zip)$")
+UNIT_NAMES = {1: "milliseconds", 1000: "microseconds"}
 
 
 class CandleImportError(Exception):
@@ -42,16 +52,6 @@ class CandleImportError(Exception):
         more = len(problems) - len(shown)
         message = "\n".join(shown) + (f"\n… and {more} more" if more else "")
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    rows: int
-    added: int
-
-    @property
-    def already_stored(self) -> int:
-        return self.rows - self.added
 
 
 def market_from_symbol_id(symbol_id: str) -> str:
@@ -74,43 +74,65 @@ def guess_from_filename(path: Path) -> tuple[str | None, str | None]:
     return market, timeframe
 
 
-def _epoch_ms(text: str, what: str) -> tuple[int, int]:
-    """The time in milliseconds, and how many of the file's ticks make a millisecond."""
+def _epoch(text: str, what: str) -> tuple[int, int]:
+    """The raw time, and its unit: how many of the file's ticks make a millisecond."""
     if not text.strip().isdigit():
         raise ValueError(f"{what} {text!r} is not an epoch time")
     value = int(text)
-    if value >= 10**14:  # microseconds
-        if value % 1000:
-            raise ValueError(f"{what} {text!r} is not on a millisecond")
-        return value // 1000, 1000
+    if value >= 10**14:
+        return value, 1000
     if value >= 10**11:
         return value, 1
     raise ValueError(f"{what} {text!r} is not an epoch time in milliseconds or microseconds")
 
 
-def _parse_row(fields: list[str], timeframe: str) -> CandleRow:
+@dataclass
+class _FileState:
+    """What earlier lines of a file said: its time unit, and the first line to say it."""
+
+    unit: int | None = None
+    unit_line: int = 0
+    shortened: int = 0
+
+
+def _parse_row(fields: list[str], timeframe: str, number: int, state: _FileState) -> CandleRow:
     if not MIN_COLUMNS <= len(fields) <= MAX_COLUMNS:
         raise ValueError(f"expected {MIN_COLUMNS} to {MAX_COLUMNS} columns, found {len(fields)}")
-    open_ms, open_unit = _epoch_ms(fields[0], "open time")
-    close_raw = int(fields[6]) if fields[6].strip().isdigit() else None
-    if close_raw is None:
-        raise ValueError(f"close time {fields[6]!r} is not an epoch time")
-    # Binance's close time is the last tick of the candle: open + width - 1 tick.
-    expected_close = (open_ms + seconds_of(timeframe) * 1000) * open_unit - 1
-    if close_raw != expected_close:
+    open_raw, unit = _epoch(fields[0], "open time")
+    if state.unit is None:
+        state.unit, state.unit_line = unit, number
+    elif unit != state.unit:
         raise ValueError(
-            f"close time {close_raw} does not end a {timeframe} candle opened at {fields[0]}"
+            f"open time {fields[0].strip()} is in {UNIT_NAMES[unit]} but line {state.unit_line} "
+            f"is in {UNIT_NAMES[state.unit]}: one file must use one time unit"
         )
+    if open_raw % unit:
+        raise ValueError(f"open time {fields[0].strip()} is not on a millisecond")
+    close_raw, close_unit = _epoch(fields[6], "close time")
+    if close_unit != unit:
+        raise ValueError(
+            f"close time {fields[6].strip()} is in {UNIT_NAMES[close_unit]} but its open time "
+            f"is in {UNIT_NAMES[unit]}"
+        )
+    # The open time defines the candle. Its close time is its last tick (open + width
+    # - 1 tick), or earlier when Binance cut the candle short for maintenance.
+    end = open_raw + seconds_of(timeframe) * 1000 * unit - 1
+    if not open_raw <= close_raw <= end:
+        raise ValueError(
+            f"close time {close_raw} does not end a {timeframe} candle opened at {open_raw}"
+        )
+    if close_raw < end:
+        state.shortened += 1
     values = {}
     for name, text in zip(("open", "high", "low", "close", "volume"), fields[1:6], strict=True):
         try:
-            number = to_decimal(text.strip())
+            value = to_decimal(text.strip())
         except ValueError:
             raise ValueError(f"{name} {text!r} is not a number") from None
-        if number != number.quantize(DECIMAL_PLACES):
+        if value != value.quantize(DECIMAL_PLACES):
             raise ValueError(f"{name} {text!r} has more than 12 decimal places")
-        values[name] = number
-    row = CandleRow(open_time=from_ms(open_ms), **values)
+        values[name] = value
+    row = CandleRow(open_time=from_ms(open_raw // unit), **values)
     problems = ohlcv_problems(row, timeframe)
     if problems:
         raise ValueError("; ".join(problems))
@@ -121,19 +143,26 @@ def _is_header(fields: list[str]) -> bool:
     return bool(fields) and not fields[0].strip().isdigit() and "open" in fields[0].lower()
 
 
-def parse_klines(lines: Iterable[str], *, timeframe: str) -> list[CandleRow]:
+@dataclass(frozen=True)
+class ParsedFile:
+    rows: list[CandleRow]
+    shortened: int
+
+
+def parse_file(lines: Iterable[str], *, timeframe: str) -> ParsedFile:
     """Every row checked; CandleImportError lists each bad one by line number."""
     seconds_of(timeframe)  # an unknown timeframe fails before any row
     rows: list[CandleRow] = []
     problems: list[str] = []
     first_line: dict[int, int] = {}
+    state = _FileState()
     for number, fields in enumerate(csv.reader(lines), start=1):
         if not fields or all(not field.strip() for field in fields):
             continue
         if number == 1 and _is_header(fields):
             continue
         try:
-            row = _parse_row(fields, timeframe)
+            row = _parse_row(fields, timeframe, number, state)
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -147,19 +176,175 @@ def parse_klines(lines: Iterable[str], *, timeframe: str) -> list[CandleRow]:
         raise CandleImportError(problems)
     if not rows:
         raise CandleImportError(["the file has no candles"])
-    return rows
+    return ParsedFile(rows=rows, shortened=state.shortened)
+
+
+def parse_klines(lines: Iterable[str], *, timeframe: str) -> list[CandleRow]:
+    return parse_file(lines, timeframe=timeframe).rows
+
+
+@dataclass(frozen=True)
+class Source:
+    """One CSV to read: a file, or a member of a zip (``name`` is its own file name)."""
+
+    name: str
+    where: str
+    read: Callable[[], bytes]
+
+    def lines(self) -> Iterator[str]:
+        return iter(io.StringIO(self.read().decode("utf-8"), newline=""))
+
+
+def _zip_sources(data: Callable[[], bytes], where: str) -> list[Source]:
+    with zipfile.ZipFile(io.BytesIO(data())) as archive:
+        names = sorted(n for n in archive.namelist() if not n.endswith("/"))
+        contents = {n: archive.read(n) for n in names if n.lower().endswith((".csv", ".zip"))}
+    sources: list[Source] = []
+    for name, content in contents.items():
+        label = f"{where}:{name}"
+        if name.lower().endswith(".zip"):
+            sources += _zip_sources(lambda content=content: content, label)
+        else:
+            sources.append(Source(Path(name).name, label, lambda content=content: content))
+    return sources
+
+
+def sources_of(path: Path) -> list[Source]:
+    """The CSVs at ``path``: the file itself, a folder's CSV and zip files, a zip's CSVs.
+
+    Raises OSError when the path cannot be read and CandleImportError when it
+    holds no CSV; a damaged zip raises zipfile.BadZipFile (a ValueError).
+    """
+    if path.is_dir():
+        entries = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".zip"))
+        sources = [s for entry in entries for s in sources_of(entry)]
+    elif path.suffix.lower() == ".zip":
+        sources = _zip_sources(path.read_bytes, str(path))
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        sources = [Source(path.name, str(path), path.read_bytes)]
+    if not sources:
+        raise CandleImportError([f"{path}: no CSV file in it"])
+    return sources
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    market: str
+    timeframe: str
+    files: int
+    rows: int
+    added: int
+    shortened: int = 0
+    gaps: GapReport = field(default_factory=lambda: GapReport(()))
+
+    @property
+    def already_stored(self) -> int:
+        return self.rows - self.added
+
+
+@dataclass
+class _Group:
+    files: int = 0
+    shortened: int = 0
+    rows: dict[int, CandleRow] = field(default_factory=dict)
+    seen_in: dict[int, str] = field(default_factory=dict)
+
+
+def import_sources(
+    sources: list[Source],
+    *,
+    exchange_id: str,
+    market: str | None = None,
+    timeframe: str | None = None,
+    on_file: Callable[[int, int, Source], None] | None = None,
+) -> list[ImportResult]:
+    """Check every row of every source, then store them all; on any problem, none.
+
+    Market and timeframe come from each file's name (``BTCUSDT-4h-2024-01.csv``)
+    unless given. Files of the same market may overlap (a daily dump inside a
+    monthly one) where they agree. After storing, the gaps of each market's
+    stored history over the imported stretch are recorded and returned.
+    Raises CandleImportError naming each bad file and line; ``on_file`` hears
+    of each file as it is checked.
+    """
+    groups: dict[tuple[str, str], _Group] = {}
+    problems: list[str] = []
+    for number, source in enumerate(sources, start=1):
+        if on_file is not None:
+            on_file(number, len(sources), source)
+        guessed_market, guessed_timeframe = guess_from_filename(Path(source.name))
+        key = (market or guessed_market, timeframe or guessed_timeframe)
+        if key[0] is None or key[1] is None:
+            problems.append(
+                f"{source.name}: cannot tell the market and timeframe from the name; "
+                "pass --market and --timeframe"
+            )
+            continue
+        try:
+            parsed = parse_file(source.lines(), timeframe=key[1])
+        except CandleImportError as exc:
+            # One file: its lines are named as they are; several: each with its file.
+            named = len(sources) > 1
+            problems += [f"{source.name} {p}" if named else p for p in exc.problems]
+            continue
+        except UnicodeDecodeError as exc:
+            problems.append(f"{source.name}: not a text file ({exc.reason})")
+            continue
+        group = groups.setdefault((key[0], key[1]), _Group())
+        group.files += 1
+        group.shortened += parsed.shortened
+        for row in parsed.rows:
+            moment = int(row.open_time.timestamp())
+            earlier = group.rows.get(moment)
+            if earlier is None:
+                group.rows[moment], group.seen_in[moment] = row, source.name
+            elif earlier != row:
+                problems.append(
+                    f"{source.name}: the candle at {row.open_time:%Y-%m-%d %H:%M} differs "
+                    f"from the one in {group.seen_in[moment]}"
+                )
+    if problems:
+        raise CandleImportError(problems)
+    results = []
+    with transaction.atomic():
+        for (group_market, group_timeframe), group in groups.items():
+            rows = sorted(group.rows.values(), key=lambda row: row.open_time)
+            added = candles_store(
+                rows, exchange_id=exchange_id, market=group_market, timeframe=group_timeframe
+            )
+            report = gaps_refresh(
+                exchange_id=exchange_id,
+                market=group_market,
+                timeframe=group_timeframe,
+                first=rows[0].open_time,
+                last=rows[-1].open_time,
+            )
+            results.append(
+                ImportResult(
+                    market=group_market,
+                    timeframe=group_timeframe,
+                    files=group.files,
+                    rows=len(rows),
+                    added=added,
+                    shortened=group.shortened,
+                    gaps=report,
+                )
+            )
+    return results
 
 
 def import_candles(path: Path, *, exchange_id: str, market: str, timeframe: str) -> ImportResult:
     """Store the candles of a kline CSV file; all of them or, on any bad row, none.
 
     Candles already stored are kept as they are. Raises CandleImportError
-    (``problems`` with line numbers) and OSError/UnicodeDecodeError for an
-    unreadable file.
+    (``problems`` with line numbers) and OSError for an unreadable file.
     """
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = parse_klines(handle, timeframe=timeframe)
-    rows.sort(key=lambda row: row.open_time)
-    with transaction.atomic():
-        added = candles_store(rows, exchange_id=exchange_id, market=market, timeframe=timeframe)
-    return ImportResult(rows=len(rows), added=added)
+    [result] = import_sources(
+        [Source(path.name, str(path), path.read_bytes)],
+        exchange_id=exchange_id,
+        market=market,
+        timeframe=timeframe,
+    )
+    return result

@@ -1,9 +1,12 @@
 """Candles in, decisions out: the one path from a model to a decision.
 
 ``decide_latest`` is what a live run asks; ``replay`` is what a backtest asks,
-candle after candle, refitting a learned model walk-forward on the same
-schedule it is refitted live (every ``retrain_every`` candles, on what was
-known then). Both end in the same ``model.decide(row, state)``.
+candle after candle, refitting a learned model walk-forward on the same clock
+it is refitted live: at each candle whose open time is a multiple of
+``retrain_every`` candles since the Unix epoch (``timeframes.refit_anchor``),
+on what was known at that candle's close. Both end in the same
+``model.decide(row, state)``, so a decision at a time is the same whenever the
+backtest or the server started.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from strategies.library.base import Decision, FitResult, LearnedModel, StrategyModel
 from strategies.series import CandleSeries
+from strategies.timeframes import seconds_of
 
 
 class NotEnoughHistory(ValueError):
@@ -37,6 +43,11 @@ class Replay:
     fits: dict[int, FitResult] = field(default_factory=dict)
 
 
+def fit_end(open_ms: np.ndarray, anchor_ms: int) -> int:
+    """Index of the newest candle opening at or before ``anchor_ms`` (-1 if none)."""
+    return int(np.searchsorted(open_ms, anchor_ms, side="right")) - 1
+
+
 def replay(
     model: StrategyModel,
     series: CandleSeries,
@@ -48,18 +59,24 @@ def replay(
     features = model.features(series)
     result = Replay(start=start)
     state = None
-    next_fit = start
+    fitted_for: int | None = None
+    period_ms = 0
+    if isinstance(model, LearnedModel):
+        period_ms = seconds_of(series.timeframe) * model.retrain_every * 1000
     total = len(series) - start
     every = max(1, total // 50)
     for t in range(start, len(series)):
-        if isinstance(model, LearnedModel) and t >= next_fit:
-            fitted = model.fit(features, series.close, t)
-            if fitted is None:
-                next_fit = t + 1  # try again as soon as one more candle is known
-            else:
-                state = fitted.state
-                result.fits[t] = fitted
-                next_fit = t + model.retrain_every
+        if period_ms:
+            anchor = int(series.open_ms[t]) // period_ms * period_ms
+            if anchor != fitted_for:
+                # A refit that lacks data keeps the previous state until the next
+                # refit time, as a live run does.
+                fitted_for = anchor
+                end = fit_end(series.open_ms, anchor)
+                fitted = model.fit(features, series.close, end) if end >= 0 else None
+                if fitted is not None:
+                    state = fitted.state
+                    result.fits[end] = fitted
         result.decisions.append(model.decide(features[t], state))
         if on_progress is not None and (t - start) % every == 0:
             on_progress(t - start, total)

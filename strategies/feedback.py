@@ -31,6 +31,7 @@ from strategies.models import (
 
 RETURN_STEP = Decimal(1).scaleb(-RATIO_PLACES)
 PRICE_STEP = Decimal(1).scaleb(-PRICE_PLACES)
+ORDER_REF_LENGTH = 64
 OPPOSITE: dict[str, str] = {
     Signal.Action.BUY: Signal.Action.SELL,
     Signal.Action.SELL: Signal.Action.BUY,
@@ -98,11 +99,15 @@ def record_fill(
     fee: Decimal,
     filled_at: datetime,
     fill_id: str = "",
+    order_ref: str = "",
+    ordered_amount: Decimal | None = None,
 ) -> SignalOutcome:
     """Add one fill (of any bot) to its signal's outcome and re-link realised returns.
 
     ``fill_id`` (the exchange's trade id), when given, makes a repeated report of
-    the same fill a no-op. Raises FillRejected for an unknown signal, a side
+    the same fill a no-op. ``order_ref`` and ``ordered_amount`` (the order's
+    id and the amount it asked for) let the fill ratio be measured
+    (``selectors.fill_quality``). Raises FillRejected for an unknown signal, a side
     that is not the signal's action, a non-positive amount or price, a negative
     fee, or a naive ``filled_at``.
     """
@@ -111,6 +116,10 @@ def record_fill(
     amount = _positive("amount", amount)
     price = _positive("price", price)
     fee = _positive("fee", fee, zero_ok=True)
+    if ordered_amount is not None:
+        ordered_amount = _positive("ordered_amount", ordered_amount)
+    if len(order_ref) > ORDER_REF_LENGTH:
+        raise FillRejected(f"order_ref must be at most {ORDER_REF_LENGTH} characters")
     if not isinstance(filled_at, datetime) or filled_at.tzinfo is None:
         raise FillRejected("filled_at must be an aware datetime")
     signal = Signal.objects.filter(pk=signal_id).first()
@@ -128,6 +137,8 @@ def record_fill(
     SignalFill.objects.create(
         signal=signal,
         fill_id=fill_id,
+        order_ref=order_ref,
+        ordered_amount=ordered_amount,
         side=side,
         amount=amount,
         price=price,

@@ -1,13 +1,17 @@
 """Fitting learned models on stored candles, versioned, and loading their state.
 
-A (strategy, market) is due for a refit when ``retrain_every`` candles closed
-since the candle its current state was fitted up to: the cadence the backtest
-replays (``engine.replay``), so a backtest shows the model as it is run.
+One clock for refits: a model is refitted at open times that are multiples of
+``retrain_every`` candles since the Unix epoch (``timeframes.refit_anchor``),
+on the candles known at that candle's close. A (strategy, market) is due when
+the newest refit time has passed since the one its state was fitted for. The
+backtest (``engine.replay``) refits on the same clock, so a decision at a time
+is the same whatever day the server or the backtest started.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,11 +20,12 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from strategies.engine import fit_end
 from strategies.library.base import LearnedModel
 from strategies.market_data import candle_series, candles_sync
 from strategies.models import ModelState, Strategy
 from strategies.series import CandleSeries
-from strategies.timeframes import last_closed, step
+from strategies.timeframes import last_closed, refit_anchor, step, to_ms
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +50,17 @@ def latest_state(*, strategy: Strategy, market: str, model: LearnedModel) -> Loa
     return None
 
 
+def refit_time(*, model: LearnedModel, period: datetime, timeframe: str) -> datetime:
+    """The refit time whose fit decides at ``period``."""
+    return refit_anchor(period, timeframe, model.retrain_every)
+
+
 def is_due(
     loaded: LoadedState | None, *, model: LearnedModel, period: datetime, timeframe: str
 ) -> bool:
-    if loaded is None:
+    if loaded is None or loaded.row.fitted_for is None:
         return True
-    return period >= loaded.row.data_end + model.retrain_every * step(timeframe)
+    return refit_time(model=model, period=period, timeframe=timeframe) > loaded.row.fitted_for
 
 
 def model_retrain(
@@ -59,20 +69,31 @@ def model_retrain(
     market: str,
     model: LearnedModel,
     series: CandleSeries,
+    fitted_for: datetime | None = None,
     now: datetime | None = None,
 ) -> ModelState:
-    """Fit on ``series`` (stored candles up to the newest closed one) and store version n+1.
+    """Fit on ``series`` (stored candles up to the refit time) and store version n+1.
 
-    Side effect: a ModelState row with the fitted numbers, the data range seen
-    and hold-out metrics. Raises NotEnoughCandles when the fit has too few usable
-    candles. Two processes fitting at once: the later one keeps the earlier's row.
+    ``fitted_for`` is the refit time the fit serves (default: the refit time
+    of the series' newest candle); candles after it are not read, so the fit
+    is the one a backtest makes at that time. Side effect: a ModelState row
+    with the fitted numbers, the data range seen and hold-out metrics. Raises
+    NotEnoughCandles when the fit has too few usable candles. Two processes
+    fitting at once: the later one keeps the earlier's row.
     """
+    if len(series) == 0:
+        raise NotEnoughCandles(f"{strategy.slug} {market}: no candles to fit on")
+    if fitted_for is None:
+        fitted_for = refit_time(
+            model=model, period=series.open_time(-1), timeframe=series.timeframe
+        )
+    end = fit_end(series.open_ms, to_ms(fitted_for))
     features = model.features(series)
-    end = len(series) - 1
-    fitted = model.fit(features, series.close, end)
+    fitted = model.fit(features, series.close, end) if end >= 0 else None
     if fitted is None:
         raise NotEnoughCandles(
-            f"{strategy.slug} {market}: too few usable candles to fit ({len(series)} stored)"
+            f"{strategy.slug} {market}: too few usable candles to fit ({end + 1} stored "
+            f"up to {fitted_for:%Y-%m-%d %H:%M} UTC)"
         )
     metrics: dict[str, float] = dict(fitted.metrics)
     metrics.update(_holdout(model, features, series, end))
@@ -92,6 +113,7 @@ def model_retrain(
                     trained_at=now or timezone.now(),
                     data_start=series.open_time(fitted.first),
                     data_end=series.open_time(fitted.end),
+                    fitted_for=fitted_for,
                     rows=fitted.rows,
                     fitted=model.dump_state(fitted.state),
                     metrics=metrics,
@@ -119,6 +141,33 @@ def _holdout(
     return {"holdout_accuracy": round(hits / total, 4), "holdout_rows": total} if total else {}
 
 
+def _stored_or_fitted(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    period: datetime,
+    fit: Callable[[datetime], ModelState],
+) -> Any:
+    """The stored state for ``period``'s refit time, or ``fit(refit time)``'s.
+
+    When only the refit lacks data, the previous state still decides (as the
+    backtest keeps it); with no state at all, NotEnoughCandles is raised.
+    """
+    loaded = latest_state(strategy=strategy, market=market, model=model)
+    if loaded is not None and not is_due(
+        loaded, model=model, period=period, timeframe=strategy.timeframe
+    ):
+        return loaded.state
+    try:
+        row = fit(refit_time(model=model, period=period, timeframe=strategy.timeframe))
+    except NotEnoughCandles:
+        if loaded is None:
+            raise
+        return loaded.state
+    return model.load_state(row.fitted)
+
+
 def state_for_decision(
     *,
     strategy: Strategy,
@@ -128,19 +177,90 @@ def state_for_decision(
     period: datetime,
     now: datetime | None = None,
 ) -> Any:
-    """The state to decide with at ``period``: the stored one, refitted first when due."""
-    loaded = latest_state(strategy=strategy, market=market, model=model)
-    if loaded is not None and not is_due(
-        loaded, model=model, period=period, timeframe=strategy.timeframe
-    ):
-        return loaded.state
-    try:
-        row = model_retrain(strategy=strategy, market=market, model=model, series=series, now=now)
-    except NotEnoughCandles:
-        if loaded is None:
-            raise
-        return loaded.state
-    return model.load_state(row.fitted)
+    """The state to decide with at ``period``: the stored one, refitted on ``series`` when due.
+
+    ``series`` must end at ``period`` and hold ``model.history`` candles, so the
+    fit at the refit time (up to ``retrain_every - 1`` candles back) sees a full
+    training window, as the backtest's does.
+    """
+    return _stored_or_fitted(
+        strategy=strategy,
+        market=market,
+        model=model,
+        period=period,
+        fit=lambda fitted_for: model_retrain(
+            strategy=strategy,
+            market=market,
+            model=model,
+            series=series,
+            fitted_for=fitted_for,
+            now=now,
+        ),
+    )
+
+
+def _fit_at(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    fitted_for: datetime,
+    client: Any = None,
+    now: datetime | None = None,
+) -> ModelState:
+    """Sync the candles the fit at ``fitted_for`` learns from, fit, store."""
+    count = model.training_window + model.lookback + 1
+    candles_sync(
+        exchange_id=strategy.exchange_id,
+        market=market,
+        timeframe=strategy.timeframe,
+        start=fitted_for - (count - 1) * step(strategy.timeframe),
+        end=fitted_for,
+        client=client,
+    )
+    series = candle_series(
+        exchange_id=strategy.exchange_id,
+        market=market,
+        timeframe=strategy.timeframe,
+        until=fitted_for,
+        count=count,
+    )
+    return model_retrain(
+        strategy=strategy,
+        market=market,
+        model=model,
+        series=series,
+        fitted_for=fitted_for,
+        now=now,
+    )
+
+
+def state_for_period(
+    *,
+    strategy: Strategy,
+    market: str,
+    model: LearnedModel,
+    period: datetime,
+    client: Any = None,
+    now: datetime | None = None,
+) -> Any:
+    """The state a live run decides with at ``period``: the stored fit for its refit
+    time, fitted (its candles synced first) by the first run or refit task to need it.
+    Raises NotEnoughCandles when no state can be had."""
+    return _stored_or_fitted(
+        strategy=strategy,
+        market=market,
+        model=model,
+        period=period,
+        fit=lambda fitted_for: _fit_at(
+            strategy=strategy,
+            market=market,
+            model=model,
+            fitted_for=fitted_for,
+            client=client,
+            now=now,
+        ),
+    )
 
 
 def retrain_if_due(
@@ -152,19 +272,10 @@ def retrain_if_due(
     loaded = latest_state(strategy=strategy, market=market, model=model)
     if not is_due(loaded, model=model, period=period, timeframe=strategy.timeframe):
         return None
-    count = model.history
-    candles_sync(
-        exchange_id=strategy.exchange_id,
+    return _fit_at(
+        strategy=strategy,
         market=market,
-        timeframe=strategy.timeframe,
-        start=period - (count - 1) * step(strategy.timeframe),
-        end=period,
+        model=model,
+        fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
+        now=now,
     )
-    series = candle_series(
-        exchange_id=strategy.exchange_id,
-        market=market,
-        timeframe=strategy.timeframe,
-        until=period,
-        count=count,
-    )
-    return model_retrain(strategy=strategy, market=market, model=model, series=series, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,7 +20,14 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from strategies.models import PRICE_DIGITS, PRICE_PLACES, Candle
+from strategies.gaps import (
+    Gap,
+    gaps_refresh,
+    leading_gap_remember,
+    missing_inside,
+    permanent_gaps,
+)
+from strategies.models import PRICE_DIGITS, PRICE_PLACES, Candle, CandleGap
 from strategies.series import CandleSeries
 from strategies.timeframes import from_ms, seconds_of, step, to_ms
 from vault.clients import public_client
@@ -133,7 +140,21 @@ def candles_store(
 def _resume_from(
     *, exchange_id: str, market: str, timeframe: str, start: datetime, end: datetime
 ) -> datetime | None:
-    """Where fetching must start so that [start, end] is covered; None if it is."""
+    """Where fetching must start so that [start, end] is covered; None if it is.
+
+    Windows the exchange is known never to fill (``CandleGap.permanent``) do
+    not count as missing: without this, one maintenance halt inside the range
+    would have the whole range fetched again on every run.
+    """
+    width = step(timeframe)
+    known = permanent_gaps(
+        exchange_id=exchange_id, market=market, timeframe=timeframe, first=start, last=end
+    )
+    for gap in known:  # oldest first: a leading hole the exchange has no candles for
+        if gap.first_missing <= start <= gap.last_missing:
+            start = gap.last_missing + width
+    if start > end:
+        return None
     found = Candle.objects.filter(
         exchange_id=exchange_id,
         market=market,
@@ -144,10 +165,23 @@ def _resume_from(
     first, last, count = found["first"], found["last"], found["count"]
     if first is None or first > start:
         return start
-    width = step(timeframe)
-    if count < (last - first) // width + 1:
+    expected = (last - first) // width + 1 - missing_inside(known, first, last, width)
+    if count < expected:
         return start  # a hole inside: fetch the range again, stored candles are kept
     return None if last >= end else last + width
+
+
+def _skipped(rows: Sequence[CandleRow], cursor: datetime, width: timedelta) -> list[Gap]:
+    """Windows the exchange left out of a page asked for from ``cursor``."""
+    skipped = []
+    expected = cursor
+    for row in rows:
+        if row.open_time > expected:
+            skipped.append(
+                Gap(expected, row.open_time - width, (row.open_time - expected) // width)
+            )
+        expected = row.open_time + width
+    return skipped
 
 
 def candles_sync(
@@ -165,15 +199,16 @@ def candles_sync(
     ``end`` must be the open time of a closed candle (see ``timeframes.last_closed``).
     Only what is missing is asked for: after the last stored candle, or the whole
     range when its beginning or a candle inside it is missing. Each page is stored
-    as it arrives, so an interrupted sync resumes where it stopped.
+    as it arrives, so an interrupted sync resumes where it stopped. Windows the
+    exchange skips in its answer are remembered as permanent gaps
+    (``strategies.gaps``), and not asked for again.
 
     Raises MarketDataError for a malformed or inconsistent candle, and whatever
     ccxt raises (NetworkError, ExchangeError, BadSymbol …) for the request itself.
     Returns how many candles were added.
     """
-    cursor = _resume_from(
-        exchange_id=exchange_id, market=market, timeframe=timeframe, start=start, end=end
-    )
+    key = {"exchange_id": exchange_id, "market": market, "timeframe": timeframe}
+    cursor = _resume_from(**key, start=start, end=end)
     if cursor is None:
         return 0
     exchange = client if client is not None else public_client(exchange_id)
@@ -181,6 +216,8 @@ def candles_sync(
     # An exchange that ignores `since` would otherwise keep us here for ever.
     pages_left = math.ceil(((end - cursor) // width + 1) / PAGE_SIZE) + 3
     added = 0
+    skipped: list[Gap] = []
+    fetched_from = cursor
     while cursor <= end and pages_left > 0:
         pages_left -= 1
         page = exchange.fetch_ohlcv(market, timeframe, since=to_ms(cursor), limit=PAGE_SIZE)
@@ -188,11 +225,14 @@ def candles_sync(
         # Our clock as a second check on ``end``: a candle still open somewhere (a
         # clock running ahead, a run right at the edge) would be stored half-made.
         closed_by = timezone.now()
-        wanted = [
-            row
-            for row in rows
-            if cursor <= row.open_time <= end and row.open_time + width <= closed_by
-        ]
+        wanted = sorted(
+            (
+                row
+                for row in rows
+                if cursor <= row.open_time <= end and row.open_time + width <= closed_by
+            ),
+            key=lambda row: row.open_time,
+        )
         for row in wanted:
             problems = ohlcv_problems(row, timeframe)
             if problems:
@@ -200,13 +240,32 @@ def candles_sync(
                     f"{exchange_id} {market} {timeframe} candle at {row.open_time:%Y-%m-%d %H:%M}: "
                     + "; ".join(problems)
                 )
-        added += candles_store(wanted, exchange_id=exchange_id, market=market, timeframe=timeframe)
+        added += candles_store(wanted, **key)
         if not wanted:
             break
-        cursor = max(row.open_time for row in wanted) + width
+        skipped += _skipped(wanted, cursor, width)
+        cursor = wanted[-1].open_time + width
         if on_page is not None:
             on_page(cursor)
+    recorded = CandleGap.objects.filter(
+        **key, first_missing__lte=end, last_missing__gte=fetched_from
+    )
+    if skipped or (added and recorded.exists()):
+        _gaps_update(key, skipped, fetched_from=fetched_from, end=end)
     return added
+
+
+def _gaps_update(
+    key: dict[str, str], skipped: list[Gap], *, fetched_from: datetime, end: datetime
+) -> None:
+    """Gaps the exchange confirmed become permanent; those it filled go."""
+    stored_before = Candle.objects.filter(**key, open_time__lt=fetched_from).exists()
+    leading = skipped[0] if skipped else None
+    if leading is not None and leading.first_missing == fetched_from and not stored_before:
+        # Nothing before, nothing from the exchange until later: the market's history
+        # starts there (or the exchange lost it). Either way, never there to fetch.
+        leading_gap_remember(**key, gap=leading)
+    gaps_refresh(**key, first=fetched_from, last=end, skipped=skipped)
 
 
 def candle_series(

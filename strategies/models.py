@@ -80,6 +80,45 @@ class Candle(models.Model):
         return f"{self.exchange_id} {self.market} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"
 
 
+class CandleGap(models.Model):
+    """Candles missing between two stored ones of a market (or before its first one).
+
+    ``permanent``: the exchange itself was asked for the window and skipped it
+    (a maintenance halt, a market not listed yet); it will never be filled, so
+    fetching does not ask for it again.
+    """
+
+    exchange_id = models.CharField(max_length=40)
+    market = models.CharField(max_length=30)
+    timeframe = models.CharField(max_length=5)
+    # Open times of the first and last missing candle.
+    first_missing = models.DateTimeField()
+    last_missing = models.DateTimeField()
+    candles = models.PositiveIntegerField()
+    permanent = models.BooleanField(default=False)
+    found_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange_id", "market", "timeframe", "first_missing"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange_id", "market", "timeframe", "first_missing"],
+                name="candle_gap_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(last_missing__gte=models.F("first_missing"))
+                & models.Q(candles__gte=1),
+                name="candle_gap_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.exchange_id} {self.market} {self.timeframe}: {self.candles} missing "
+            f"from {self.first_missing:%Y-%m-%d %H:%M}"
+        )
+
+
 class Strategy(SealedFieldsMixin, models.Model):
     """A model that trades a list of markets, and the key pair that signs its signals."""
 
@@ -185,6 +224,9 @@ class Signal(models.Model):
     confidence = share_field()
     # Open time of the last closed candle the decision was made on.
     period = models.DateTimeField()
+    # The close of that candle, the price the decision was made at: fills are
+    # measured against it (slippage). Not signed: bots never act on it.
+    reference_price = price_field(null=True, blank=True)
     created_at = models.DateTimeField()
     nonce = models.CharField(max_length=32, unique=True, default=new_nonce)
     signature = models.CharField(max_length=128)
@@ -213,6 +255,10 @@ class SignalFill(models.Model):
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="fills")
     # The exchange's trade id when known: the same fill reported twice counts once.
     fill_id = models.CharField(max_length=100, blank=True)
+    # The order the fill belongs to and the amount it asked for, when the trading
+    # side says: what share of what was ordered got filled.
+    order_ref = models.CharField(max_length=64, blank=True)
+    ordered_amount = price_field(null=True, blank=True)
     side = models.CharField(max_length=4, choices=Signal.Action.choices)
     amount = price_field()
     price = price_field()
@@ -287,6 +333,9 @@ class ModelState(models.Model):
     data_start = models.DateTimeField()
     data_end = models.DateTimeField()
     rows = models.PositiveIntegerField()
+    # The refit time on the fixed clock (``timeframes.refit_anchor``) this fit serves;
+    # None for fits made before that clock.
+    fitted_for = models.DateTimeField(null=True, blank=True)
     fitted = models.JSONField()
     metrics = models.JSONField(default=dict, blank=True)
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from strategies import hooks
 from strategies.engine import decide_latest
-from strategies.learning import state_for_decision
+from strategies.learning import state_for_period
 from strategies.library import build_model
 from strategies.library.base import Decision, LearnedModel, StrategyModel
 from strategies.market_data import candle_series, candles_sync
@@ -41,6 +42,8 @@ class StaleMarketData(Exception):
 class MarketDecision:
     market: str
     decision: Decision
+    # Close of the candle decided on: what fills are measured against.
+    reference_price: Decimal | None = None
 
 
 def describe(exc: BaseException) -> str:
@@ -55,8 +58,16 @@ def _decide_market(
     period: datetime,
     exchange: Any,
     now: datetime,
-) -> Decision:
-    count = model.history
+) -> MarketDecision:
+    state = None
+    if isinstance(model, LearnedModel):
+        # Fitted once per refit time and stored; a run only loads it (or makes it
+        # when it is the first run to need it), never refits per run.
+        state = state_for_period(
+            strategy=strategy, market=market, model=model, period=period, client=exchange, now=now
+        )
+    # A decision reads its last feature row only: the newest ``lookback`` candles.
+    count = model.lookback
     candles_sync(
         exchange_id=strategy.exchange_id,
         market=market,
@@ -76,12 +87,11 @@ def _decide_market(
         raise StaleMarketData(
             f"no closed {strategy.timeframe} candle opening {period:%Y-%m-%d %H:%M} UTC yet"
         )
-    state = None
-    if isinstance(model, LearnedModel):
-        state = state_for_decision(
-            strategy=strategy, market=market, model=model, series=series, period=period, now=now
-        )
-    return decide_latest(model, series, state)
+    return MarketDecision(
+        market=market,
+        decision=decide_latest(model, series, state),
+        reference_price=series.close_exact[-1],
+    )
 
 
 def _emit(
@@ -105,6 +115,7 @@ def _emit(
                 fraction=item.decision.fraction,
                 confidence=item.decision.confidence,
                 period=period,
+                reference_price=item.reference_price,
                 created_at=clock(),
             )
             sign_signal(signal)
@@ -156,7 +167,7 @@ def strategy_run(
     else:
         for market in strategy.markets:
             try:
-                decision = _decide_market(
+                decided_market = _decide_market(
                     strategy=strategy,
                     model=model,
                     market=market,
@@ -169,7 +180,7 @@ def strategy_run(
                 logger.warning("%s %s: %s", strategy.slug, market, describe(exc))
                 errors.append({"market": market, "error": describe(exc)})
             else:
-                decided.append(MarketDecision(market=market, decision=decision))
+                decided.append(decided_market)
     emitted: list[str] = []
     already: list[str] = []
     if decided:

@@ -4,23 +4,42 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import User
-from strategies.library import REGISTRY
-from strategies.library.base import StrategyModel
+from strategies.gaps import GapReport, gaps_of_markets
+from strategies.library import REGISTRY, build_model
+from strategies.library.base import LearnedModel, StrategyModel
 from strategies.models import (
     Backtest,
     Candle,
     ModelState,
     Signal,
+    SignalFill,
     SignalOutcome,
     Strategy,
     StrategyRun,
 )
+from strategies.timeframes import last_closed, refit_anchor, step
 
 RECENT_SIGNALS = 20
 RECENT_RUNS = 10
@@ -179,6 +198,123 @@ def catalogue(user: User) -> list[CatalogueEntry]:
 
 
 @dataclass(frozen=True)
+class FillQuality:
+    """How bots' fills of a strategy's signals compared with the decisions.
+
+    Slippage is against the close of the candle the decision was made on,
+    volume-weighted and signed so that a positive figure is a cost (bought
+    above it, sold below it). The fill ratio counts orders whose fills were
+    reported with the amount they asked for.
+    """
+
+    fills: int = 0
+    notional: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    slippage_cost: Decimal | None = None
+    reference_notional: Decimal = Decimal(0)
+    filled: Decimal = Decimal(0)
+    ordered: Decimal = Decimal(0)
+
+    @property
+    def fee_rate(self) -> Decimal | None:
+        return self.fees / self.notional if self.notional else None
+
+    @property
+    def slippage(self) -> Decimal | None:
+        if self.slippage_cost is None or not self.reference_notional:
+            return None
+        return self.slippage_cost / self.reference_notional
+
+    @property
+    def fill_ratio(self) -> Decimal | None:
+        return min(Decimal(1), self.filled / self.ordered) if self.ordered else None
+
+
+def _exact(expression: Any) -> ExpressionWrapper:
+    return ExpressionWrapper(
+        expression, output_field=DecimalField(max_digits=60, decimal_places=24)
+    )
+
+
+def fill_quality(strategy: Strategy) -> FillQuality:
+    """Two aggregate queries, whatever the number of fills: no counter, so no lock."""
+    fills = SignalFill.objects.filter(signal__strategy=strategy)
+    reference = F("signal__reference_price")
+    measured = Q(signal__reference_price__isnull=False)
+    totals = fills.aggregate(
+        fills=Count("id"),
+        notional=Sum(_exact(F("amount") * F("price"))),
+        fees=Sum("fee"),
+        reference_notional=Sum(_exact(F("amount") * reference), filter=measured),
+        slippage_cost=Sum(
+            Case(
+                When(side=Signal.Action.BUY, then=_exact((F("price") - reference) * F("amount"))),
+                default=_exact((reference - F("price")) * F("amount")),
+            ),
+            filter=measured,
+        ),
+    )
+    per_order = (
+        fills.exclude(order_ref="")
+        .filter(ordered_amount__isnull=False)
+        .values("order_ref")
+        .annotate(asked=Max("ordered_amount"), got=Sum("amount"))
+    )
+    orders = per_order.aggregate(ordered=Sum("asked"), filled=Sum("got"))
+    return FillQuality(
+        fills=totals["fills"],
+        notional=_decimal(totals["notional"]),
+        fees=_decimal(totals["fees"]),
+        slippage_cost=None
+        if totals["slippage_cost"] is None
+        else _decimal(totals["slippage_cost"]),
+        reference_notional=_decimal(totals["reference_notional"]),
+        filled=_decimal(orders["filled"]),
+        ordered=_decimal(orders["ordered"]),
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    # SQLite sums decimals as floats: back to Decimal through their text.
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+@dataclass(frozen=True)
+class LearningNote:
+    """What a strategy's model learns from and when, for the page to say plainly."""
+
+    learned: bool
+    lookback: int
+    window: int = 0
+    every: int = 0
+    refit_hours: float = 0
+    next_refit: datetime | None = None
+
+
+def learning_note(strategy: Strategy, *, now: datetime | None = None) -> LearningNote | None:
+    try:
+        model = build_model(strategy.kind, strategy.params)
+    except (LookupError, ValueError):
+        return None
+    if not isinstance(model, LearnedModel):
+        return LearningNote(learned=False, lookback=model.lookback)
+    now = now or timezone.now()
+    width = step(strategy.timeframe)
+    last = refit_anchor(
+        last_closed(now, strategy.timeframe), strategy.timeframe, model.retrain_every
+    )
+    return LearningNote(
+        learned=True,
+        lookback=model.lookback,
+        window=model.training_window,
+        every=model.retrain_every,
+        refit_hours=model.retrain_every * width.total_seconds() / 3600,
+        # A fit is made at the close of the refit candle.
+        next_refit=last + model.retrain_every * width + width,
+    )
+
+
+@dataclass(frozen=True)
 class StrategyPage:
     entry: CatalogueEntry
     chart_backtest: Backtest | None
@@ -186,6 +322,10 @@ class StrategyPage:
     signals: list[Signal]
     runs: list[StrategyRun]
     model_states: list[ModelState]
+    # Holes in each market's stored candles: backtests and fits read around them.
+    gaps: dict[str, GapReport]
+    fills: FillQuality
+    learning: LearningNote | None
 
 
 def strategy_page(
@@ -233,4 +373,11 @@ def strategy_page(
         signals=signals,
         runs=runs,
         model_states=states,
+        gaps=gaps_of_markets(
+            exchange_id=strategy.exchange_id,
+            timeframe=strategy.timeframe,
+            markets=strategy.markets,
+        ),
+        fills=fill_quality(strategy),
+        learning=learning_note(strategy),
     )

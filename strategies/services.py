@@ -15,7 +15,7 @@ from django_q.tasks import async_task
 from accounts.models import User
 from strategies.backtest import Costs, run_backtest
 from strategies.charts import thin_curve
-from strategies.library import build_model
+from strategies.library import REGISTRY, build_model
 from strategies.market_data import candle_series, candles_sync
 from strategies.models import RATIO_PLACES, Backtest, Strategy
 from strategies.runs import describe
@@ -35,14 +35,27 @@ def _setting_decimal(name: str, default: str) -> Decimal:
     return Decimal(str(getattr(settings, name, default)))
 
 
+def _fit_ahead(strategy: Strategy) -> None:
+    """A learned strategy switched on: fit its models now, in the background, so its
+    first scheduled run finds them instead of fetching a training window and fitting."""
+    learned = REGISTRY.get(strategy.kind)
+    if strategy.is_active and learned is not None and learned.learned:
+        pk = strategy.pk
+        transaction.on_commit(lambda: async_task("strategies.tasks.refit_strategy", pk))
+
+
 @transaction.atomic
 def strategy_add(*, strategy: Strategy) -> Strategy:
-    """Store a new (validated) strategy with a fresh key pair, and schedule it."""
+    """Store a new (validated) strategy with a fresh key pair, and schedule it.
+
+    A learned strategy also gets its first fit queued, after commit.
+    """
     private_key, strategy.public_key = generate_key_pair()
     strategy.private_key = private_key  # type: ignore[assignment]  # sealed on save
     strategy.keys_rotated_at = timezone.now()
     strategy.save()
     strategy_schedule_sync(strategy=strategy)
+    _fit_ahead(strategy)
     return strategy
 
 
@@ -99,9 +112,12 @@ def strategy_rotate_keys(*, strategy: Strategy) -> Strategy:
 @transaction.atomic
 def strategy_set_active(*, strategy: Strategy, active: bool) -> Strategy:
     """Switch a strategy on or off; its schedule follows (removed while off)."""
+    was_active = Strategy.objects.filter(pk=strategy.pk, is_active=True).exists()
     strategy.is_active = active
     strategy.save(update_fields=["is_active", "updated_at"])
     strategy_schedule_sync(strategy=strategy)
+    if active and not was_active:
+        _fit_ahead(strategy)
     return strategy
 
 

@@ -64,3 +64,16 @@ def is_aligned(when: datetime, timeframe: str) -> bool:
 
 def periods_per_year(timeframe: str) -> float:
     return YEAR_SECONDS / seconds_of(timeframe)
+
+
+def refit_anchor(when: datetime, timeframe: str, every: int) -> datetime:
+    """The newest refit time at or before ``when`` of a model refitted every ``every`` candles.
+
+    Refit times are the open times that are multiples of ``every`` candle widths
+    counted from the Unix epoch: one clock for every live run and every backtest,
+    so the model deciding at a time never depends on when either of them started.
+    """
+    if when.tzinfo is None:
+        raise ValueError("refit_anchor needs an aware datetime")
+    period = seconds_of(timeframe) * every
+    return datetime.fromtimestamp(int(when.timestamp()) // period * period, tz=UTC)

@@ -154,6 +154,8 @@ def report_to_strategy(order: Order, fill: Fill) -> None:
             fee=fill.fee,
             filled_at=fill.taken_at,
             fill_id=fill.trade_id,
+            order_ref=str(order.pk),
+            ordered_amount=order.amount,
         )
     except Exception:  # feedback must never undo a recorded trade
         logger.warning("Could not report fill %s to the strategy", fill.pk, exc_info=True)

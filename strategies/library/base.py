@@ -147,7 +147,8 @@ class StrategyModel(ABC):
 
 
 class LearnedModel(StrategyModel):
-    """A model with state fitted on past candles, refitted every ``retrain_every`` candles."""
+    """A model with state fitted on past candles, refitted every ``retrain_every`` candles,
+    at open times that are multiples of that period since the Unix epoch."""
 
     learned = True
 
@@ -162,7 +163,9 @@ class LearnedModel(StrategyModel):
 
     @property
     def history(self) -> int:
-        return self.training_window + self.lookback + 1
+        # A decision uses the fit made at the newest refit time, up to
+        # retrain_every - 1 candles earlier, whose window needs full features.
+        return self.training_window + self.lookback + self.retrain_every
 
     @abstractmethod
     def fit(self, features: np.ndarray, close: np.ndarray, end: int) -> FitResult | None:

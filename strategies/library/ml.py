@@ -47,9 +47,12 @@ class DirectionClassifier(LearnedModel):
     rule = (
         "Nine features of each candle (log returns over 1, 3, 12 and 48 candles, 24-candle "
         "volatility, Bollinger z-score, RSI, high/low range, volume against its 24-candle "
-        "mean) feed a scikit-learn logistic regression trained on the last train_window "
-        "candles whose next close is known, refitted every retrain_every candles (walk "
-        "forward: it never sees a later candle). With p the predicted chance of a higher "
+        "mean) feed a logistic regression (L2-regularised, scikit-learn's objective) "
+        "trained on the last train_window "
+        "candles whose next close is known, refitted at the close of each candle whose "
+        "open time is a multiple of retrain_every candles since 1970-01-01 00:00 UTC, the "
+        "same clock live and in backtests (walk forward: it never sees a later candle). "
+        "With p the predicted chance of a higher "
         "close: buy when p ≥ 0.5 + edge, a fraction growing from half of max_fraction at "
         "the edge to all of it at twice the edge; sell sell_fraction when p ≤ 0.5 - edge; "
         "hold otherwise. Confidence is |p - 0.5| * 2."
@@ -126,12 +129,7 @@ class DirectionClassifier(LearnedModel):
             rate = (ups + 1) / (len(y) + 2)
             coef, intercept = np.zeros(x.shape[1]), math.log(rate / (1 - rate))
         else:
-            # Imported here: only fitting needs scikit-learn, and web processes never fit.
-            from sklearn.linear_model import LogisticRegression
-
-            fitted = LogisticRegression(C=float(self.params["regularisation"]), max_iter=500)
-            fitted.fit(standard, y)
-            coef, intercept = fitted.coef_[0].astype(float), float(fitted.intercept_[0])
+            coef, intercept = logistic_fit(standard, y, c=float(self.params["regularisation"]))
         state = FittedDirection(mean=mean, scale=scale, coef=coef, intercept=intercept)
         predicted = (standard @ coef + intercept) > 0
         used = rows[usable]
@@ -193,6 +191,51 @@ class DirectionClassifier(LearnedModel):
             coef=arrays["coef"],
             intercept=_finite(data.get("intercept"), "intercept"),
         )
+
+
+NEWTON_STEPS = 100
+NEWTON_TOLERANCE = 1e-10
+
+
+def _log_loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, penalty: np.ndarray) -> float:
+    z = a @ w
+    # log(1 + e^z) - y z, computed without overflow.
+    return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * w * w))
+
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, *, c: float) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression: scikit-learn's objective with ``C = c``
+    (log-loss summed over rows plus ||coef||² / 2c, intercept not penalised).
+
+    Minimised by Newton's method with a halving line search: strictly convex, so
+    it converges to the one optimum in a handful of steps, deterministically and
+    about a hundred times faster than a general-purpose solver on ~1,000 rows.
+    """
+    rows, columns = x.shape
+    a = np.hstack([x, np.ones((rows, 1))])
+    penalty = np.full(columns + 1, 1.0 / c)
+    penalty[-1] = 0.0
+    w = np.zeros(columns + 1)
+    loss = _log_loss(a, y, w, penalty)
+    for _ in range(NEWTON_STEPS):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (a @ w)))  # the logistic function, overflow-free
+        gradient = a.T @ (p - y) + penalty * w
+        # A tiny ridge keeps the intercept's row solvable when every p is 0 or 1.
+        hessian = (a.T * (p * (1.0 - p))) @ a + np.diag(penalty + 1e-12)
+        step = np.linalg.solve(hessian, gradient)
+        size = 1.0
+        while size > 1e-6:
+            trial = w - size * step
+            trial_loss = _log_loss(a, y, trial, penalty)
+            if trial_loss <= loss:
+                break
+            size /= 2
+        else:
+            break
+        w, loss = trial, trial_loss
+        if np.max(np.abs(size * step)) < NEWTON_TOLERANCE:
+            break
+    return w[:columns].astype(float), float(w[columns])
 
 
 def _finite(value: object, name: str) -> float:

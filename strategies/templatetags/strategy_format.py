@@ -52,6 +52,13 @@ def tone(value: object) -> str:
 
 
 @register.filter
+def tone_cost(value: object) -> str:
+    """CSS class for a cost: a positive one is a loss, a negative one a gain."""
+    number = _decimal(value)
+    return tone(-number) if number is not None else ""
+
+
+@register.filter
 def seconds_as_duration(value: object) -> str:
     """28800 → "8 h"; 5400 → "1 h 30 min"."""
     number = _decimal(value)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from itertools import pairwise
 
 import numpy as np
 import pytest
 
+from strategies.backtest import Costs, run_backtest
 from strategies.engine import decide_latest, replay
 from strategies.library import build_model
+from strategies.library.base import BUY, HOLD, SELL, Decision
 from strategies.series import CandleSeries
 from strategies.synthetic import synthetic_rows
 from strategies.tests.factories import series_from_closes
@@ -96,3 +99,57 @@ def test_progress_is_reported_while_replaying() -> None:
         on_progress=lambda d, t: seen.append((d, t)),
     )
     assert seen[0] == (0, 151) and seen[-1][0] < 151 and len(seen) > 10
+
+
+# Issue 11, item 2: one clock for refits.
+OFFSETS = (0, 1, 3, 6, 7, 11, 13, 17, 19, 24)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_backtests_started_at_ten_offsets_decide_identically_wherever_they_overlap(
+    kind: str,
+) -> None:
+    """Test fails on main before this change: refits were counted from each start."""
+    model = build_model(kind, KINDS[kind])
+    series = CandleSeries.from_rows("4h", synthetic_rows(candles=700, seed=3))
+    by_time: dict[int, Decision] = {}
+    compared = 0
+    for offset in OFFSETS:
+        window = series.window(offset, len(series))
+        # Each backtest decides from its first candle with a full history behind it.
+        result = run_backtest(model, window, capital=Decimal(10000), costs=Costs(), start=None)
+        first = len(window) - len(result.decisions)
+        for i, decision in enumerate(result.decisions):
+            when = int(window.open_ms[first + i])
+            if i >= model.history and when in by_time:
+                assert by_time[when] == decision, (offset, when)
+                compared += 1
+            by_time.setdefault(when, decision)
+    assert compared > 3000
+    assert {decision.action for decision in by_time.values()} == {BUY, SELL, HOLD}
+
+
+def test_a_learned_model_refits_on_open_times_that_are_multiples_of_its_period() -> None:
+    model = build_model("ml_direction", KINDS["ml_direction"])
+    series = CandleSeries.from_rows("4h", synthetic_rows(candles=700, seed=3))
+    period_ms = 25 * 4 * 3_600_000
+    for offset in (0, 5, 13):
+        replayed = replay(model, series.window(offset, len(series)), start=0)
+        assert replayed.fits
+        for end, fitted in replayed.fits.items():
+            assert int(series.open_ms[offset + end]) % period_ms == 0
+            assert fitted.end == end and fitted.last == end - 1
+
+
+def test_a_refit_time_whose_candle_is_missing_fits_on_the_candle_before_it() -> None:
+    model = build_model("ml_direction", KINDS["ml_direction"])
+    rows = synthetic_rows(candles=700, seed=3)
+    series = CandleSeries.from_rows("4h", rows)
+    period_ms = 25 * 4 * 3_600_000
+    anchor = next(
+        i for i in range(400, 700) if int(series.open_ms[i]) % period_ms == 0
+    )  # a refit time
+    holed = CandleSeries.from_rows("4h", rows[:anchor] + rows[anchor + 1 :])
+    replayed = replay(model, holed, start=300)
+    assert anchor - 1 in replayed.fits  # the fit for that refit time: on what was known
+    assert anchor not in replayed.fits

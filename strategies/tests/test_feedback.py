@@ -10,6 +10,7 @@ from django.db import connections
 
 from strategies.feedback import FillRejected, record_fill
 from strategies.models import Signal, SignalFill, SignalOutcome
+from strategies.selectors import fill_quality
 from strategies.tests.factories import START, SignalFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +167,61 @@ def test_fills_reported_at_once_by_many_bots_all_count() -> None:
     outcome = SignalOutcome.objects.get(signal=buy)
     # A lost update would show fewer fills or a wrong sum: 100 + 101 + … + 105.
     assert (outcome.fills, outcome.amount, outcome.notional) == (6, D(6), D(615))
+
+
+# Issue 11, item 5: fill outcomes against the decision, aggregated per strategy.
+def priced(strategy, action: str, hours: int, reference: str) -> Signal:
+    sig = signal(strategy, action, hours)
+    Signal.objects.filter(pk=sig.pk).update(reference_price=D(reference))
+    return sig
+
+
+def test_slippage_fees_and_fill_ratio_are_aggregated_per_strategy(
+    strategy, django_assert_num_queries
+) -> None:
+    buy = priced(strategy, "buy", 0, "100")
+    sell = priced(strategy, "sell", 4, "200")
+    # Bot A's buy order asked for 2, got 1 @ 101 and 0.5 @ 102; bot B's asked 1, got 1 @ 100.
+    fill(buy, "1", "101", "0.101", fill_id="a1", order_ref="A", ordered_amount=D(2))
+    fill(buy, "0.5", "102", "0.051", fill_id="a2", order_ref="A", ordered_amount=D(2))
+    fill(buy, "1", "100", "0.1", fill_id="b1", order_ref="B", ordered_amount=D(1))
+    # A sell of 1 @ 198 against a decision at 200: 2 below, a cost.
+    fill(sell, "1", "198", "0.198", fill_id="s1", order_ref="S", ordered_amount=D(1))
+    with django_assert_num_queries(2):
+        quality = fill_quality(strategy)
+    assert quality.fills == 4
+    # Costs: buys 1*1 + 0.5*2 + 0 = 2, sell 2 -> 4, over 100*2.5 + 200*1 = 450 decided.
+    assert quality.slippage.quantize(D("0.000001")) == D("0.008889")
+    assert quality.fee_rate.quantize(D("0.000001")) == D("0.001")
+    assert quality.fill_ratio == D("3.5") / D(4)
+
+
+def test_fills_of_signals_without_a_decision_price_or_order_leave_those_figures_out(
+    strategy,
+) -> None:
+    fill(signal(strategy, "buy", 0), "1", "100", "0.1")
+    quality = fill_quality(strategy)
+    assert quality.fills == 1 and quality.fee_rate == D("0.001")
+    assert quality.slippage is None and quality.fill_ratio is None
+    other = StrategyFactory()
+    assert fill_quality(other).fills == 0 and fill_quality(other).fee_rate is None
+
+
+def test_aggregating_fills_takes_no_lock_and_many_fills_cost_the_same_queries(
+    strategy, django_assert_num_queries
+) -> None:
+    buy = priced(strategy, "buy", 0, "100")
+    for i in range(30):
+        fill(buy, "1", "100.5", "0.1", fill_id=f"f{i}", order_ref=f"o{i}", ordered_amount=D(1))
+    with django_assert_num_queries(2) as captured:
+        quality = fill_quality(strategy)
+    assert not any("FOR UPDATE" in q["sql"].upper() for q in captured.captured_queries)
+    assert quality.fills == 30 and quality.fill_ratio == 1
+    assert quality.slippage == D("0.005")
+
+
+def test_an_ordered_amount_that_cannot_be_right_is_rejected(strategy) -> None:
+    with pytest.raises(FillRejected, match="ordered_amount must be positive"):
+        fill(signal(strategy, "buy", 0), "1", "100", "0.1", ordered_amount=D(0))
+    with pytest.raises(FillRejected, match="order_ref must be at most 64"):
+        fill(signal(strategy, "buy", 4), "1", "100", "0.1", order_ref="x" * 65)

@@ -17,7 +17,7 @@ from strategies.library.ml import DirectionClassifier
 from strategies.models import ModelState
 from strategies.tests.factories import StrategyFactory, series_from_closes
 from strategies.tests.markets import coin_flips
-from strategies.timeframes import last_closed, step
+from strategies.timeframes import last_closed, refit_anchor, step
 
 pytestmark = pytest.mark.django_db
 PARAMS = {"train_window": 100, "min_train": 50, "retrain_every": 3}
@@ -41,10 +41,11 @@ def test_each_refit_is_stored_as_a_new_version_with_its_data_range(strategy, mod
         strategy=strategy, market="BTC/USDT", model=model, series=series.head(180)
     )
     assert (first.version, second.version) == (1, 2)
-    # Rows 99..198 learn from the closes up to candle 199, the newest known.
-    assert first.data_end == series.open_time(199)
-    assert first.data_start == series.open_time(99)
-    assert first.rows == 100 and second.data_end == series.open_time(179)
+    # Refit times are every 3 candles (12 h) from the epoch: candles 198 and 177 here.
+    # Rows 98..197 learn from the closes up to candle 198; 199 is not read.
+    assert first.fitted_for == first.data_end == series.open_time(198)
+    assert first.data_start == series.open_time(98)
+    assert first.rows == 100 and second.data_end == series.open_time(177)
     assert model.load_state(first.fitted) is not None
     assert 0 <= first.metrics["holdout_accuracy"] <= 1 and first.metrics["holdout_rows"] == 20
 
@@ -78,9 +79,7 @@ def test_a_stored_state_that_does_not_load_is_passed_over_for_the_previous(strat
     assert loaded.row.pk == good.pk
 
 
-def test_a_model_is_due_retrain_every_candles_after_the_candle_it_was_fitted_to(
-    strategy, model
-) -> None:
+def test_a_model_is_due_at_the_next_refit_time_on_the_fixed_clock(strategy, model) -> None:
     series = series_from_closes(coin_flips(200, seed=1))
     model_retrain(strategy=strategy, market="BTC/USDT", model=model, series=series)
     loaded = latest_state(strategy=strategy, market="BTC/USDT", model=model)
@@ -100,18 +99,19 @@ def test_a_decision_uses_the_stored_state_until_a_refit_is_due(strategy, model) 
         strategy=strategy,
         market="BTC/USDT",
         model=model,
-        series=series.head(202),
-        period=series.open_time(201),
+        series=series.head(201),
+        period=series.open_time(200),
     )
-    assert ModelState.objects.count() == 1
+    assert ModelState.objects.count() == 1  # candles 199 and 200 use the fit of 198
     state_for_decision(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
-        series=series.head(203),
-        period=series.open_time(202),
+        series=series.head(202),
+        period=series.open_time(201),
     )
     assert ModelState.objects.count() == 2
+    assert ModelState.objects.latest("version").fitted_for == series.open_time(201)
 
 
 def test_when_a_refit_lacks_data_the_last_state_still_decides(strategy, model) -> None:
@@ -143,7 +143,8 @@ def test_without_any_state_and_too_little_data_the_market_fails(strategy, model)
 def test_the_scheduled_refit_syncs_candles_then_fits_only_when_due(strategy, model) -> None:
     now = timezone.now() - timedelta(days=1)
     state = retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now)
-    assert state.version == 1 and state.data_end == last_closed(now, "4h")
+    anchor = refit_anchor(last_closed(now, "4h"), "4h", 3)
+    assert state.version == 1 and state.data_end == state.fitted_for == anchor
     assert retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now) is None
     later = retrain_if_due(
         strategy=strategy, market="BTC/USDT", model=model, now=now + timedelta(hours=12)

@@ -9,8 +9,9 @@ import pytest
 from django.db import IntegrityError
 
 from strategies import market_data
+from strategies.gaps import gaps_refresh
 from strategies.market_data import MarketDataError, candle_series, candles_sync
-from strategies.models import Candle
+from strategies.models import Candle, CandleGap
 from strategies.tests.conftest import NOW
 from strategies.timeframes import from_ms, last_closed, step
 
@@ -210,3 +211,65 @@ def test_a_candle_that_has_not_closed_by_our_clock_is_not_stored(monkeypatch) ->
     candle = [int(LAST.timestamp() * 1000), 1, 2, 0.5, 1.5, 10]
     assert sync(Canned([candle]), start=LAST) == 0
     assert Candle.objects.count() == 0
+
+
+class Halting:
+    """The paper exchange with candles it never had: a maintenance halt, a late listing."""
+
+    def __init__(self, inner: Any, *, missing: set[datetime]) -> None:
+        self.inner = inner
+        self.missing = {int(when.timestamp() * 1000) for when in missing}
+
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> list:
+        page = self.inner.fetch_ohlcv(symbol, timeframe, since=since, limit=limit)
+        return [candle for candle in page if candle[0] not in self.missing]
+
+
+def test_a_window_the_exchange_never_fills_is_remembered_and_not_fetched_again(paper) -> None:
+    halt = {LAST - 4 * H4, LAST - 3 * H4}
+    assert sync(Halting(paper, missing=halt), start=LAST - 9 * H4) == 8
+    [gap] = CandleGap.objects.all()
+    assert (gap.first_missing, gap.candles, gap.permanent) == (LAST - 4 * H4, 2, True)
+    recorder = Recorder(Halting(paper, missing=halt))
+    assert sync(recorder, start=LAST - 9 * H4) == 0
+    assert recorder.calls == []  # test fails on main before this change: the range again
+
+
+def test_a_gap_found_on_import_is_confirmed_permanent_once_the_exchange_skips_it(paper) -> None:
+    halt = LAST - 3 * H4
+    sync(paper, start=LAST - 6 * H4)
+    Candle.objects.filter(open_time=halt).delete()
+    gaps_refresh(
+        exchange_id="paper", market="BTC/USDT", timeframe="4h", first=LAST - 6 * H4, last=LAST
+    )
+    assert CandleGap.objects.get().permanent is False
+    recorder = Recorder(Halting(paper, missing={halt}))
+    assert sync(recorder, start=LAST - 6 * H4) == 0
+    assert len(recorder.calls) == 1 and CandleGap.objects.get().permanent is True
+    assert sync(recorder, start=LAST - 6 * H4) == 0
+    assert len(recorder.calls) == 1
+
+
+def test_a_market_listed_after_the_start_is_not_asked_for_its_prehistory_again(
+    paper, clock
+) -> None:
+    before_listing = {LAST - i * H4 for i in range(5, 10)}
+    exchange = Halting(paper, missing=before_listing)
+    assert sync(exchange, start=LAST - 9 * H4) == 5
+    assert CandleGap.objects.get().permanent is True
+    clock.advance(hours=4)
+    recorder = Recorder(exchange)
+    assert sync(recorder, start=LAST - 8 * H4, end=LAST + H4) == 1
+    assert [from_ms(c["since"]) for c in recorder.calls] == [LAST + H4]
+
+
+def test_a_hole_that_is_not_the_exchanges_is_still_fetched_again(paper) -> None:
+    sync(paper, start=LAST - 5 * H4)
+    Candle.objects.filter(open_time=LAST - 2 * H4).delete()
+    gaps_refresh(
+        exchange_id="paper", market="BTC/USDT", timeframe="4h", first=LAST - 5 * H4, last=LAST
+    )
+    assert sync(paper, start=LAST - 5 * H4) == 1
+    assert not CandleGap.objects.exists()

@@ -112,3 +112,27 @@ def test_a_stored_state_is_plain_numbers_not_a_pickle() -> None:
 def test_min_train_cannot_exceed_the_window() -> None:
     with pytest.raises(ValueError, match="min_train"):
         DirectionClassifier({"train_window": 100, "min_train": 200})
+
+
+@pytest.mark.parametrize("c", [0.01, 0.1, 1.0, 1000.0])
+def test_the_fit_reaches_scikit_learns_optimum_for_the_same_objective(c: float) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from strategies.library.ml import logistic_fit
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 9))
+    y = (0.4 * x[:, 0] - 0.2 * x[:, 3] + rng.normal(size=600) > 0).astype(int)
+    reference = LogisticRegression(C=c, tol=1e-12, max_iter=10_000).fit(x, y)
+    coef, intercept = logistic_fit(x, y, c=c)
+    assert np.allclose(coef, reference.coef_[0], atol=1e-6)
+    assert abs(intercept - reference.intercept_[0]) < 1e-6
+
+
+def test_the_fit_stays_finite_on_perfectly_separable_rows() -> None:
+    from strategies.library.ml import logistic_fit
+
+    x = np.array([[-2.0], [-1.0], [1.0], [2.0]] * 25)
+    y = (x[:, 0] > 0).astype(int)
+    coef, intercept = logistic_fit(x, y, c=1000.0)
+    assert np.isfinite(coef).all() and np.isfinite(intercept) and coef[0] > 1

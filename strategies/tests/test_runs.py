@@ -8,6 +8,9 @@ import pytest
 from django.db import connection, connections
 
 from strategies import hooks, runs
+from strategies.engine import replay
+from strategies.library import build_model
+from strategies.market_data import candle_series
 from strategies.models import ModelState, Signal, StrategyRun
 from strategies.runs import strategy_run
 from strategies.signing import verify_signal
@@ -214,3 +217,98 @@ def test_two_overlapping_runs_cannot_both_emit_for_a_period(monkeypatch) -> None
     assert sorted(run.signals_emitted for run in results) == [0, 2]
     assert sorted(len(run.already_emitted) for run in results) == [0, 2]
     assert Signal.objects.count() == 2
+
+
+ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first_run", [0, 4])
+def test_live_runs_replayed_over_a_period_give_the_backtests_decisions(
+    paper, clock, first_run: int
+) -> None:
+    """Test fails on main before this change: live refits counted from the first run."""
+    strategy = StrategyFactory(kind="ml_direction", params=ML_QUICK, markets=["BTC/USDT"])
+    width = step("4h")
+    periods = 40
+    down = {17, 18, 19, 25}  # the server was down: no run, and the clock still decides
+    for i in range(first_run, periods):
+        if i in down:
+            continue
+        now = NOW + i * width
+        clock.set(now)
+        strategy_run(strategy=strategy, now=now, client=paper)
+    signals = {s.period: s for s in Signal.objects.filter(strategy=strategy)}
+    assert len(signals) == periods - first_run - len(down)
+    model = build_model("ml_direction", ML_QUICK)
+    series = candle_series(
+        exchange_id=strategy.exchange_id,
+        market="BTC/USDT",
+        timeframe="4h",
+        until=LAST + (periods - 1) * width,
+    )
+    start = next(i for i in range(len(series)) if series.open_time(i) == LAST + first_run * width)
+    decisions = replay(model, series, start=start).decisions
+    for offset, decision in enumerate(decisions):
+        signal = signals.get(series.open_time(start + offset))
+        if signal is None:
+            continue
+        assert (signal.action, signal.fraction, signal.confidence) == (
+            decision.action,
+            decision.fraction,
+            decision.confidence,
+        ), series.open_time(start + offset)
+    assert {s.action for s in signals.values()} - {"hold"}
+
+
+@pytest.mark.django_db
+def test_a_learned_strategy_fits_once_per_refit_time_and_runs_read_only_what_a_decision_needs(
+    paper, clock, monkeypatch
+) -> None:
+    """Test fails on main before this change: every run read and featurised the whole
+    training history (1,000+ candles per market) to decide on its newest candle."""
+    from strategies.library.ml import DirectionClassifier
+
+    strategy = StrategyFactory(
+        kind="ml_direction", params=ML_QUICK, markets=["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    )
+    fits: list[int] = []
+    featurised: list[int] = []
+    real_fit, real_features = DirectionClassifier.fit, DirectionClassifier.features
+
+    def counting_fit(self, features, close, end):
+        fits.append(end)
+        return real_fit(self, features, close, end)
+
+    def counting_features(self, series):
+        featurised.append(len(series))
+        return real_features(self, series)
+
+    monkeypatch.setattr(DirectionClassifier, "fit", counting_fit)
+    monkeypatch.setattr(DirectionClassifier, "features", counting_features)
+    width = step("4h")
+    for i in range(12):  # 12 periods of 4 h: two refit times (every 6 candles = 24 h)
+        clock.set(NOW + i * width)
+        strategy_run(strategy=strategy, now=NOW + i * width, client=paper)
+    refit_times = {s.fitted_for for s in ModelState.objects.filter(strategy=strategy)}
+    assert len(refit_times) == 3  # the first run's, and two more
+    # One fit and one hold-out fit per market and refit time; nothing per run.
+    assert len(fits) == 3 * 3 * 2
+    model = build_model("ml_direction", ML_QUICK)
+    decisions = [n for n in featurised if n == model.lookback]
+    assert len(decisions) == 12 * 3
+    assert all(
+        n in (model.lookback, model.training_window + model.lookback + 1) for n in featurised
+    )
+
+
+@pytest.mark.django_db
+def test_each_signal_keeps_the_close_it_was_decided_at_to_measure_fills_against(
+    strategy, paper
+) -> None:
+    from strategies.models import Candle
+
+    strategy_run(strategy=strategy, now=NOW, client=paper)
+    for signal in Signal.objects.all():
+        candle = Candle.objects.get(market=signal.market, timeframe="4h", open_time=LAST)
+        assert signal.reference_price == candle.close

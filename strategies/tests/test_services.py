@@ -199,6 +199,23 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
     done = backtest_execute(backtest=backtest, client=paper)
     assert done.status == Backtest.Status.DONE and done.candles == 30
     first_stored = Candle.objects.order_by("open_time").first().open_time
-    # 100 training candles, 49 of feature warm-up and the label candle, before the start.
-    assert first_stored == backtest.start - 150 * timedelta(hours=4)
+    # 100 training candles, 49 of feature warm-up, and up to 42 candles back to the refit
+    # time whose fit decides at the start.
+    assert first_stored == backtest.start - 191 * timedelta(hours=4)
     assert done.trades > 0  # it traded from the start instead of waiting to learn
+
+
+def test_a_learned_strategy_gets_its_first_fit_queued_when_created_or_switched_on(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    queued: list[tuple] = []
+    monkeypatch.setattr("strategies.services.async_task", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        learned = create(slug="ml", kind="ml_direction", params={})
+        create(slug="trend")
+    assert queued == [("strategies.tasks.refit_strategy", learned.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        strategy_set_active(strategy=learned, active=True)  # already on: nothing to fit
+        strategy_set_active(strategy=learned, active=False)
+        strategy_set_active(strategy=learned, active=True)
+    assert len(queued) == 2

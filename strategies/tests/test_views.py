@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from strategies.feedback import record_fill
-from strategies.models import Backtest, Strategy
+from strategies.models import Backtest, CandleGap, Signal, Strategy
 from strategies.tests.factories import (
     BacktestFactory,
     SignalFactory,
@@ -17,6 +17,7 @@ from strategies.tests.factories import (
     StrategyRunFactory,
     raw_private_key,
 )
+from strategies.timeframes import step
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def strategy() -> Strategy:
     return StrategyFactory(name="Visible Strategy", markets=["BTC/USDT", "ETH/USDT"])
+
+
+def add_gaps(strategy: Strategy, count: int) -> None:
+    for i in range(count):
+        first = datetime(2023, 3, 24, 13, tzinfo=UTC) + timedelta(days=i)
+        CandleGap.objects.create(
+            exchange_id=strategy.exchange_id,
+            market=strategy.markets[i % len(strategy.markets)],
+            timeframe=strategy.timeframe,
+            first_missing=first,
+            last_missing=first + (i + 1) * step(strategy.timeframe) - step(strategy.timeframe),
+            candles=i + 1,
+            permanent=i % 2 == 0,
+        )
 
 
 def add_activity(strategy: Strategy, count: int) -> None:
@@ -133,9 +148,10 @@ def test_the_detail_query_count_does_not_grow_with_signals_runs_or_backtests(
     BacktestFactory(strategy=strategy, requested_by=user)
     url = f"/strategies/{strategy.slug}/"
     verified_client.get(url)
-    with django_assert_num_queries(12) as first:
+    with django_assert_num_queries(15) as first:
         verified_client.get(url)
     add_activity(strategy, 6)
+    add_gaps(strategy, 5)
     BacktestFactory.create_batch(3, strategy=strategy, requested_by=user)
     with django_assert_num_queries(len(first.captured_queries)):
         verified_client.get(url)
@@ -252,3 +268,45 @@ def test_the_detail_page_lists_every_parameter_with_its_default_filled_in(
     assert "<code>slow</code></th><td>50</td>" in page  # not set: the default runs
     assert "fast moving average, in candles" in page
     assert "1 h 30 min" in page
+
+
+def test_the_detail_page_reports_the_gaps_of_each_markets_candles(
+    verified_client: Client, strategy
+) -> None:
+    add_gaps(strategy, 3)  # BTC: 1 and 3 candles, both never filled; ETH: 2 candles
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    section = page[page.index('id="market-data"') : page.index("<h2>Backtests</h2>")]
+    btc = section[section.index("<td>BTC/USDT</td>") : section.index("<td>ETH/USDT</td>")]
+    assert "<td>2</td><td>4</td>" in btc
+    assert "3 from 2023-03-26 13:00 to 2023-03-26 21:00 UTC" in btc
+    assert "<td>2</td>" in btc.split("UTC</td>")[1]
+    eth = section[section.index("<td>ETH/USDT</td>") :]
+    assert "<td>1</td><td>2</td>" in eth
+
+
+def test_the_detail_page_shows_fill_quality_and_says_what_the_model_learns_from_and_when(
+    verified_client: Client,
+) -> None:
+    learned = StrategyFactory(
+        kind="ml_direction", params={"train_window": 500, "retrain_every": 42}, timeframe="4h"
+    )
+    buy = SignalFactory(strategy=learned, action="buy")
+    Signal.objects.filter(pk=buy.pk).update(reference_price=Decimal(100))
+    record_fill(
+        signal_id=buy.pk, side="buy", amount=Decimal(1), price=Decimal("100.25"),
+        fee=Decimal("0.1"), filled_at=buy.period + timedelta(minutes=1), fill_id="t1",
+        order_ref="o1", ordered_amount=Decimal(2),
+    )  # fmt: skip
+    page = verified_client.get(f"/strategies/{learned.slug}/").content.decode()
+    execution = page[page.index('id="execution"') : page.index('id="market-data"')]
+    assert "+0.250%" in execution and "0.100% of traded value" in execution
+    assert "50.0%" in execution  # half of what was ordered got filled
+    assert "the newest 500 closed 4h candles" in execution
+    assert "once every 42 candles (168 hours)" in execution
+    assert "Next refit:" in execution and "do not change the model" in execution
+
+
+def test_a_rule_strategy_page_says_it_does_not_learn(verified_client: Client, strategy) -> None:
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert "It does not learn: it applies the fixed rule above" in page
+    assert "No bot has traded its signals yet." in page

@@ -72,6 +72,9 @@ class TestAnExecutedSignal:
         from strategies.models import SignalFill
 
         assert SignalFill.objects.filter(signal=signal).count() == fills.count()
+        assert set(
+            SignalFill.objects.filter(signal=signal).values_list("order_ref", "ordered_amount")
+        ) == {(str(order.pk), order.amount)}  # what the fill ratio is measured on
 
     def test_running_it_again_places_nothing_more(self, bot) -> None:
         signal = signal_for(bot)
