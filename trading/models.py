@@ -117,7 +117,11 @@ class Decision(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["bot", "signal"], name="one_decision_per_bot_signal")
         ]
-        indexes = [models.Index(fields=["outcome", "created_at"])]
+        indexes = [
+            models.Index(fields=["outcome", "created_at"]),
+            # A bot's page reads its newest decisions: without this the whole history is sorted.
+            models.Index(fields=["bot", "created_at"], name="decision_bot_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.reason}"
@@ -174,7 +178,10 @@ class Order(models.Model):
                 name="unique_exchange_order",
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["bot", "created_at"], name="order_bot_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount} {self.market} ({self.status})"
@@ -203,6 +210,8 @@ class Fill(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["credential", "trade_id"], name="unique_exchange_trade")
         ]
+        # The history page and its export read an account's fills newest first.
+        indexes = [models.Index(fields=["credential", "taken_at"], name="fill_credential_taken")]
 
     def __str__(self) -> str:
         return f"{self.amount} @ {self.price}"
@@ -251,3 +260,26 @@ class ActivityIncident(models.Model):
 
     def __str__(self) -> str:
         return f"Irregular activity on {self.credential_id}"
+
+
+class EquitySnapshot(models.Model):
+    """A bot's book at one moment, written on a schedule: the equity and drawdown charts."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField()
+    equity = models.DecimalField(**MONEY)
+    cash = models.DecimalField(**MONEY)
+    realised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    unrealised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    fees_paid = models.DecimalField(**MONEY, default=Decimal(0))
+
+    class Meta:
+        ordering = ["taken_at"]
+        # Also the (bot, taken_at) index the charts read through; a re-run of the
+        # schedule within the same slot adds nothing.
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "taken_at"], name="one_snapshot_per_bot_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.equity} at {self.taken_at:%Y-%m-%d %H:%M}"
