@@ -28,7 +28,6 @@ from trading.selectors import (
     price_candles,
     trade_markers,
 )
-
 from trading.services import (
     BotRefused,
     bot_create,
