@@ -11,6 +11,7 @@ from accounts.stepup import require_fresh_otp
 from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
+from trading.models import Bot
 from trading.forms import AllocationForm, BotForm, StopForm
 from trading.selectors import (
     bot_equity_series,
@@ -113,7 +114,7 @@ def _page_number(request: HttpRequest) -> int:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    bots = list(bots_of(request.user).only("id", "name", "markets"))
+    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
@@ -145,7 +146,7 @@ def history(request: HttpRequest) -> HttpResponse:
 @login_required
 def history_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
-    bots = list(bots_of(request.user).only("id", "name", "markets"))
+    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
     criteria = HistoryFilterForm(request.GET or None, bots=bots).to_filter()
     response = StreamingHttpResponse(
         fill_rows(history_fills(request.user, criteria)), content_type="text/csv; charset=utf-8"
