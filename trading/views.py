@@ -11,8 +11,8 @@ from accounts.stepup import require_fresh_otp
 from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
-from trading.models import Bot
 from trading.forms import AllocationForm, BotForm, StopForm
+from trading.models import Bot
 from trading.selectors import (
     bot_equity_series,
     bot_of,

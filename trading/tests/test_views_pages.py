@@ -226,13 +226,11 @@ class TestHistory:
         one, two = BotFactory(owner=user, name="One"), BotFactory(owner=user, name="Two")
         make_history(one, 4, start=datetime(2026, 1, 10, 12, tzinfo=UTC))
         make_history(two, 2, start=datetime(2026, 1, 20, 12, tzinfo=UTC))
-        rows = lambda q: (
-            verified_client.get("/bots/history/?" + q)
-            .content.decode()
-            .count(  # noqa: E731
-                'data-label="Time"'
-            )
-        )
+
+        def rows(query: str) -> int:
+            page = verified_client.get("/bots/history/?" + query).content.decode()
+            return page.count('data-label="Time"')
+
         assert rows("") == 6
         assert rows(f"bot={two.pk}") == 2
         assert rows("side=sell") == 3
@@ -301,7 +299,7 @@ class TestHistory:
         tracemalloc.start()
         count = 0
         try:
-            for line in lines:
+            for _line in lines:
                 count += 1
                 if count == 1000:
                     tracemalloc.reset_peak()
