@@ -290,7 +290,7 @@ class TestHistory:
                     fee=Decimal("0.06"),
                     fee_currency="USDT",
                     taken_at=start + timedelta(seconds=i),
-                )  # fmt: skip
+                )
                 for i in range(100_000)
             ),
             batch_size=5000,
