@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from functools import cache
+from urllib.parse import unquote
 
 from django import forms
 from django.contrib import messages
@@ -30,7 +31,7 @@ def zone_or_none(name: str | None) -> zoneinfo.ZoneInfo | None:
 def zone_for(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
     user = getattr(request, "user", None)
     chosen = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
-    return zone_or_none(chosen) or zone_or_none(request.COOKIES.get(COOKIE))
+    return zone_or_none(chosen) or zone_or_none(unquote(request.COOKIES.get(COOKIE, "")))
 
 
 class TimeZoneMiddleware:

@@ -22,7 +22,9 @@
     var chart = LC.createChart(el, {
       height: height || 260,
       autoSize: true,
-      layout: { background: { color: "#ffffff" }, textColor: "#0b1f33", attributionLogo: true },
+      // The logo injects an inline <style> our CSP refuses; the footer carries the attribution
+      // notice and the link the licence asks for (static/vendor/README.md).
+      layout: { background: { color: "#ffffff" }, textColor: "#0b1f33", attributionLogo: false },
       grid: { vertLines: { color: "#eef1f5" }, horzLines: { color: "#eef1f5" } },
       rightPriceScale: { borderColor: "#dde3ea" },
       timeScale: {
@@ -89,8 +91,8 @@
         // A marker sits on the candle the fill happened in.
         var t = m.time; for (var i = rows.length - 1; i >= 0; i--) { if (rows[i][0] <= m.time) { t = rows[i][0]; break; } }
         return m.side === "buy"
-          ? { time: t, position: "belowBar", color: "#137a3a", shape: "arrowUp", text: "Buy " + m.amount }
-          : { time: t, position: "aboveBar", color: "#b3261e", shape: "arrowDown", text: "Sell " + m.amount };
+          ? { time: t, position: "belowBar", color: "#137a3a", shape: "arrowUp", text: "" }
+          : { time: t, position: "aboveBar", color: "#b3261e", shape: "arrowDown", text: "" };
       });
     if (markers.length && LC.createSeriesMarkers) LC.createSeriesMarkers(series, markers);
     chart.timeScale().fitContent();

@@ -25,6 +25,12 @@ def money(value: object, unit: str = "") -> str:
 
 
 @register.filter
+def quote_asset(market: object) -> str:
+    """``"BTC/USDT"`` → ``"USDT"``: what a market's prices and costs are in."""
+    return str(market or "").partition("/")[2]
+
+
+@register.filter
 def pnl(value: object, unit: str = "") -> str:
     """``money`` with the sign of a gain shown: "+12.50 USDT", "-3.10 USDT"."""
     return format_money(value, str(unit or ""), signed=True)
@@ -75,3 +81,19 @@ def _zone_label(local: datetime) -> str:
         key = getattr(local.tzinfo, "key", None)
         return key or f"UTC{name}"
     return name
+
+
+@register.simple_tag
+def backtest_charts(backtest: object) -> dict[str, object]:
+    """``{% backtest_charts backtest as charts %}``: series, benchmark and Calmar ratio."""
+    from strategies.charts import backtest_series, calmar
+
+    if backtest is None:
+        return {}
+    series = backtest_series(backtest)
+    return {
+        "backtest": backtest,
+        "series": series,
+        "calmar": calmar(getattr(backtest, "cagr", None), getattr(backtest, "max_drawdown", None)),
+        "buy_and_hold": series.pop("buy_and_hold", None),
+    }

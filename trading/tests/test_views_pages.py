@@ -378,7 +378,7 @@ class TestFeel:
     def test_without_a_setting_the_browsers_zone_is_used(
         self, verified_client: Client, user
     ) -> None:
-        verified_client.cookies["tz"] = "America/New_York"
+        verified_client.cookies["tz"] = "America%2FNew_York"  # as app.js writes it
         page = verified_client.get("/dashboard/").content.decode()
         assert 'data-time-zone="America/New_York"' in page
         verified_client.cookies["tz"] = "../../etc/passwd"
@@ -388,3 +388,27 @@ class TestFeel:
     def test_an_unknown_zone_is_refused(self, verified_client: Client) -> None:
         response = verified_client.post("/account/time-zone/", {"time_zone": "Mars/Olympus"})
         assert response.status_code == 200 and "errorlist" in response.content.decode()
+
+
+class TestBacktestCharts:
+    def test_a_backtest_page_has_buy_and_hold_calmar_and_time_axis_data(
+        self, verified_client: Client
+    ) -> None:
+        from strategies.models import Candle
+        from strategies.tests.factories import BacktestFactory
+
+        backtest = BacktestFactory(cagr=Decimal("0.6"), max_drawdown=Decimal("0.2"))
+        start = backtest.start
+        for day, close in enumerate([100, 120, 90, 150]):
+            Candle.objects.create(
+                exchange_id=backtest.strategy.exchange_id, market="BTC/USDT", timeframe="4h",
+                open_time=start + timedelta(days=7 * day), open=close, high=close, low=close,
+                close=close, volume=1,
+            )  # fmt: skip
+        page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+        assert "Calmar ratio <strong>3.00</strong>" in page
+        assert (
+            'Buy and hold <strong class="loss">-10.0%</strong>' in page
+        )  # 100 → 90 by the last point
+        assert '"benchmark": [[1704067200, "10000.00"]' in page
+        assert 'data-chart="candles"' in page and "lightweight-charts" in page
