@@ -11,6 +11,7 @@
     timeZone: zone, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
   });
   var dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, month: "short", day: "numeric" });
+  var moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   var hourFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
 
   function data(id) {
@@ -34,7 +35,10 @@
           return kind >= 3 ? hourFormat.format(d) : dayFormat.format(d);
         }
       },
-      localization: { timeFormatter: function (time) { return timeFormat.format(new Date(time * 1000)) + " " + zone; } },
+      localization: {
+        timeFormatter: function (time) { return timeFormat.format(new Date(time * 1000)) + " " + zone; },
+        priceFormatter: function (price) { return moneyFormat.format(price); }
+      },
       handleScroll: { mouseWheel: false, pressedMouseMove: true },
       handleScale: { mouseWheel: false }
     });
