@@ -40,7 +40,7 @@ from trading.models import (
 from vault.models import ExchangeCredential
 
 ZERO = Decimal(0)
-CHART_DAYS = 90
+CHART_DAYS = 30
 
 
 def bots_of(user: User) -> QuerySet[Bot]:
@@ -121,7 +121,7 @@ def account_equity_series(
     """The sum of the user's bots per snapshot slot (one grouped query)."""
     since = timezone.now() - timedelta(days=days)
     rows = list(
-        EquitySnapshot.objects.filter(bot__owner=user, taken_at__gte=since)
+        EquitySnapshot.objects.filter(bot_id__in=[b.pk for b in bots], taken_at__gte=since)
         .order_by()
         .values("taken_at")
         .annotate(total=Sum("equity"))
@@ -132,22 +132,16 @@ def account_equity_series(
     return equity_series(rows, now=timezone.now(), current=current)
 
 
-def trade_markers(bot: Bot, *, limit: int = 500) -> list[dict[str, Any]]:
+def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:
     """The bot's newest fills as chart markers (buys below the bar, sells above)."""
-    fills = (
+    rows = (
         Fill.objects.filter(order__bot=bot)
-        .select_related("order")
-        .order_by("-taken_at", "-id")[:limit]
+        .order_by("-taken_at", "-id")
+        .values_list("taken_at", "order__market", "order__side", "price", "amount")[:limit]
     )
     return [
-        {
-            "time": int(f.taken_at.timestamp()),
-            "market": f.order.market,
-            "side": f.order.side,
-            "price": str(f.price),
-            "amount": str(f.amount),
-        }
-        for f in reversed(list(fills))
+        {"time": int(t.timestamp()), "market": m, "side": side, "price": str(p), "amount": str(a)}
+        for t, m, side, p, a in reversed(list(rows))
     ]
 
 
@@ -273,9 +267,19 @@ def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> l
     ]
 
 
+RECENT_DAYS = 7
+DASHBOARD_CHART_DAYS = 30
+
+
 def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
-    """Everything the dashboard shows, in a fixed number of queries."""
+    """Everything the dashboard shows, in a fixed number of queries.
+
+    "Recent" lists look back ``RECENT_DAYS`` only: each reads a short range of a
+    (bot or account, time) index instead of sorting the user's whole history.
+    """
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
     bots = _with_last_decision(bots_of(user).order_by("-created_at"))
+    bot_ids = [b.pk for b in bots]
     keys = list(
         ExchangeCredential.objects.filter(owner=user)
         .exclude(status=ExchangeCredential.Status.DELETED)
@@ -284,7 +288,7 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
         )
         .order_by("created_at")
     )
-    series = account_equity_series(user, bots)
+    series = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
     totals = _totals(bots)
     if len(totals) == 1 and series["drawdown"]:
         # The account's own curve: deeper than any one bot's when they fall together.
@@ -297,17 +301,20 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
         keys=keys,
         checklist=_checklist(user, keys, bots),
         recent_orders=list(
-            Order.objects.filter(bot__owner=user)
+            Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot")
-            .order_by("-created_at")[:recent]
+            .order_by("-created_at", "-id")[:recent]
         ),
         recent_fills=list(
-            Fill.objects.filter(order__bot__owner=user)
+            Fill.objects.filter(
+                credential_id__in={k.pk for k in keys} | {b.credential_id for b in bots},
+                taken_at__gte=since,
+            )
             .select_related("order__bot")
             .order_by("-taken_at", "-id")[:recent]
         ),
         recent_decisions=list(
-            Decision.objects.filter(bot__owner=user)
+            Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot", "signal")
             .order_by("-created_at", "-id")[:recent]
         ),
@@ -357,11 +364,13 @@ def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
 
 
 def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
-    """The user's fills newest first; filtered through the order they belong to."""
-    # Through the user's accounts first: the (credential, taken_at) index serves the order.
-    qs = Fill.objects.filter(credential__owner=user, order__bot__owner=user).select_related(
-        "order__bot"
-    )
+    """The user's fills newest first; filtered through the order they belong to.
+
+    Selected by the user's accounts (a bot trades on its owner's key only), so the
+    (credential, taken_at) index gives the newest rows without sorting the history.
+    """
+    accounts = list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
+    qs = Fill.objects.filter(credential_id__in=accounts).select_related("order__bot")
     return _filtered(qs, f, prefix="order__", time_field="taken_at").order_by("-taken_at", "-id")
 
 

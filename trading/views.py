@@ -125,9 +125,11 @@ def history(request: HttpRequest) -> HttpResponse:
     else:
         fills = history_fills(request.user, criteria)
         rows, more = page_of(fills, number, HISTORY_PAGE_SIZE)
-        totals = history_fill_totals(fills) if rows else None
+        # Summing a whole history costs a scan: only when asked (a tax year, say).
+        totals = history_fill_totals(fills) if rows and request.GET.get("totals") else None
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("totals", None)
     return render(
         request,
         "trading/history.html",

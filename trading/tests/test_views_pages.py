@@ -266,7 +266,7 @@ class TestHistory:
         assert first["Time (UTC)"].count(":") == 2 and first["Order ID"].startswith("ex-")
         cost = sum(Decimal(r["Cost"]) for r in body)
         fees = sum(Decimal(r["Fee"]) for r in body)
-        page = verified_client.get("/bots/history/?side=buy").content.decode()
+        page = verified_client.get("/bots/history/?side=buy&totals=1").content.decode()
         assert f"bought <strong>{cost:,.2f} USDT</strong>" in page
         assert f"<strong>{fees:,.2f} USDT</strong>" in page
 
