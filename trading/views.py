@@ -81,6 +81,7 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
 def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
+    orders = list(orders_of(bot)[:20])
     return render(
         request,
         "trading/bot_detail.html",
@@ -90,7 +91,11 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
             "decisions": decisions,
             "decisions_page": _page_number(request),
             "decisions_more": more,
-            "orders": orders_of(bot)[:20],
+            "orders": orders,
+            # Stop-and-sell in progress: its sell orders until the exchange settles them.
+            "selling": [o for o in orders if o.side == "sell" and not o.is_final]
+            if bot.status == Bot.Status.STOPPED
+            else [],
             "allocation_form": AllocationForm(
                 initial={"allocation": plain_amount(bot.allocation, bot.quote_currency)}
             ),

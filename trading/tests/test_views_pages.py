@@ -412,3 +412,10 @@ class TestBacktestCharts:
         )  # 100 → 90 by the last point
         assert '"benchmark": [[1704067200, "10000.00"]' in page
         assert 'data-chart="candles"' in page and "lightweight-charts" in page
+
+
+def test_a_stopped_bot_shows_its_sell_orders_in_progress(verified_client: Client, user) -> None:
+    bot = BotFactory(owner=user, status=Bot.Status.STOPPED)
+    OrderFactory(bot=bot, side="sell", status=Order.Status.UNKNOWN, amount=Decimal("0.5"))
+    page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+    assert "Selling the bot's positions" in page and "Sell 0.5 BTC</a>: sent" in page
