@@ -120,7 +120,7 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["outcome", "created_at"]),
             # A bot's page reads its newest decisions: without this the whole history is sorted.
-            models.Index(fields=["bot", "created_at"], name="decision_bot_created"),
+            models.Index(fields=["bot", "created_at", "id"], name="decision_bot_created"),
         ]
 
     def __str__(self) -> str:
@@ -180,7 +180,7 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
-            models.Index(fields=["bot", "created_at"], name="order_bot_created"),
+            models.Index(fields=["bot", "created_at", "id"], name="order_bot_created"),
         ]
 
     def __str__(self) -> str:
@@ -211,7 +211,11 @@ class Fill(models.Model):
             models.UniqueConstraint(fields=["credential", "trade_id"], name="unique_exchange_trade")
         ]
         # The history page and its export read an account's fills newest first.
-        indexes = [models.Index(fields=["credential", "taken_at"], name="fill_credential_taken")]
+        # (…, id): pages order by (time, id) so equal times page stably; PostgreSQL
+        # then reads the newest rows straight off the index instead of sorting.
+        indexes = [
+            models.Index(fields=["credential", "taken_at", "id"], name="fill_credential_taken")
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} @ {self.price}"
