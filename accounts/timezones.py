@@ -28,10 +28,15 @@ def zone_or_none(name: str | None) -> zoneinfo.ZoneInfo | None:
     return zoneinfo.ZoneInfo(name)
 
 
-def zone_for(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
+def zone_for(request: HttpRequest) -> tuple[zoneinfo.ZoneInfo | None, str]:
+    """The zone and where it came from: "user", "browser" or "default" (UTC)."""
     user = getattr(request, "user", None)
     chosen = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
-    return zone_or_none(chosen) or zone_or_none(unquote(request.COOKIES.get(COOKIE, "")))
+    if zone := zone_or_none(chosen):
+        return zone, "user"
+    if zone := zone_or_none(unquote(request.COOKIES.get(COOKIE, ""))):
+        return zone, "browser"
+    return None, "default"
 
 
 class TimeZoneMiddleware:
@@ -39,7 +44,7 @@ class TimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = zone_for(request)
+        zone, request.time_zone_source = zone_for(request)  # type: ignore[attr-defined]
         if zone is None:
             timezone.deactivate()
         else:

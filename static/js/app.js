@@ -6,6 +6,14 @@
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
       document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+      // First visit: this page was drawn in UTC. Draw it again in the browser's zone, once.
+      var html = document.documentElement;
+      if (html.dataset.timeZoneSource === "default" && html.dataset.method === "GET" &&
+          zone !== html.dataset.timeZone &&
+          !window.sessionStorage.getItem("tz-reloaded")) {
+        window.sessionStorage.setItem("tz-reloaded", "1");
+        window.location.reload();
+      }
     }
   } catch (e) { /* old browser: times stay in UTC, labelled so */ }
 

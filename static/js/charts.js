@@ -70,6 +70,7 @@
 
   function drawdown(el, src) {
     var chart = base(el, 180);
+    chart.applyOptions({ localization: { priceFormatter: function (v) { return v.toFixed(1) + "%"; } } });
     var area = chart.addSeries(LC.AreaSeries, {
       lineColor: "#b3261e", topColor: "rgba(179,38,30,.02)", bottomColor: "rgba(179,38,30,.3)", lineWidth: 2,
       invertFilledArea: true,

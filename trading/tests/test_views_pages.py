@@ -380,10 +380,10 @@ class TestFeel:
     ) -> None:
         verified_client.cookies["tz"] = "America%2FNew_York"  # as app.js writes it
         page = verified_client.get("/dashboard/").content.decode()
-        assert 'data-time-zone="America/New_York"' in page
+        assert 'data-time-zone="America/New_York" data-time-zone-source="browser"' in page
         verified_client.cookies["tz"] = "../../etc/passwd"
         page = verified_client.get("/dashboard/").content.decode()
-        assert 'data-time-zone="UTC"' in page
+        assert 'data-time-zone="UTC" data-time-zone-source="default"' in page
 
     def test_an_unknown_zone_is_refused(self, verified_client: Client) -> None:
         response = verified_client.post("/account/time-zone/", {"time_zone": "Mars/Olympus"})
