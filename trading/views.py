@@ -124,7 +124,9 @@ def history(request: HttpRequest) -> HttpResponse:
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
     number = _page_number(request)
-    if kind == "orders":
+    if form.is_bound and not form.is_valid():
+        rows, more, totals = [], False, None  # say what is wrong rather than show everything
+    elif kind == "orders":
         rows, more = page_of(history_orders(request.user, criteria), number, HISTORY_PAGE_SIZE)
         totals = None
     else:
@@ -135,6 +137,8 @@ def history(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("totals", None)
+    filters = query.copy()
+    filters.pop("kind", None)
     return render(
         request,
         "trading/history.html",
@@ -145,6 +149,7 @@ def history(request: HttpRequest) -> HttpResponse:
             "page_number": number,
             "has_next": more,
             "query": query.urlencode(),
+            "filters": filters.urlencode(),
             "totals": totals,
         },
     )
@@ -154,10 +159,11 @@ def history(request: HttpRequest) -> HttpResponse:
 def history_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
     bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
-    criteria = HistoryFilterForm(request.GET or None, bots=bots).to_filter()
-    response = StreamingHttpResponse(
-        fill_rows(history_fills(request.user, criteria)), content_type="text/csv; charset=utf-8"
-    )
+    form = HistoryFilterForm(request.GET or None, bots=bots)
+    fills = history_fills(request.user, form.to_filter())
+    if form.is_bound and not form.is_valid():
+        fills = fills.none()
+    response = StreamingHttpResponse(fill_rows(fills), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'
     return response

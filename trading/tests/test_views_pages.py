@@ -238,13 +238,17 @@ class TestHistory:
         assert rows("kind=orders&status=closed") == 6 and rows("kind=orders&status=open") == 0
 
     def test_another_users_bot_in_the_filter_shows_nothing_of_theirs(
-        self, verified_client: Client
+        self, verified_client: Client, user
     ) -> None:
+        make_history(BotFactory(owner=user), 2)
         stranger = BotFactory(owner=UserFactory())
         make_history(stranger, 2)
         page = verified_client.get(f"/bots/history/?bot={stranger.pk}").content.decode()
-        assert 'data-label="Time"' not in page
-        assert parse_csv(verified_client.get("/bots/history/fills.csv"))[1:] == []
+        assert 'data-label="Time"' not in page and "Select a valid choice" in page
+        assert (
+            parse_csv(verified_client.get(f"/bots/history/fills.csv?bot={stranger.pk}"))[1:] == []
+        )
+        assert len(parse_csv(verified_client.get("/bots/history/fills.csv"))) == 3  # own only
 
     def test_the_csv_has_tax_columns_and_its_totals_match_the_page(
         self, verified_client: Client, user
