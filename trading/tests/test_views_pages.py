@@ -440,3 +440,14 @@ def test_a_disabled_key_is_not_read(user) -> None:
     credential = CredentialFactory(owner=user, status="disabled")
     assert balances_refresh(credential) is False
     assert not Balance.objects.filter(credential=credential).exists()
+
+
+@pytest.mark.parametrize("bots", [1, 20])
+def test_the_bot_list_renders_in_the_same_number_of_queries_for_1_or_20_bots(
+    verified_client: Client, user, bots, django_assert_max_num_queries
+) -> None:
+    for _ in range(bots):
+        make_history(BotFactory(owner=user), 1)
+    verified_client.get("/bots/")
+    with django_assert_max_num_queries(8):
+        assert verified_client.get("/bots/").status_code == 200
