@@ -7,12 +7,14 @@ the phone's screen.
 
 from __future__ import annotations
 
+from itertools import product
 from pathlib import Path
 
 import pytest
 from django.test import Client
 from playwright.sync_api import Browser
 
+from accounts.tests.factories import UserFactory
 from accounts.tests.test_browser_signup_flow import (
     FAVICON,
     browser,  # noqa: F401 - the fixture
@@ -47,9 +49,16 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
         "not-found": "/no-such-page/",
     }
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    session = verified_client.cookies["sessionid"].value
+    newcomer = Client()
+    newcomer.force_login(UserFactory())  # no key, no bot, no 2FA yet: the first-run view
+    sessions = {
+        "": (verified_client.cookies["sessionid"].value, pages),
+        "new-": (newcomer.cookies["sessionid"].value, {"dashboard": "/dashboard/"}),
+    }
     problems: list[str] = []
-    for size, (width, height) in SIZES.items():
+    for (prefix, (session, paths)), (size, (width, height)) in product(
+        sessions.items(), SIZES.items()
+    ):
         context = browser.new_context(
             viewport={"width": width, "height": height}, timezone_id="Europe/Berlin"
         )
@@ -70,7 +79,8 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
                 problems.append(m.text) if m.type == "error" and "404" not in m.text else None
             ),
         )
-        for name, path in pages.items():
+        for short, path in paths.items():
+            name = prefix + short
             page.goto(live_server.url + path)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=ARTEFACTS / f"{name}-{size}.png", full_page=True)
