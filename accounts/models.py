@@ -36,6 +36,8 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    # IANA name ("Europe/Berlin"); blank: the browser's zone, else UTC (accounts.timezones).
+    time_zone = models.CharField(max_length=64, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts.timezones import time_zone_view
 
 app_name = "accounts"
 
@@ -14,4 +15,5 @@ urlpatterns = [
     path("2fa/verify/", views.otp_login, name="otp_login"),
     path("2fa/confirm/", views.stepup, name="stepup"),
     path("notifications/", views.notifications, name="notifications"),
+    path("time-zone/", time_zone_view, name="time_zone"),
 ]

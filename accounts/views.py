@@ -40,20 +40,6 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # Counts from the other apps' reverse relations: accounts does not import them.
-    user = request.user
-    bots = user.bots.exclude(status="stopped")
-    context = {
-        "two_factor": has_two_factor(user),
-        "keys": user.credentials.exclude(status="deleted").count(),
-        "bots_running": bots.filter(status="active").count(),
-        "bots": list(bots.order_by("-created_at")[:5]),
-    }
-    return render(request, "dashboard.html", context)
-
-
-@login_required
 def security_events(request: HttpRequest) -> HttpResponse:
     page = Paginator(request.user.security_events.all(), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/security_events.html", {"page": page})

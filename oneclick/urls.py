@@ -3,10 +3,11 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from accounts.webhooks import telegram_webhook
+from trading import views as trading_views
 
 urlpatterns = [
     path("", account_views.landing, name="landing"),
-    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("dashboard/", trading_views.dashboard, name="dashboard"),
     path("account/", include("accounts.urls")),
     path("account/", include("allauth.urls")),
     path("keys/", include("vault.urls")),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from strategies.timeframes import from_ms
 
@@ -97,3 +98,88 @@ def drawdown_chart(curve: Sequence[Sequence[object]]) -> Chart | None:
         first=from_ms(int(str(curve[0][0]))),
         last=from_ms(int(str(curve[-1][0]))),
     )
+
+
+# --- Interactive charts (lightweight-charts, static/js/charts.js) ---------------------
+
+MAX_CANDLES = 1500
+
+
+def _merge(rows: Sequence[Sequence[Any]], size: int) -> list[list[Any]]:
+    """OHLC candles merged ``size`` at a time (a long backtest stays light to draw)."""
+    merged = []
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        merged.append(
+            [
+                chunk[0][0],
+                chunk[0][1],
+                max(r[2] for r in chunk),
+                min(r[3] for r in chunk),
+                chunk[-1][4],
+            ]
+        )
+    return merged
+
+
+def calmar(cagr: Decimal | None, max_drawdown: Decimal | None) -> Decimal | None:
+    """Yearly return over the deepest drawdown; None when there was no drawdown."""
+    if cagr is None or not max_drawdown:
+        return None
+    return Decimal(cagr) / Decimal(max_drawdown)
+
+
+def backtest_series(backtest: Any) -> dict[str, Any]:
+    """What the backtest's interactive charts draw, times in epoch seconds.
+
+    ``benchmark`` is buy-and-hold of the same market with the same capital, read
+    from the stored candles the backtest ran on (one query); ``candles`` are those
+    candles for the price chart, merged when there are many.
+    """
+    from strategies.models import Candle, Strategy
+
+    curve = backtest.curve or []
+    series: dict[str, Any] = {
+        "equity": [[int(p[0]) // 1000, str(p[1])] for p in curve],
+        "drawdown": [[int(p[0]) // 1000, f"{-float(str(p[2])) * 100:.2f}"] for p in curve],
+        "benchmark": [],
+        "candles": {},
+        "markers": [],
+    }
+    if not curve:
+        return series
+    rows = list(
+        Candle.objects.filter(
+            # A subquery, not backtest.strategy: the page may not have loaded it.
+            exchange_id__in=Strategy.objects.filter(pk=backtest.strategy_id).values("exchange_id"),
+            market=backtest.market,
+            timeframe=backtest.timeframe,
+            open_time__gte=backtest.start,
+            open_time__lte=backtest.end,
+        )
+        .order_by("open_time")
+        .values_list("open_time", "open", "high", "low", "close")
+    )
+    if not rows:
+        return series
+    first_close = rows[0][4]
+    capital = Decimal(str(backtest.capital))
+    benchmark, index = [], 0
+    for point in curve:
+        seconds = int(point[0]) // 1000
+        while index + 1 < len(rows) and int(rows[index + 1][0].timestamp()) <= seconds:
+            index += 1
+        benchmark.append([seconds, f"{capital * rows[index][4] / first_close:.2f}"])
+    series["benchmark"] = benchmark
+    plain = [[int(t.timestamp()), str(o), str(h), str(lo), str(c)] for t, o, h, lo, c in rows]
+    size = -(-len(plain) // MAX_CANDLES)
+    series["candles"] = {
+        backtest.market: plain
+        if size == 1
+        else _merge([[r[0], *map(Decimal, r[1:])] for r in plain], size)
+    }
+    series["candles"][backtest.market] = [
+        [r[0], *(str(v) for v in r[1:])] for r in series["candles"][backtest.market]
+    ]
+    series["buy_and_hold"] = Decimal(benchmark[-1][1]) / capital - 1 if capital else None
+    return series

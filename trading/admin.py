@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from accounts.events import record_event
-from accounts.models import SecurityEvent
+from accounts.models import SecurityEvent, User
+from accounts.notifications import notify_user
 from trading.models import ActivityIncident, Bot, Decision, Fill, Order
 from trading.services import bot_pause
 
@@ -34,15 +36,46 @@ def pause_bots(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 @admin.action(description="Incident switch: pause every bot on the same exchange(s)")
 def pause_exchange(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bot]
-) -> None:
-    exchanges = set(queryset.values_list("credential__exchange_id", flat=True))
-    bots = Bot.objects.filter(credential__exchange_id__in=exchanges)
-    count = _pause(
-        request, bots, f"Paused by OneClick staff: incident on {', '.join(sorted(exchanges))}"
+) -> TemplateResponse | None:
+    """Asks first (it stops trading for every user of the exchange), then tells each owner."""
+    exchanges = sorted(set(queryset.values_list("credential__exchange_id", flat=True)))
+    bots = Bot.objects.filter(credential__exchange_id__in=exchanges).exclude(
+        status__in=[Bot.Status.STOPPED, Bot.Status.PAUSED]
     )
+    if request.POST.get("confirm") != "yes":
+        return TemplateResponse(
+            request,
+            "admin/trading/bot/confirm_incident_switch.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Pause every bot on " + ", ".join(exchanges) + "?",
+                "exchanges": exchanges,
+                "bot_count": bots.count(),
+                "owner_count": bots.values("owner").distinct().count(),
+                "selected": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+                "action": "pause_exchange",
+                "opts": modeladmin.model._meta,
+            },
+        )
+    owners = list(User.objects.filter(pk__in=bots.values("owner")).distinct())
+    names = ", ".join(exchanges)
+    count = _pause(request, bots, f"Paused by OneClick staff: incident on {names}")
+    for owner in owners:
+        notify_user(
+            user=owner,
+            subject=f"Your bots on {names} are paused",
+            body=(
+                f"We paused your bots on {names} because of an incident at the exchange. "
+                "No new orders are placed; open positions stay as they are. "
+                "Resume them from the bot page once the incident is over."
+            ),
+        )
     modeladmin.message_user(
-        request, f"Paused {count} bot(s) on {', '.join(sorted(exchanges))}.", messages.WARNING
+        request,
+        f"Paused {count} bot(s) on {names}; {len(owners)} owner(s) told by email.",
+        messages.WARNING,
     )
+    return None
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -124,6 +124,8 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["outcome", "created_at"]),
             models.Index(fields=["outcome", "next_attempt_at"]),
+            # A bot's page reads its newest decisions: without this the whole history is sorted.
+            models.Index(fields=["bot", "created_at", "id"], name="decision_bot_created"),
         ]
 
     def __str__(self) -> str:
@@ -194,6 +196,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["settled", "next_attempt_at"]),
+            models.Index(fields=["bot", "created_at", "id"], name="order_bot_created"),
         ]
 
     def __str__(self) -> str:
@@ -222,6 +225,12 @@ class Fill(models.Model):
         ordering = ["taken_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["credential", "trade_id"], name="unique_exchange_trade")
+        ]
+        # The history page and its export read an account's fills newest first.
+        # (…, id): pages order by (time, id) so equal times page stably; PostgreSQL
+        # then reads the newest rows straight off the index instead of sorting.
+        indexes = [
+            models.Index(fields=["credential", "taken_at", "id"], name="fill_credential_taken")
         ]
 
     def __str__(self) -> str:
@@ -271,3 +280,26 @@ class ActivityIncident(models.Model):
 
     def __str__(self) -> str:
         return f"Irregular activity on {self.credential_id}"
+
+
+class EquitySnapshot(models.Model):
+    """A bot's book at one moment, written on a schedule: the equity and drawdown charts."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField()
+    equity = models.DecimalField(**MONEY)
+    cash = models.DecimalField(**MONEY)
+    realised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    unrealised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
+    fees_paid = models.DecimalField(**MONEY, default=Decimal(0))
+
+    class Meta:
+        ordering = ["taken_at"]
+        # Also the (bot, taken_at) index the charts read through; a re-run of the
+        # schedule within the same slot adds nothing.
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "taken_at"], name="one_snapshot_per_bot_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.equity} at {self.taken_at:%Y-%m-%d %H:%M}"

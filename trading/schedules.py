@@ -10,6 +10,10 @@ SCHEDULES = {
     "trading: sweep unfinished orders": ("trading.tasks.sweep_unfinished", 1),
     "trading: irregular activity watch": ("trading.tasks.watch_activity", 60),
     "trading: prune rate windows": ("trading.tasks.prune_rate_windows", 360),
+    # The dashboard's equity and drawdown charts; aligned to trading.snapshots.SNAPSHOT_MINUTES.
+    "trading: equity snapshots": ("trading.tasks.take_equity_snapshots", 60),
+    "trading: prune equity snapshots": ("trading.tasks.prune_equity_snapshots", 1440),
+    "trading: refresh balances": ("trading.tasks.refresh_balances", 60),
 }
 
 

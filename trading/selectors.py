@@ -1,10 +1,46 @@
+"""Reads for the pages: every function runs a fixed number of queries, whatever the history."""
+
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_q.models import Schedule
 
 from accounts.models import User
-from trading.models import Bot, Decision, Order
+from accounts.otp import has_two_factor
+from strategies.schedules import run_schedule_name
+from trading.models import (
+    MONEY,
+    ActivityIncident,
+    Balance,
+    Bot,
+    Decision,
+    EquitySnapshot,
+    Fill,
+    Order,
+    Position,
+)
+from vault.models import ExchangeCredential
+
+ZERO = Decimal(0)
+CHART_DAYS = 30
 
 
 def bots_of(user: User) -> QuerySet[Bot]:
@@ -17,11 +53,12 @@ def bot_of(user: User, bot_id: object) -> Bot:
 
 
 def decisions_of(bot: Bot) -> QuerySet[Decision]:
-    return bot.decisions.select_related("signal", "order")
+    # Ordered on the (bot, created_at) index: the newest page never sorts the whole history.
+    return bot.decisions.select_related("signal", "order").order_by("-created_at", "-id")
 
 
 def orders_of(bot: Bot) -> QuerySet[Order]:
-    return bot.orders.all()
+    return bot.orders.order_by("-created_at", "-id")
 
 
 def order_of(user: User, order_id: object) -> Order:
@@ -34,3 +71,336 @@ def decision_of(user: User, decision_id: object) -> Decision:
     return get_object_or_404(
         Decision.objects.filter(bot__owner=user).select_related("bot", "signal"), pk=decision_id
     )
+
+
+# --- Charts -----------------------------------------------------------------------
+
+
+def drawdowns(values: list[Decimal]) -> list[Decimal]:
+    """Each point's fall from the running peak, as a fraction (0 at a new high)."""
+    peak, result = ZERO, []
+    for value in values:
+        peak = max(peak, value)
+        result.append((peak - value) / peak if peak > 0 else ZERO)
+    return result
+
+
+def equity_series(
+    points: list[tuple[datetime, Decimal]],
+    *,
+    now: datetime | None = None,
+    current: Decimal | None = None,
+) -> dict[str, list[list[Any]]]:
+    """``{"equity": [[epoch s, value], …], "drawdown": [[epoch s, -fraction], …]}`` for the charts.
+
+    The live figure ends the curve, so it never lags the snapshot schedule.
+    """
+    if current is not None and now is not None and (not points or points[-1][0] < now):
+        points = [*points, (now, current)]
+    values = [v for _, v in points]
+    times = [int(t.timestamp()) for t, _ in points]
+    return {
+        "equity": [[t, f"{v:.2f}"] for t, v in zip(times, values, strict=True)],
+        "drawdown": [[t, f"{-d * 100:.2f}"] for t, d in zip(times, drawdowns(values), strict=True)],
+    }
+
+
+def bot_equity_series(bot: Bot, *, days: int = CHART_DAYS) -> dict[str, list[list[Any]]]:
+    since = timezone.now() - timedelta(days=days)
+    rows = list(
+        EquitySnapshot.objects.filter(bot=bot, taken_at__gte=since)
+        .order_by("taken_at")
+        .values_list("taken_at", "equity")
+    )
+    return equity_series(rows, now=bot.marked_at or timezone.now(), current=bot.equity)
+
+
+def account_equity_series(
+    user: User, bots: list[Bot], *, days: int = CHART_DAYS
+) -> dict[str, list[list[Any]]]:
+    """The sum of the user's bots per snapshot slot (one grouped query)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = list(
+        EquitySnapshot.objects.filter(bot_id__in=[b.pk for b in bots], taken_at__gte=since)
+        .order_by()
+        .values("taken_at")
+        .annotate(total=Sum("equity"))
+        .order_by("taken_at")
+        .values_list("taken_at", "total")
+    )
+    current = sum((b.equity for b in bots), ZERO) if bots else None
+    return equity_series(rows, now=timezone.now(), current=current)
+
+
+def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:
+    """The bot's newest fills as chart markers (buys below the bar, sells above)."""
+    rows = (
+        Fill.objects.filter(order__bot=bot)
+        .order_by("-taken_at", "-id")
+        .values_list("taken_at", "order__market", "order__side", "price", "amount")[:limit]
+    )
+    return [
+        {"time": int(t.timestamp()), "market": m, "side": side, "price": str(p), "amount": str(a)}
+        for t, m, side, p, a in reversed(list(rows))
+    ]
+
+
+def price_candles(bot: Bot, market: str, *, limit: int = 500) -> list[list[Any]]:
+    """The strategy's stored candles of ``market``: ``[[epoch s, o, h, l, c], …]`` oldest first."""
+    from strategies.models import Candle
+
+    rows = (
+        Candle.objects.filter(
+            exchange_id=bot.strategy.exchange_id, market=market, timeframe=bot.strategy.timeframe
+        )
+        .order_by("-open_time")
+        .values_list("open_time", "open", "high", "low", "close")[:limit]
+    )
+    return [
+        [int(t.timestamp()), str(o), str(h), str(lo), str(c)] for t, o, h, lo, c in reversed(rows)
+    ]
+
+
+# --- Dashboard ----------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    equity: Decimal = ZERO
+    allocation: Decimal = ZERO
+    cash: Decimal = ZERO
+    realised: Decimal = ZERO
+    unrealised: Decimal = ZERO
+    fees: Decimal = ZERO
+    max_drawdown: Decimal = ZERO
+
+    @property
+    def invested(self) -> Decimal:
+        return self.equity - self.cash
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.realised + self.unrealised
+
+    @property
+    def pnl_fraction(self) -> Decimal | None:
+        return self.pnl / self.allocation if self.allocation else None
+
+
+@dataclass
+class Step:
+    label: str
+    done: bool
+    url_name: str
+
+
+@dataclass
+class Dashboard:
+    bots: list[Bot]
+    totals: dict[str, Totals]  # per quote currency
+    keys: list[ExchangeCredential]
+    checklist: list[Step]
+    recent_orders: list[Order]
+    recent_fills: list[Fill]
+    recent_decisions: list[Decision]
+    alerts: list[ActivityIncident]
+    series: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    @property
+    def checklist_done(self) -> bool:
+        return all(step.done for step in self.checklist)
+
+
+def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
+    latest = Decision.objects.filter(bot=OuterRef("pk")).order_by("-created_at", "-id")
+    rows = list(
+        bots.annotate(last_decision_id=Subquery(latest.values("pk")[:1])).prefetch_related(
+            Prefetch("positions", queryset=Position.objects.filter(amount__gt=0), to_attr="held")
+        )
+    )
+    decisions = Decision.objects.select_related("signal").in_bulk(
+        [b.last_decision_id for b in rows if b.last_decision_id]
+    )
+    runs = dict(
+        Schedule.objects.filter(name__in={run_schedule_name(b.strategy) for b in rows}).values_list(
+            "name", "next_run"
+        )
+    )
+    for bot in rows:
+        bot.last_decision = decisions.get(bot.last_decision_id)
+        bot.next_signal_at = runs.get(run_schedule_name(bot.strategy))
+        bot.pnl = bot.realised_pnl + bot.unrealised_pnl
+    return rows
+
+
+def _totals(bots: list[Bot]) -> dict[str, Totals]:
+    totals: dict[str, Totals] = {}
+    for bot in bots:
+        t = totals.setdefault(bot.quote_currency, Totals())
+        t.equity += bot.equity
+        t.cash += bot.cash
+        t.realised += bot.realised_pnl
+        t.unrealised += bot.unrealised_pnl
+        t.fees += bot.fees_paid
+        t.max_drawdown = max(t.max_drawdown, bot.max_drawdown)
+        # A stopped bot's result still counts, measured against what it was given.
+        t.allocation += bot.allocation
+    return totals
+
+
+def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> list[Step]:
+    real_keys = [k for k in keys if k.exchange_id != "paper"]
+    return [
+        Step(
+            "Verify your email address",
+            EmailAddress.objects.filter(user=user, verified=True).exists(),
+            "account_email",
+        ),
+        Step("Turn on two-factor authentication", has_two_factor(user), "accounts:twofa_overview"),
+        Step(
+            "Whitelist our IP addresses on your exchange key",
+            bool(real_keys) and all(k.ip_restricted for k in real_keys),
+            "accounts:ip_whitelist",
+        ),
+        Step("Link an exchange key or open a paper account", bool(keys), "vault:link"),
+        Step("Create a bot", bool(bots), "trading:create"),
+    ]
+
+
+RECENT_DAYS = 7
+DASHBOARD_CHART_DAYS = 30
+
+
+def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of queries.
+
+    "Recent" lists look back ``RECENT_DAYS`` only: each reads a short range of a
+    (bot or account, time) index instead of sorting the user's whole history.
+    """
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    bots = _with_last_decision(bots_of(user).order_by("-created_at"))
+    bot_ids = [b.pk for b in bots]
+    keys = list(
+        ExchangeCredential.objects.filter(owner=user)
+        .exclude(status=ExchangeCredential.Status.DELETED)
+        .prefetch_related(
+            Prefetch("balances", queryset=Balance.objects.filter(total__gt=0).order_by("currency"))
+        )
+        .order_by("created_at")
+    )
+    series = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
+    totals = _totals(bots)
+    if len(totals) == 1 and series["drawdown"]:
+        # The account's own curve: deeper than any one bot's when they fall together.
+        only = next(iter(totals.values()))
+        deepest = max(-Decimal(d) for _, d in series["drawdown"]) / 100
+        only.max_drawdown = max(only.max_drawdown, deepest)
+    return Dashboard(
+        bots=bots,
+        totals=totals,
+        keys=keys,
+        checklist=_checklist(user, keys, bots),
+        recent_orders=list(
+            Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
+            .select_related("bot")
+            .order_by("-created_at", "-id")[:recent]
+        ),
+        recent_fills=list(
+            Fill.objects.filter(
+                credential_id__in={k.pk for k in keys} | {b.credential_id for b in bots},
+                taken_at__gte=since,
+            )
+            .select_related("order__bot")
+            .order_by("-taken_at", "-id")[:recent]
+        ),
+        recent_decisions=list(
+            Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
+            .select_related("bot", "signal")
+            .order_by("-created_at", "-id")[:recent]
+        ),
+        alerts=list(
+            ActivityIncident.objects.filter(credential__owner=user, closed_at__isnull=True)
+            .select_related("credential")
+            .order_by("-opened_at")
+        ),
+        series=series,
+    )
+
+
+# --- History ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    bot: str = ""
+    market: str = ""
+    side: str = ""
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+
+
+def _filtered(
+    qs: QuerySet[Any], f: HistoryFilter, *, prefix: str, time_field: str
+) -> QuerySet[Any]:
+    if f.bot:
+        qs = qs.filter(**{f"{prefix}bot_id": f.bot})
+    if f.market:
+        qs = qs.filter(**{f"{prefix}market": f.market})
+    if f.side:
+        qs = qs.filter(**{f"{prefix}side": f.side})
+    if f.status:
+        qs = qs.filter(**{f"{prefix}status": f.status})
+    if f.since:
+        qs = qs.filter(**{f"{time_field}__gte": f.since})
+    if f.until:
+        qs = qs.filter(**{f"{time_field}__lt": f.until})
+    return qs
+
+
+def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
+    qs = Order.objects.filter(bot__owner=user).select_related("bot")
+    return _filtered(qs, f, prefix="", time_field="created_at").order_by("-created_at", "-id")
+
+
+def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
+    """The user's fills newest first; filtered through the order they belong to.
+
+    Selected by the user's accounts (a bot trades on its owner's key only), so the
+    (credential, taken_at) index gives the newest rows without sorting the history.
+    """
+    accounts = list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
+    qs = Fill.objects.filter(credential_id__in=accounts).select_related("order__bot")
+    return _filtered(qs, f, prefix="order__", time_field="taken_at").order_by("-taken_at", "-id")
+
+
+def history_fill_totals(fills: QuerySet[Fill]) -> dict[str, Any]:
+    """Over the whole filtered set: cost bought and sold per quote, fees per fee currency."""
+    cost = ExpressionWrapper(F("amount") * F("price"), output_field=DecimalField(**MONEY))
+    sides = (
+        fills.order_by()
+        .values("order__side", "order__bot__quote_currency")
+        .annotate(total=Sum(cost))
+        .order_by("order__side", "order__bot__quote_currency")
+    )
+    fees = (
+        fills.order_by().values("fee_currency").annotate(total=Sum("fee")).order_by("fee_currency")
+    )
+    return {
+        "cost": [
+            (row["order__side"], row["order__bot__quote_currency"], row["total"]) for row in sides
+        ],
+        "fees": [(row["fee_currency"], row["total"]) for row in fees if row["total"]],
+    }
+
+
+def page_of(qs: QuerySet[Any], page: int, size: int) -> tuple[list[Any], bool]:
+    """One page and whether another follows, without counting the whole history."""
+    start = (page - 1) * size
+    rows = list(qs[start : start + size + 1])
+    return rows[:size], len(rows) > size
+
+
+def iter_fills(qs: QuerySet[Fill]) -> Iterator[Fill]:
+    # A server-side cursor on PostgreSQL; chunks on SQLite: memory stays flat.
+    return qs.iterator(chunk_size=2000)

@@ -6,6 +6,7 @@ import time
 
 from trading.execution import execute
 from trading.models import RateWindow
+from trading.snapshots import balances_refresh, snapshots_prune, snapshots_take
 from trading.sweeper import sweep
 from trading.watch import check_account
 from vault.models import ExchangeCredential
@@ -31,3 +32,17 @@ def prune_rate_windows() -> int:
     return RateWindow.objects.filter(
         window_start__lt=time.time() - 2 * 86400, window_start__gt=0
     ).delete()[0]
+
+
+def take_equity_snapshots() -> int:
+    return snapshots_take()
+
+
+def prune_equity_snapshots() -> int:
+    return snapshots_prune()
+
+
+def refresh_balances() -> dict[str, bool]:
+    # Accounts in use by a bot, plus paper accounts (their balance is on the dashboard).
+    accounts = ExchangeCredential.objects.filter(status=ExchangeCredential.Status.ACTIVE)
+    return {str(c.pk): balances_refresh(c) for c in accounts}

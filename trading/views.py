@@ -2,14 +2,33 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.stepup import require_fresh_otp
+from trading.exports import fill_rows
+from trading.filters import HistoryFilterForm
+from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
-from trading.selectors import bot_of, bots_of, decision_of, decisions_of, order_of, orders_of
+from trading.models import Bot
+from trading.selectors import (
+    bot_equity_series,
+    bot_of,
+    bots_of,
+    dashboard_of,
+    decision_of,
+    decisions_of,
+    history_fill_totals,
+    history_fills,
+    history_orders,
+    order_of,
+    orders_of,
+    page_of,
+    price_candles,
+    trade_markers,
+)
 from trading.services import (
     BotRefused,
     bot_create,
@@ -18,6 +37,13 @@ from trading.services import (
     bot_set_allocation,
     bot_stop,
 )
+
+HISTORY_PAGE_SIZE = 50
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "trading/dashboard.html", {"page": dashboard_of(request.user)})
 
 
 @login_required
@@ -54,7 +80,8 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
-    decisions = Paginator(decisions_of(bot), 25).get_page(request.GET.get("page"))
+    decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
+    orders = list(orders_of(bot)[:20])
     return render(
         request,
         "trading/bot_detail.html",
@@ -62,11 +89,84 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
             "bot": bot,
             "positions": bot.positions.filter(amount__gt=0),
             "decisions": decisions,
-            "orders": orders_of(bot)[:20],
-            "allocation_form": AllocationForm(initial={"allocation": bot.allocation}),
+            "decisions_page": _page_number(request),
+            "decisions_more": more,
+            "orders": orders,
+            # Stop-and-sell in progress: its sell orders until the exchange settles them.
+            "selling": [o for o in orders if o.side == "sell" and not o.is_final]
+            if bot.status == Bot.Status.STOPPED
+            else [],
+            "allocation_form": AllocationForm(
+                initial={"allocation": plain_amount(bot.allocation, bot.quote_currency)}
+            ),
             "stop_form": StopForm(),
+            "chart": {
+                **bot_equity_series(bot),
+                "markers": trade_markers(bot),
+                "candles": {m: price_candles(bot, m) for m in bot.markets[:4]},
+                "quote": bot.quote_currency,
+            },
         },
     )
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    form = HistoryFilterForm(request.GET or None, bots=bots)
+    criteria = form.to_filter()
+    kind = "orders" if request.GET.get("kind") == "orders" else "fills"
+    number = _page_number(request)
+    if form.is_bound and not form.is_valid():
+        rows, more, totals = [], False, None  # say what is wrong rather than show everything
+    elif kind == "orders":
+        rows, more = page_of(history_orders(request.user, criteria), number, HISTORY_PAGE_SIZE)
+        totals = None
+    else:
+        fills = history_fills(request.user, criteria)
+        rows, more = page_of(fills, number, HISTORY_PAGE_SIZE)
+        # Summing a whole history costs a scan: only when asked (a tax year, say).
+        totals = history_fill_totals(fills) if rows and request.GET.get("totals") else None
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("totals", None)
+    filters = query.copy()
+    filters.pop("kind", None)
+    return render(
+        request,
+        "trading/history.html",
+        {
+            "form": form,
+            "kind": kind,
+            "rows": rows,
+            "page_number": number,
+            "has_next": more,
+            "query": query.urlencode(),
+            "filters": filters.urlencode(),
+            "totals": totals,
+        },
+    )
+
+
+@login_required
+def history_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every fill that matches the history filters, as CSV, streamed."""
+    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    form = HistoryFilterForm(request.GET or None, bots=bots)
+    fills = history_fills(request.user, form.to_filter())
+    if form.is_bound and not form.is_valid():
+        fills = fills.none()
+    response = StreamingHttpResponse(fill_rows(fills), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'
+    return response
 
 
 @login_required
@@ -116,7 +216,9 @@ def _raise_allocation(request: HttpRequest, bot: object, allocation: object) -> 
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Allocation set to {allocation}.")
+        messages.success(
+            request, f"Allocation set to {format_money(allocation, bot.quote_currency)}."
+        )
     return redirect("trading:detail", bot.pk)
 
 

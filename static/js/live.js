@@ -12,7 +12,10 @@
       .then(function (html) {
         if (!html) return;
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-region");
-        if (fresh) region.innerHTML = fresh.innerHTML;
+        if (fresh) {
+          region.innerHTML = fresh.innerHTML;
+          document.dispatchEvent(new CustomEvent("live:refreshed", { detail: region }));
+        }
       })
       .catch(function () {});
   }

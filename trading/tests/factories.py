@@ -3,10 +3,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from strategies.tests.factories import StrategyFactory
-from trading.models import Bot
+from trading.models import Bot, Fill, Order
 from vault.tests.factories import CredentialFactory
 
 
@@ -26,3 +27,38 @@ class BotFactory(factory.django.DjangoModelFactory):
     cash = factory.LazyAttribute(lambda o: o.allocation)
     equity = factory.LazyAttribute(lambda o: o.allocation)
     peak_equity = factory.LazyAttribute(lambda o: o.allocation)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A filled market order of a bot (no exchange is asked)."""
+
+    class Meta:
+        model = Order
+
+    bot = factory.SubFactory(BotFactory)
+    credential = factory.LazyAttribute(lambda o: o.bot.credential)
+    exchange_id = "paper"
+    market = "BTC/USDT"
+    side = "buy"
+    amount = Decimal("0.01")
+    price = Decimal("60000")
+    client_order_id = factory.Sequence(lambda n: f"oc-test-{n:08d}")
+    exchange_order_id = factory.Sequence(lambda n: f"ex-{n:08d}")
+    status = Order.Status.CLOSED
+    filled = factory.LazyAttribute(lambda o: o.amount)
+    average = factory.LazyAttribute(lambda o: o.price)
+    cost = factory.LazyAttribute(lambda o: o.amount * o.price)
+
+
+class FillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Fill
+
+    order = factory.SubFactory(OrderFactory)
+    credential = factory.LazyAttribute(lambda o: o.order.credential)
+    trade_id = factory.Sequence(lambda n: f"t-{n:09d}")
+    amount = factory.LazyAttribute(lambda o: o.order.amount)
+    price = factory.LazyAttribute(lambda o: o.order.price)
+    fee = Decimal("0.6")
+    fee_currency = "USDT"
+    taken_at = factory.LazyFunction(timezone.now)

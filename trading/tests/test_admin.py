@@ -21,14 +21,31 @@ def staff_client(client: Client) -> Client:
     return client
 
 
-def test_the_incident_switch_pauses_every_bot_on_the_exchange_and_is_logged(
+def test_the_incident_switch_asks_first_and_pauses_nothing_until_confirmed(
     staff_client: Client,
 ) -> None:
-    first, second = BotFactory(), BotFactory()
+    first, _second = BotFactory(), BotFactory()
     response = staff_client.post(
         "/admin/trading/bot/", {"action": "pause_exchange", "_selected_action": [first.pk]}
     )
+    page = response.content.decode()
+    assert response.status_code == 200 and "Yes, pause them all" in page
+    assert "<strong>2</strong> running bot(s) of <strong>2</strong> user(s)" in page
+    assert set(Bot.objects.values_list("status", flat=True)) == {"active"}
+
+
+def test_the_incident_switch_pauses_every_bot_on_the_exchange_tells_owners_and_is_logged(
+    staff_client: Client, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    first, second = BotFactory(), BotFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/admin/trading/bot/",
+            {"action": "pause_exchange", "_selected_action": [first.pk], "confirm": "yes"},
+        )
     assert response.status_code == 302
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([first.owner.email, second.owner.email])
+    assert "paused" in mailoutbox[0].subject
     assert set(Bot.objects.values_list("status", flat=True)) == {"paused"}
     assert SecurityEvent.objects.filter(kind="bots_paused_by_staff").exists()
     second.refresh_from_db()

@@ -178,19 +178,20 @@ def test_the_bot_page_query_count_is_constant(
 
     Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored")
     verified_client.get(f"/bots/{bot.pk}/")
-    with django_assert_num_queries(8):
+    # + equity snapshots, trade markers and candles of its one market (charts).
+    with django_assert_num_queries(10):
         verified_client.get(f"/bots/{bot.pk}/")
     for _ in range(5):
         Decision.objects.create(
             bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored"
         )
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         verified_client.get(f"/bots/{bot.pk}/")
 
 
 def test_the_dashboard_sums_up_keys_and_bots(verified_client: Client, bot) -> None:
     page = verified_client.get("/dashboard/").content.decode()
-    assert "1 running" in page and bot.name in page and "1000.00 USDT" in page
+    assert "Running" in page and bot.name in page and "1,000.00 USDT" in page
 
 
 def test_my_order_and_decision_pages_show_plain_amounts(verified_client: Client, bot) -> None:

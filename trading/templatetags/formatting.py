@@ -1,0 +1,99 @@
+"""``{% load formatting %}``: money by asset precision, times labelled with their zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from trading.formatting import DASH, format_money, to_decimal
+
+register = template.Library()
+
+
+@register.filter
+def money(value: object, unit: str = "") -> str:
+    """``{{ bot.equity|money:"USDT" }}`` → "1,000.00 USDT".
+
+    ``unit`` is an asset, or a market for an amount traded on it (its base asset).
+    A trailing "!" leaves the unit out (for table cells under a labelled header).
+    """
+    unit = str(unit or "")
+    return format_money(value, unit.rstrip("!"), with_unit=not unit.endswith("!"))
+
+
+@register.filter
+def quote_asset(market: object) -> str:
+    """``"BTC/USDT"`` → ``"USDT"``: what a market's prices and costs are in."""
+    return str(market or "").partition("/")[2]
+
+
+@register.filter
+def pnl(value: object, unit: str = "") -> str:
+    """``money`` with the sign of a gain shown: "+12.50 USDT", "-3.10 USDT"."""
+    return format_money(value, str(unit or ""), signed=True)
+
+
+@register.filter
+def mul(value: object, other: object) -> object:
+    """Exact product of two amounts (a fill's cost: amount times price)."""
+    a, b = to_decimal(value), to_decimal(other)
+    return None if a is None or b is None else a * b
+
+
+@register.filter
+def tone(value: object) -> str:
+    """CSS class for a result: "gain", "loss" or nothing."""
+    number = to_decimal(value)
+    if not number:
+        return ""
+    return "gain" if number > 0 else "loss"
+
+
+@register.filter
+def percent(value: object, places: int = 1) -> str:
+    """A fraction as a percentage: 0.1234 → "12.3%"."""
+    number = to_decimal(value)
+    if number is None:
+        return DASH
+    return f"{number * 100:,.{int(places)}f}%"
+
+
+@register.filter
+def when(value: datetime | None, style: str = "") -> str:
+    """A time in the viewer's zone, always labelled: "2026-11-26 09:30 CET".
+
+    ``style`` "date" gives the day only (labelled too), "seconds" adds seconds.
+    """
+    if value is None:
+        return DASH
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    pattern = {"date": "Y-m-d", "seconds": "Y-m-d H:i:s"}.get(style, "Y-m-d H:i")
+    return f"{date_format(local, pattern)} {_zone_label(local)}"
+
+
+def _zone_label(local: datetime) -> str:
+    name = local.tzname() or "UTC"
+    # Zones without an abbreviation give "+01"; the zone's name reads better then.
+    if name[:1] in "+-":
+        key = getattr(local.tzinfo, "key", None)
+        return key or f"UTC{name}"
+    return name
+
+
+@register.simple_tag
+def backtest_charts(backtest: object) -> dict[str, object]:
+    """``{% backtest_charts backtest as charts %}``: series, benchmark and Calmar ratio."""
+    from strategies.charts import backtest_series, calmar
+
+    if backtest is None:
+        return {}
+    series = backtest_series(backtest)
+    return {
+        "backtest": backtest,
+        "series": series,
+        "calmar": calmar(getattr(backtest, "cagr", None), getattr(backtest, "max_drawdown", None)),
+        "buy_and_hold": series.pop("buy_and_hold", None),
+    }

@@ -1,0 +1,98 @@
+"""Screenshots of the main pages at desktop and phone width, for people to look at.
+
+Saved under ``test-artefacts/pages/`` (gitignored). The test also fails on any
+failed request or console error (a CSP violation is one) and on a page wider than
+the phone's screen.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Browser
+
+from accounts.tests.factories import UserFactory
+from accounts.tests.test_browser_signup_flow import (
+    FAVICON,
+    browser,  # noqa: F401 - the fixture
+)
+from strategies.tests.factories import BacktestFactory
+from trading.tests.page_data import seed_account
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "pages"
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+def test_the_main_pages_look_right_at_desktop_and_phone_width(
+    browser: Browser,
+    live_server,
+    verified_client: Client,
+    user,
+) -> None:
+    bots = seed_account(user)
+    order = bots[0].orders.order_by("-created_at").first()
+    backtest = BacktestFactory(strategy=bots[0].strategy)
+    pages = {
+        "dashboard": "/dashboard/",
+        "bot": f"/bots/{bots[0].pk}/",
+        "bots": "/bots/",
+        "history": "/bots/history/",
+        "history-orders": "/bots/history/?kind=orders",
+        "order": f"/bots/orders/{order.pk}/",
+        "backtest": f"/strategies/backtests/{backtest.pk}/",
+        "time-zone": "/account/time-zone/",
+        "not-found": "/no-such-page/",
+    }
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    newcomer = Client()
+    newcomer.force_login(UserFactory())  # no key, no bot, no 2FA yet: the first-run view
+    sessions = {
+        "": (verified_client.cookies["sessionid"].value, pages),
+        "new-": (newcomer.cookies["sessionid"].value, {"dashboard": "/dashboard/"}),
+    }
+    problems: list[str] = []
+    for (prefix, (session, paths)), (size, (width, height)) in product(
+        sessions.items(), SIZES.items()
+    ):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id="Europe/Berlin"
+        )
+        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith(FAVICON) and "no-such-page" not in r.url
+                else None
+            ),
+        )
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(m.text) if m.type == "error" and "404" not in m.text else None
+            ),
+        )
+        for short, path in paths.items():
+            name = prefix + short
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=ARTEFACTS / f"{name}-{size}.png", full_page=True)
+            if size == "phone":  # the full page is too tall to read shrunk: in parts too
+                total = page.evaluate("document.documentElement.scrollHeight")
+                for part, top in enumerate(range(0, min(total, 8000), 1400)):
+                    clip = {"x": 0, "y": top, "width": width, "height": min(1400, total - top)}
+                    page.screenshot(
+                        path=ARTEFACTS / f"{name}-{size}-{part}.png", full_page=True, clip=clip
+                    )
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                problems.append(f"{name} at {size} is {overflow}px wider than the screen")
+        context.close()
+    assert problems == []

@@ -1,0 +1,453 @@
+"""The pages people watch their money on: dashboard, history, export, formatting, speed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.test import Client
+from django.utils import timezone
+from django_q.models import Schedule
+
+from accounts.tests.factories import UserFactory
+from strategies.tests.factories import SignalFactory
+from trading.exports import COLUMNS
+from trading.models import ActivityIncident, Balance, Bot, Decision, EquitySnapshot, Fill, Order
+from trading.schedules import ensure_schedules
+from trading.snapshots import slot_of, snapshots_take
+from trading.tests.factories import BotFactory, FillFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def render(source: str, **context: object) -> str:
+    return Template("{% load formatting %}" + source).render(Context(context))
+
+
+class TestMoney:
+    @pytest.mark.parametrize(
+        ("value", "unit", "shown"),
+        [
+            (Decimal("60098.280000000000"), "USDT", "60,098.28 USDT"),
+            (Decimal("1000.000000000000"), "USDT", "1,000.00 USDT"),
+            (Decimal("0.016640000000"), "BTC/USDT", "0.01664 BTC"),
+            (Decimal("0.0000123456"), "USDT", "0.00001235 USDT"),
+            (Decimal("-0.0000001"), "USDC", "-0.0000001 USDC"),
+            (Decimal("1234567.5"), "USDT!", "1,234,567.50"),
+            (None, "USDT", "—"),
+        ],
+    )
+    def test_amounts_read_at_the_assets_precision_with_separators(self, value, unit, shown) -> None:
+        assert render("{{ v|money:u }}", v=value, u=unit) == shown
+
+    def test_a_gain_shows_its_sign_and_a_rounded_zero_has_none(self) -> None:
+        assert render('{{ v|pnl:"USDT" }}', v=Decimal("12.5")) == "+12.50 USDT"
+        assert render('{{ v|pnl:"USDT" }}', v=Decimal("-0.001")) == "-0.001 USDT"
+        assert render('{{ v|pnl:"USDT" }}', v=Decimal("-0.000")) == "0.00 USDT"
+
+    def test_times_are_shown_in_the_active_zone_and_labelled(self) -> None:
+        moment = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+        with timezone.override("Europe/Berlin"):
+            assert render("{{ t|when }}", t=moment) == "2026-07-01 14:00 CEST"
+        with timezone.override("UTC"):
+            assert render('{{ t|when:"date" }}', t=moment) == "2026-07-01 UTC"
+
+    def test_no_page_template_prints_a_raw_decimal_or_floatformat(self) -> None:
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[2] / "templates"
+        offenders = [
+            str(p.relative_to(root))
+            for p in root.rglob("*.html")
+            if "floatformat" in p.read_text() and not str(p).startswith(str(root / "vault"))
+        ]
+        assert offenders == []
+
+
+def make_history(bot: Bot, count: int, *, start: datetime | None = None) -> list[Fill]:
+    start = start or timezone.now() - timedelta(days=1)
+    fills = []
+    for i in range(count):
+        order = OrderFactory(
+            bot=bot, side="buy" if i % 2 == 0 else "sell", amount=Decimal("0.01") + i
+        )
+        fills.append(
+            FillFactory(
+                order=order, taken_at=start + timedelta(minutes=i), price=Decimal(60000 + i)
+            )
+        )
+    return fills
+
+
+class TestDashboard:
+    def test_it_shows_totals_pnl_fees_positions_and_stopped_bots(
+        self, verified_client: Client, user
+    ) -> None:
+        running = BotFactory(
+            owner=user, name="Runner", equity=Decimal("1100"), cash=Decimal("400"),
+            realised_pnl=Decimal("60"), unrealised_pnl=Decimal("40"), fees_paid=Decimal("2.5"),
+            max_drawdown=Decimal("0.125"),
+        )  # fmt: skip
+        BotFactory(
+            owner=user, name="Retired", status=Bot.Status.STOPPED, equity=Decimal("990"),
+            cash=Decimal("990"), realised_pnl=Decimal("-10"),
+        )  # fmt: skip
+        running.positions.create(market="BTC/USDT", amount=Decimal("0.0116600"), avg_entry=60000)
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "2,090.00 USDT" in page  # total equity
+        assert "+90.00 USDT" in page and "4.50%" in page  # PnL of 2,000 allocated
+        assert "2.50 USDT" in page and "12.5%" in page  # fees, max drawdown
+        assert "Retired" in page and "-10.00 USDT" in page  # stopped bots keep their result
+        assert "0.01166 BTC" in page
+
+    def test_the_checklist_ticks_what_is_done(self, verified_client: Client, user) -> None:
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "Get started" in page
+        assert (
+            'Turn on two-factor authentication</span> <span class="visually-hidden">(done)' in page
+        )
+        assert 'href="/keys/link/"' in page and 'href="/bots/new/"' in page
+
+    def test_it_lists_recent_fills_decisions_and_open_alerts(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        make_history(bot, 3)
+        Decision.objects.create(
+            bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored",
+            reason="below_minimum", message="Below the market minimum of 5 USDT",
+        )  # fmt: skip
+        ActivityIncident.objects.create(
+            credential=bot.credential, volume_24h=Decimal("50000"), position_size=Decimal("100")
+        )
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "Below the market minimum of 5 USDT" in page
+        assert "Irregular activity" in page and "50,000.00 USDT" in page
+        assert "60,002.00 USDT" in page  # the newest fill's price
+
+    def test_it_shows_the_paper_accounts_balance(self, verified_client: Client, user) -> None:
+        bot = BotFactory(owner=user)
+        Balance.objects.create(
+            credential=bot.credential, currency="USDT", free=Decimal("9000"),
+            total=Decimal("10000"), synced_at=timezone.now(),
+        )  # fmt: skip
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "Paper account" in page and "10,000.00 USDT" in page
+
+    def test_another_users_bots_never_show(self, verified_client: Client) -> None:
+        BotFactory(name="Someone else's bot")
+        assert "Someone else" not in verified_client.get("/dashboard/").content.decode()
+
+    @pytest.mark.parametrize("bots", [1, 20])
+    def test_it_renders_in_the_same_number_of_queries_for_1_or_20_bots(
+        self, verified_client: Client, user, bots, django_assert_max_num_queries
+    ) -> None:
+        for _ in range(bots):
+            bot = BotFactory(owner=user)
+            make_history(bot, 2)
+            bot.positions.create(market="BTC/USDT", amount=Decimal("0.1"), avg_entry=1)
+            Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy))
+        snapshots_take()
+        verified_client.get("/dashboard/")
+        with django_assert_max_num_queries(20):
+            assert verified_client.get("/dashboard/").status_code == 200
+
+
+class TestSnapshots:
+    def test_a_snapshot_is_written_once_per_slot_and_marks_positions(self) -> None:
+        from strategies.models import Candle
+
+        bot = BotFactory(cash=Decimal("400"))
+        bot.positions.create(market="BTC/USDT", amount=Decimal("0.01"), avg_entry=Decimal("60000"))
+        Candle.objects.create(
+            exchange_id=bot.strategy.exchange_id, market="BTC/USDT",
+            timeframe=bot.strategy.timeframe, open_time=timezone.now() - timedelta(hours=4),
+            open=1, high=70000, low=1, close=Decimal("65000"), volume=1,
+        )  # fmt: skip
+        now = timezone.now()
+        assert snapshots_take(now=now) == 1
+        snapshots_take(now=now + timedelta(seconds=1))  # same slot: nothing new
+        snap = EquitySnapshot.objects.get(bot=bot)
+        assert snap.taken_at == slot_of(now)
+        assert snap.equity == Decimal("1050") and snap.unrealised_pnl == Decimal("50")
+
+    def test_stopped_bots_keep_their_snapshots_and_get_no_new_ones(self) -> None:
+        bot = BotFactory()
+        snapshots_take(now=timezone.now() - timedelta(hours=2))
+        Bot.objects.filter(pk=bot.pk).update(status=Bot.Status.STOPPED)
+        snapshots_take()
+        assert EquitySnapshot.objects.filter(bot=bot).count() == 1
+
+    def test_the_schedule_is_registered_idempotently(self) -> None:
+        ensure_schedules()
+        ensure_schedules()
+        assert Schedule.objects.filter(name="trading: equity snapshots").count() == 1
+        assert (
+            Schedule.objects.get(name="trading: equity snapshots").func
+            == "trading.tasks.take_equity_snapshots"
+        )
+
+    def test_the_bot_page_charts_its_snapshots_fills_and_candles(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        make_history(bot, 2)
+        snapshots_take(now=timezone.now() - timedelta(hours=3))
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        assert 'id="bot-series" type="application/json"' in page
+        assert '"side": "buy"' in page and '"equity": [[' in page
+        assert "lightweight-charts.standalone.production.js" in page
+        assert "TradingView" in page  # the licence's attribution
+
+
+def parse_csv(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+class TestHistory:
+    def test_it_pages_through_fills_newest_first(self, verified_client: Client, user) -> None:
+        bot = BotFactory(owner=user)
+        make_history(bot, 55)
+        first = verified_client.get("/bots/history/").content.decode()
+        assert first.count('data-label="Time"') == 50 and "Older" in first
+        second = verified_client.get("/bots/history/?page=2").content.decode()
+        assert second.count('data-label="Time"') == 5 and "Newer" in second
+        assert "60,054.00 USDT" in first and "60,054.00 USDT" not in second
+
+    def test_filters_narrow_by_bot_side_status_and_dates(
+        self, verified_client: Client, user
+    ) -> None:
+        one, two = BotFactory(owner=user, name="One"), BotFactory(owner=user, name="Two")
+        make_history(one, 4, start=datetime(2026, 1, 10, 12, tzinfo=UTC))
+        make_history(two, 2, start=datetime(2026, 1, 20, 12, tzinfo=UTC))
+
+        def rows(query: str) -> int:
+            page = verified_client.get("/bots/history/?" + query).content.decode()
+            return page.count('data-label="Time"')
+
+        assert rows("") == 6
+        assert rows(f"bot={two.pk}") == 2
+        assert rows("side=sell") == 3
+        assert rows("since=2026-01-15") == 2 and rows("until=2026-01-10") == 4
+        assert rows("kind=orders&status=closed") == 6 and rows("kind=orders&status=open") == 0
+
+    def test_another_users_bot_in_the_filter_shows_nothing_of_theirs(
+        self, verified_client: Client, user
+    ) -> None:
+        make_history(BotFactory(owner=user), 2)
+        stranger = BotFactory(owner=UserFactory())
+        make_history(stranger, 2)
+        page = verified_client.get(f"/bots/history/?bot={stranger.pk}").content.decode()
+        assert 'data-label="Time"' not in page and "Select a valid choice" in page
+        assert (
+            parse_csv(verified_client.get(f"/bots/history/fills.csv?bot={stranger.pk}"))[1:] == []
+        )
+        assert len(parse_csv(verified_client.get("/bots/history/fills.csv"))) == 3  # own only
+
+    def test_the_csv_has_tax_columns_and_its_totals_match_the_page(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user, name="Tax bot")
+        make_history(bot, 7)
+        response = verified_client.get("/bots/history/fills.csv?side=buy")
+        assert response["Content-Type"].startswith("text/csv")
+        assert "attachment" in response["Content-Disposition"]
+        rows = parse_csv(response)
+        assert rows[0] == COLUMNS
+        body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+        assert len(body) == 4 and {r["Side"] for r in body} == {"buy"}
+        first = body[-1]  # oldest
+        assert first["Amount"] == "0.01" and first["Price"] == "60000" and first["Cost"] == "600"
+        assert (
+            first["Fee"] == "0.6" and first["Fee currency"] == "USDT" and first["Bot"] == "Tax bot"
+        )
+        assert first["Time (UTC)"].count(":") == 2 and first["Order ID"].startswith("ex-")
+        cost = sum(Decimal(r["Cost"]) for r in body)
+        fees = sum(Decimal(r["Fee"]) for r in body)
+        page = verified_client.get("/bots/history/?side=buy&totals=1").content.decode()
+        assert f"bought <strong>{cost:,.2f} USDT</strong>" in page
+        assert f"<strong>{fees:,.2f} USDT</strong>" in page
+
+    def test_the_export_streams_100000_rows_in_bounded_memory(self, client: Client, user) -> None:
+        from trading.exports import fill_rows
+        from trading.selectors import HistoryFilter, history_fills
+
+        bot = BotFactory(owner=user)
+        orders = Order.objects.bulk_create(
+            OrderFactory.build(bot=bot, credential=bot.credential) for _ in range(100)
+        )
+        start = timezone.now() - timedelta(days=30)
+        Fill.objects.bulk_create(
+            (
+                Fill(
+                    order=orders[i % 100],
+                    credential=bot.credential,
+                    trade_id=f"bulk-{i}",
+                    amount=Decimal("0.001"),
+                    price=Decimal("60000.12"),
+                    fee=Decimal("0.06"),
+                    fee_currency="USDT",
+                    taken_at=start + timedelta(seconds=i),
+                )
+                for i in range(100_000)
+            ),
+            batch_size=5000,
+        )
+        lines = fill_rows(history_fills(user, HistoryFilter()))
+        tracemalloc.start()
+        count = 0
+        try:
+            baseline = tracemalloc.get_traced_memory()[0]
+            for _line in lines:
+                count += 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert count == 100_001
+        # Holding the rows would take tens of MB; streaming keeps the peak to a chunk or two.
+        assert peak - baseline < 4 * 1024 * 1024
+
+    @pytest.mark.parametrize("bots", [1, 20])
+    def test_it_renders_in_the_same_number_of_queries_for_1_or_20_bots(
+        self, verified_client: Client, user, bots, django_assert_max_num_queries
+    ) -> None:
+        for _ in range(bots):
+            make_history(BotFactory(owner=user), 3)
+        verified_client.get("/bots/history/")
+        with django_assert_max_num_queries(12):
+            verified_client.get("/bots/history/")
+        with django_assert_max_num_queries(12):
+            verified_client.get("/bots/history/?kind=orders")
+
+
+class TestBotPage:
+    def test_stop_asks_for_confirmation_and_shows_progress(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        assert 'data-confirm="Stop ' in page and "data-confirm-when-checked=" in page
+        assert 'data-busy="Stopping…"' in page
+
+    def test_the_allocation_box_holds_a_plain_amount(self, verified_client: Client, user) -> None:
+        bot = BotFactory(owner=user, allocation=Decimal("1000.000000000000"))
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        assert 'value="1000"' in page and "1000.000000000000" not in page
+
+    @pytest.mark.parametrize("decisions", [1, 30])
+    def test_its_query_count_does_not_grow_with_history(
+        self, verified_client: Client, user, decisions, django_assert_max_num_queries
+    ) -> None:
+        bot = BotFactory(owner=user)
+        make_history(bot, decisions)
+        for _ in range(decisions):
+            Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy))
+        with django_assert_max_num_queries(12):
+            verified_client.get(f"/bots/{bot.pk}/")
+
+
+class TestFeel:
+    def test_a_missing_page_is_app_styled(self, client: Client, settings) -> None:
+        settings.DEBUG = False
+        response = client.get("/no-such-page/")
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "This page does not exist" in page and "app.css" in page
+
+    def test_the_500_page_needs_no_database(self, settings) -> None:
+        from django.template.loader import render_to_string
+
+        html = render_to_string("500.html")
+        assert "Something went wrong on our side" in html
+
+    def test_a_user_picks_a_time_zone_and_times_follow_it(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        order = OrderFactory(bot=bot)
+        Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 7, 1, 12, tzinfo=UTC))
+        response = verified_client.post("/account/time-zone/", {"time_zone": "Asia/Tokyo"})
+        assert response.status_code == 302
+        page = verified_client.get(f"/bots/orders/{order.pk}/").content.decode()
+        assert "2026-07-01 21:00:00 JST" in page
+
+    def test_without_a_setting_the_browsers_zone_is_used(
+        self, verified_client: Client, user
+    ) -> None:
+        verified_client.cookies["tz"] = "America%2FNew_York"  # as app.js writes it
+        page = verified_client.get("/dashboard/").content.decode()
+        assert 'data-time-zone="America/New_York" data-time-zone-source="browser"' in page
+        verified_client.cookies["tz"] = "../../etc/passwd"
+        page = verified_client.get("/dashboard/").content.decode()
+        assert 'data-time-zone="UTC" data-time-zone-source="default"' in page
+
+    def test_an_unknown_zone_is_refused(self, verified_client: Client) -> None:
+        response = verified_client.post("/account/time-zone/", {"time_zone": "Mars/Olympus"})
+        assert response.status_code == 200 and "errorlist" in response.content.decode()
+
+
+class TestBacktestCharts:
+    def test_a_backtest_page_has_buy_and_hold_calmar_and_time_axis_data(
+        self, verified_client: Client
+    ) -> None:
+        from strategies.models import Candle
+        from strategies.tests.factories import BacktestFactory
+
+        backtest = BacktestFactory(cagr=Decimal("0.6"), max_drawdown=Decimal("0.2"))
+        start = backtest.start
+        for day, close in enumerate([100, 120, 90, 150]):
+            Candle.objects.create(
+                exchange_id=backtest.strategy.exchange_id, market="BTC/USDT", timeframe="4h",
+                open_time=start + timedelta(days=7 * day), open=close, high=close, low=close,
+                close=close, volume=1,
+            )  # fmt: skip
+        page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+        assert "Calmar ratio <strong>3.00</strong>" in page
+        assert (
+            'Buy and hold <strong class="loss">-10.0%</strong>' in page
+        )  # 100 → 90 by the last point
+        assert '"benchmark": [[1704067200, "10000.00"]' in page
+        assert 'data-chart="candles"' in page and "lightweight-charts" in page
+
+
+def test_a_stopped_bot_shows_its_sell_orders_in_progress(verified_client: Client, user) -> None:
+    bot = BotFactory(owner=user, status=Bot.Status.STOPPED)
+    OrderFactory(bot=bot, side="sell", status=Order.Status.UNKNOWN, amount=Decimal("0.5"))
+    page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+    assert "Selling the bot's positions" in page and "Sell 0.5 BTC</a>: sent" in page
+
+
+def test_the_hourly_refresh_stores_the_paper_accounts_balances(user) -> None:
+    from trading.tasks import refresh_balances
+    from vault.tests.factories import CredentialFactory
+
+    credential = CredentialFactory(owner=user)
+    assert refresh_balances() == {str(credential.pk): True}
+    balances = {b.currency: b.total for b in Balance.objects.filter(credential=credential)}
+    assert balances and all(total >= 0 for total in balances.values())
+
+
+def test_a_disabled_key_is_not_read(user) -> None:
+    from trading.snapshots import balances_refresh
+    from vault.tests.factories import CredentialFactory
+
+    credential = CredentialFactory(owner=user, status="disabled")
+    assert balances_refresh(credential) is False
+    assert not Balance.objects.filter(credential=credential).exists()
+
+
+@pytest.mark.parametrize("bots", [1, 20])
+def test_the_bot_list_renders_in_the_same_number_of_queries_for_1_or_20_bots(
+    verified_client: Client, user, bots, django_assert_max_num_queries
+) -> None:
+    for _ in range(bots):
+        make_history(BotFactory(owner=user), 1)
+    verified_client.get("/bots/")
+    with django_assert_max_num_queries(8):
+        assert verified_client.get("/bots/").status_code == 200
