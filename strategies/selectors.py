@@ -287,7 +287,7 @@ class LearningNote:
     lookback: int
     window: int = 0
     every: int = 0
-    refit_hours: float = 0
+    refit_hours: str = ""
     next_refit: datetime | None = None
 
 
@@ -308,7 +308,7 @@ def learning_note(strategy: Strategy, *, now: datetime | None = None) -> Learnin
         lookback=model.lookback,
         window=model.training_window,
         every=model.retrain_every,
-        refit_hours=model.retrain_every * width.total_seconds() / 3600,
+        refit_hours=f"{model.retrain_every * width.total_seconds() / 3600:g}",
         # A fit is made at the close of the refit candle.
         next_refit=last + model.retrain_every * width + width,
     )
