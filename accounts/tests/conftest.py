@@ -49,6 +49,13 @@ def password_login(client: Client, user: User) -> None:
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
+def start_setup(client: Client) -> str:
+    """Press "Show the QR code" on the enrolment page; the page that follows."""
+    response = client.post("/account/2fa/setup/", {"action": "start"}, follow=True)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 @pytest.fixture
 def verified_client(client: Client, user: User, authenticator: Authenticator) -> Client:
     """Signed in with password and a one-time code."""
