@@ -29,7 +29,7 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=413)
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # "[" * 5000 nests too deep
         return JsonResponse({"error": "body is not JSON"}, status=400)
     try:
         message = parse_message(data)

@@ -1,10 +1,14 @@
-"""Refuse requests carrying a NUL character before any code sees them.
+"""Refuse requests carrying a NUL character, or an overlong URL, before any code sees them.
 
 No input of OneClick can contain NUL (U+0000): not a form field, a filter, a
 cookie, a header, a path or a JSON string. PostgreSQL refuses it in text
 ("A string literal cannot contain NUL"), which surfaced as a 500 with a
 traceback from admin filters, slugs, session cookies and logged user agents.
 One guard in front of everything answers it with a plain 400 instead.
+
+URLs longer than ``MAX_URL_LENGTH`` get 414, as a proxy in front would answer:
+no page takes such a query, and a login redirect carrying one in ``next`` was
+refused by Django with a logged traceback (DisallowedRedirect).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 logger = logging.getLogger(__name__)
 
 NUL = "\x00"
+MAX_URL_LENGTH = 8192
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -60,13 +65,16 @@ def nul_in_request(request: HttpRequest) -> str | None:
     return None
 
 
-class RejectNulMiddleware:
-    """A request with a NUL anywhere gets 400, and reaches no view or database."""
+class RejectBadInputMiddleware:
+    """A request with a NUL anywhere gets 400 (a URL too long, 414); it reaches no view."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if len(request.path) + len(request.META.get("QUERY_STRING", "")) > MAX_URL_LENGTH:
+            logger.warning("Refused a request with a URL over %s characters", MAX_URL_LENGTH)
+            return HttpResponse("The URL is too long.", status=414, content_type="text/plain")
         try:
             where = nul_in_request(request)
         except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:

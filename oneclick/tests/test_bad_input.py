@@ -86,3 +86,38 @@ def test_a_nul_escape_in_a_json_body_is_refused(client: Client) -> None:
         "/telegram/webhook/", '{"a": "\\u0000"}', content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_a_next_that_is_not_a_path_falls_back_to_the_dashboard(
+    client: Client,
+) -> None:
+    # Test fails on main before this change: redirect("-1") took it for a URL name (500).
+    staff_login(client)
+    response = client.get("/account/2fa/verify/?next=-1")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+def test_an_overflowing_date_in_the_admin_drill_down_is_a_400(staff_client: Client) -> None:
+    # Test fails on main before this change: datetime() raised OverflowError (500).
+    response = staff_client.get("/admin/accounts/securityevent/?created_at__year=" + "9" * 40)
+    assert response.status_code == 400
+    assert (
+        staff_client.get("/admin/accounts/securityevent/?created_at__year=2025").status_code == 200
+    )
+
+
+def test_a_url_over_8_kb_is_refused_before_any_view(client: Client) -> None:
+    response = client.get("/dashboard/?next=" + "x" * 9000)
+    assert response.status_code == 414
+
+
+def test_deeply_nested_json_to_the_webhook_is_a_400(client: Client, settings) -> None:
+    # Test fails on main before this change: json.loads raised RecursionError (500).
+    settings.TELEGRAM_WEBHOOK_SECRET = "s"
+    response = client.post(
+        "/telegram/webhook/",
+        "[" * 5000,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": "s"},
+    )
+    assert response.status_code == 400
