@@ -10,6 +10,7 @@ PostgreSQL, Redis for the task broker, channel layer and cache, SMTP via
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -273,6 +274,11 @@ EGRESS_IPS = env.list("EGRESS_IPS", default=["203.0.113.10", "203.0.113.11"])
 # --- Vault (encryption of secrets at rest) ---------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 VAULT_KEYS = required_secret("VAULT_KEYS", generate=fernet_key).split(",")
+# Every process opens the vault sentinel when it starts (web server, task
+# cluster, the commands that open secrets: see vault.selftest). Off under
+# pytest only: a test database has no sealed data when the ASGI module is
+# imported, and tests check the keys themselves.
+VAULT_CHECK_AT_START = env.bool("VAULT_CHECK_AT_START", default="pytest" not in sys.modules)
 
 # --- Exchanges ------------------------------------------------------------------
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
