@@ -121,3 +121,22 @@ def test_deeply_nested_json_to_the_webhook_is_a_400(client: Client, settings) ->
         headers={"X-Telegram-Bot-Api-Secret-Token": "s"},
     )
     assert response.status_code == 400
+
+
+def test_an_admin_form_refuses_an_id_beyond_the_column_range(staff_client: Client) -> None:
+    # Test fails on main before this change: the lookup overflowed (500 on SQLite).
+    response = staff_client.post("/admin/auth/group/add/", {"name": "ops", "permissions": "9" * 40})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_an_admin_json_field_refuses_too_deep_nesting(staff_client: Client) -> None:
+    # Test fails on main before this change: json.loads raised RecursionError (500).
+    from strategies.tests.factories import StrategyFactory
+
+    strategy = StrategyFactory()
+    response = staff_client.post(
+        f"/admin/strategies/strategy/{strategy.pk}/change/", {"markets": "[" * 5000}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid JSON." in response.content.decode()
