@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core import mail
 from django.test import Client
 
 from accounts.models import SecurityEvent, User
@@ -113,3 +114,21 @@ def test_without_two_factor_an_email_change_asks_for_the_password_again(
     response = client.post(response.url, {"password": PASSWORD}, follow=True)
     assert EmailAddress.objects.filter(email="x@example.com").exists()
     assert events(user, "email_added") == [{"email": "x@example.com"}]
+
+
+def test_the_old_address_is_told_when_the_primary_address_changes(
+    verified_client: Client, user: User, second_address: EmailAddress
+) -> None:
+    old = user.email
+    verified_client.post("/account/email/", {"action_primary": "", "email": "second@example.com"})
+    notice = [m for m in mail.outbox if m.to == [old]]
+    assert len(notice) == 1
+    assert "second@example.com" in notice[0].body
+    assert "IP address" in notice[0].body
+
+
+def test_a_password_change_is_mailed(verified_client: Client, user: User) -> None:
+    data = {"oldpassword": PASSWORD, "password1": STRONG, "password2": STRONG}
+    verified_client.post("/account/password/change/", data)
+    assert [m.to for m in mail.outbox] == [[user.email]]
+    assert STRONG not in mail.outbox[0].body and PASSWORD not in mail.outbox[0].body
