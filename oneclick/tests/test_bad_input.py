@@ -140,3 +140,13 @@ def test_an_admin_json_field_refuses_too_deep_nesting(staff_client: Client) -> N
     )
     assert response.status_code == 200
     assert "Enter a valid JSON." in response.content.decode()
+
+
+def test_a_body_over_the_upload_limit_is_a_plain_400_without_a_traceback(
+    client: Client, caplog
+) -> None:
+    response = client.post(
+        "/telegram/webhook/", "x" * (3 * 1024 * 1024), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert not [r for r in caplog.records if r.exc_info]
