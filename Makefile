@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format migrations-check deploy-check browser clean
+.PHONY: run test lint format migrations-check deploy-check audit browser clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ deploy-check: $(VENV)/.dev
 	VAULT_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet;print(Fernet.generate_key().decode())') \
 	ALLOWED_HOSTS=oneclick.example \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+## Pinned versions against a vulnerability database; says plainly when it cannot reach one
+## (then exits 0, nothing checked). Also lists pins behind a newer patch release.
+audit: $(VENV)/.dev
+	$(PY) -m oneclick.audit
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -62,6 +62,9 @@ class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
         SIGNUP = "signup", "Account created"
         EMAIL_CONFIRMED = "email_confirmed", "Email address verified"
+        EMAIL_ADDED = "email_added", "Email address added"
+        EMAIL_REMOVED = "email_removed", "Email address removed"
+        EMAIL_PRIMARY_CHANGED = "email_primary_changed", "Primary email address changed"
         LOGIN = "login", "Signed in with password"
         LOGIN_FAILED = "login_failed", "Failed sign-in"
         LOGOUT = "logout", "Signed out"

@@ -13,6 +13,7 @@ import django_otp
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django_otp.models import Device
 
 from accounts.backup_codes import looks_like_backup_code
 from accounts.events import record_event
@@ -58,6 +59,16 @@ def _count_failure(user: User) -> int:
         return 1
 
 
+def mark_session_verified(request: HttpRequest, device: Device) -> None:
+    """Record the accepted device on the session and give the session a new id.
+
+    A privilege step: an id that leaked while the session knew only the
+    password (or was planted before it) must not become a signed-in one.
+    """
+    django_otp.login(request, device)
+    request.session.cycle_key()
+
+
 def _candidate_devices(user: User, code: str) -> list:
     if looks_like_backup_code(code):
         return list(BackupCodeDevice.objects.filter(user=user, confirmed=True))
@@ -82,7 +93,7 @@ def verify_otp(*, request: HttpRequest, user: User, code: str, purpose: str) -> 
             continue
         if verified is not None:
             cache.delete(_failure_key(user))
-            django_otp.login(request, verified)
+            mark_session_verified(request, verified)
             kind = (
                 SecurityEvent.Kind.BACKUP_CODE_USED
                 if isinstance(verified, BackupCodeDevice)

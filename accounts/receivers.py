@@ -6,7 +6,10 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.account.signals import (
+    email_added,
+    email_changed,
     email_confirmed,
+    email_removed,
     password_changed,
     password_reset,
     user_signed_up,
@@ -32,6 +35,41 @@ def on_email_confirmed(request: HttpRequest, email_address: EmailAddress, **kwar
     user = email_address.user
     record_event(user=user, kind=SecurityEvent.Kind.EMAIL_CONFIRMED, request=request)
     transaction.on_commit(lambda: async_task("accounts.tasks.send_ip_whitelist", user.pk))
+
+
+@receiver(email_added)
+def on_email_added(
+    request: HttpRequest, user: User, email_address: EmailAddress, **kwargs: Any
+) -> None:
+    record_event(
+        user=user, kind=SecurityEvent.Kind.EMAIL_ADDED, request=request, email=email_address.email
+    )
+
+
+@receiver(email_removed)
+def on_email_removed(
+    request: HttpRequest, user: User, email_address: EmailAddress, **kwargs: Any
+) -> None:
+    record_event(
+        user=user, kind=SecurityEvent.Kind.EMAIL_REMOVED, request=request, email=email_address.email
+    )
+
+
+@receiver(email_changed)
+def on_primary_email_changed(
+    request: HttpRequest,
+    user: User,
+    from_email_address: EmailAddress | None,
+    to_email_address: EmailAddress,
+    **kwargs: Any,
+) -> None:
+    record_event(
+        user=user,
+        kind=SecurityEvent.Kind.EMAIL_PRIMARY_CHANGED,
+        request=request,
+        old=from_email_address.email if from_email_address else "",
+        new=to_email_address.email,
+    )
 
 
 @receiver(user_logged_in)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_otp
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,6 +10,7 @@ from django_q.tasks import async_task
 from accounts.backup_codes import replace_backup_codes
 from accounts.events import record_event
 from accounts.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
+from accounts.otp import mark_session_verified
 from accounts.stepup import mark_stepped_up
 from accounts.totp import new_totp_key, totp_time_step
 
@@ -26,12 +26,19 @@ def notify_security_change(*, user: User, kind: SecurityEvent.Kind) -> None:
     )
 
 
-def totp_device_pending(*, user: User) -> TOTPDevice:
-    """The unconfirmed authenticator of ``user``, made with a new secret if none.
+def totp_device_pending(*, user: User) -> TOTPDevice | None:
+    """The unconfirmed authenticator of ``user``, if enrolment was started."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """Start enrolment: the pending authenticator, made with a new secret if none.
 
     Reusing it keeps the QR code stable across reloads of the enrolment page.
+    Called on a POST only, so a GET (a link prefetch, a crawler, a forged
+    image tag) never makes a secret.
     """
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device = totp_device_pending(user=user)
     if device is None:
         device = TOTPDevice.objects.create(
             user=user, name="Authenticator app", confirmed=False, key=new_totp_key()
@@ -56,7 +63,7 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
     device.confirmed = True
     device.last_t = step
     device.save(update_fields=["confirmed", "last_t"])
-    django_otp.login(request, device)
+    mark_session_verified(request, device)
     mark_stepped_up(request)
     codes: list[str] = []
     if replacing:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -60,5 +61,30 @@ def require_fresh_otp(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
             if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
                 next_url = urlsplit(referer).path or next_url
         return redirect(f"{reverse('accounts:stepup')}?{urlencode({'next': next_url})}")
+
+    return guarded
+
+
+def require_fresh_confirmation(
+    view: Callable[..., HttpResponse], *, form_asks_password: bool = False
+) -> Callable[..., HttpResponse]:
+    """Guard account changes (email addresses, password) for every user.
+
+    With two-factor on: a fresh one-time code (``require_fresh_otp``), so a
+    password-only or stolen session cannot swap the address a reset mail goes
+    to. Without it there is no code to ask: allauth's reauthentication asks for
+    the password before a change (a POST), unless the form itself asks for the
+    current password (``form_asks_password``, the password change).
+    """
+    with_code = require_fresh_otp(view)
+    with_password = view if form_asks_password else reauthentication_required(view, allow_get=True)
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if has_two_factor(request.user):
+            return with_code(request, *args, **kwargs)
+        return with_password(request, *args, **kwargs)
 
     return guarded

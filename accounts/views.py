@@ -18,6 +18,7 @@ from accounts.services import (
     backup_codes_regenerate,
     totp_device_confirm,
     totp_device_pending,
+    totp_device_start,
     two_factor_disable,
 )
 from accounts.stepup import has_fresh_stepup, mark_stepped_up, require_fresh_otp
@@ -26,7 +27,9 @@ from accounts.totp import base32_secret, provisioning_uri
 
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take "-1" or "foo" for a URL
+    # name and fail (500) on it.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -102,7 +105,12 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
     # Replacing the authenticator is a sensitive action: it needs a fresh code.
     if replacing and not has_fresh_stepup(request):
         return require_fresh_otp(twofa_setup)(request)
+    if request.method == "POST" and request.POST.get("action") == "start":
+        totp_device_start(user=request.user)
+        return redirect("accounts:twofa_setup")
     device = totp_device_pending(user=request.user)
+    if device is None:
+        return render(request, "accounts/twofa_setup.html", {"replacing": replacing})
     form = TOTPConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.telegram import TelegramDisabled, parse_update, send_message
+from accounts.telegram import MalformedUpdate, TelegramDisabled, parse_message, send_message
 from accounts.telegram_links import telegram_link_complete
 
 logger = logging.getLogger(__name__)
@@ -29,24 +29,25 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=413)
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # "[" * 5000 nests too deep
         return JsonResponse({"error": "body is not JSON"}, status=400)
-    update = parse_update(data) if isinstance(data, dict) else None
-    message = update.message if update else None
+    try:
+        message = parse_message(data)
+    except MalformedUpdate as exc:
+        logger.warning("Refused a malformed Telegram update: %s", exc)
+        return JsonResponse({"error": f"not a Telegram update: {exc}"}, status=400)
     # Anything but "/start <token>" is acknowledged and ignored, so Telegram does not retry.
-    if message is None or not message.text or not message.text.startswith("/start "):
+    if message is None or not message.text.startswith("/start "):
         return JsonResponse({"ok": True})
     token = message.text.removeprefix("/start ").strip()
-    user = telegram_link_complete(
-        token=token, chat_id=message.chat.id, username=message.chat.username or ""
-    )
+    user = telegram_link_complete(token=token, chat_id=message.chat_id, username=message.username)
     reply = (
         "Linked: OneClick alerts will arrive here."
         if user
         else "This link has expired or was already used. Make a new one on the OneClick settings page."
     )
     try:
-        send_message(message.chat.id, reply)
+        send_message(message.chat_id, reply)
     except TelegramDisabled:
         pass
     except Exception:  # the link itself succeeded; a failed reply must not undo it

@@ -11,7 +11,13 @@ class OneClickConfig(AppConfig):
     verbose_name = "OneClick"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from oneclick.queue_config import queue_config_problems
+        from vault.selftest import vault_keys_system_check
+
+        # Commands that open secrets check the vault keys before they start.
+        checks.register(vault_keys_system_check)
 
         problems = queue_config_problems(settings.Q_CLUSTER)
         if problems:

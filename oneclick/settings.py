@@ -10,6 +10,7 @@ PostgreSQL, Redis for the task broker, channel layer and cache, SMTP via
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions: a NUL in a cookie would otherwise reach the session query.
+    "oneclick.middleware.RejectBadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,6 +244,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
+# Mail the account's (old) address about password and email changes, with the
+# IP address and browser that made them (allauth's notifications).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[OneClick] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth counts these in the shared cache, so every process sees every try.
@@ -272,6 +278,11 @@ EGRESS_IPS = env.list("EGRESS_IPS", default=["203.0.113.10", "203.0.113.11"])
 # --- Vault (encryption of secrets at rest) ---------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 VAULT_KEYS = required_secret("VAULT_KEYS", generate=fernet_key).split(",")
+# Every process opens the vault sentinel when it starts (web server, task
+# cluster, the commands that open secrets: see vault.selftest). Off under
+# pytest only: a test database has no sealed data when the ASGI module is
+# imported, and tests check the keys themselves.
+VAULT_CHECK_AT_START = env.bool("VAULT_CHECK_AT_START", default="pytest" not in sys.modules)
 
 # --- Exchanges ------------------------------------------------------------------
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)

@@ -1,7 +1,9 @@
+from allauth.account import views as allauth_views
 from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from accounts.stepup import require_fresh_confirmation
 from accounts.webhooks import telegram_webhook
 from trading import views as trading_views
 
@@ -9,6 +11,17 @@ urlpatterns = [
     path("", account_views.landing, name="landing"),
     path("dashboard/", trading_views.dashboard, name="dashboard"),
     path("account/", include("accounts.urls")),
+    # allauth's email and password pages, guarded by a fresh code (matched first).
+    path(
+        "account/email/",
+        require_fresh_confirmation(allauth_views.email),
+        name="account_email",
+    ),
+    path(
+        "account/password/change/",
+        require_fresh_confirmation(allauth_views.password_change, form_asks_password=True),
+        name="account_change_password",
+    ),
     path("account/", include("allauth.urls")),
     path("keys/", include("vault.urls")),
     path("bots/", include("trading.urls")),

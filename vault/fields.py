@@ -14,7 +14,12 @@ type and Fernet format), with the library's unsafe behaviour replaced:
 - a row whose secret was never opened is re-saved with its ciphertext as is,
   so an undecryptable value is never encrypted a second time;
 - plaintext can reach the column only through ``save()``: lookups and
-  ``QuerySet.update()`` with a raw value are refused.
+  ``QuerySet.update()`` with a raw value are refused;
+- no query can look inside the column: every lookup and transform but
+  ``exact`` (which key rotation's compare-and-set uses, and which accepts only
+  ciphertext) raises ``VaultLookupRefused``. ``regex``/``startswith``/
+  ``contains``/``isnull``/``gt``… would otherwise skip ``get_prep_value`` or
+  compare ciphertexts, and narrow rows by what is stored.
 """
 
 from __future__ import annotations
@@ -22,11 +27,20 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from encrypted_fields.fields import EncryptedTextField
 
 from vault.crypto import seal, unseal
+
+
+class VaultLookupRefused(FieldError):
+    """A query tried to look inside an encrypted column."""
+
+
+# The only lookup code needs: rotation's compare-and-set on the exact ciphertext.
+ALLOWED_LOOKUPS = frozenset({"exact"})
 
 
 class Sealed(str):
@@ -112,6 +126,19 @@ class VaultField(EncryptedTextField):
     def raw_value(self, instance: models.Model) -> str | None:
         """The stored form of the value on ``instance`` without opening it."""
         return instance.__dict__.get(self.attname)
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name not in ALLOWED_LOOKUPS:
+            raise VaultLookupRefused(
+                f"{self.name} is encrypted: it cannot be filtered with "
+                f"'{lookup_name}' (only an exact ciphertext match is allowed)."
+            )
+        return super().get_lookup(lookup_name)
+
+    def get_transform(self, lookup_name: str) -> Any:
+        raise VaultLookupRefused(
+            f"{self.name} is encrypted: '{lookup_name}' cannot be applied to it."
+        )
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         return None if value is None else Sealed(value)

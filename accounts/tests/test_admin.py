@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import SecurityEvent, TOTPDevice, User
-from accounts.tests.conftest import Authenticator, password_login
+from accounts.tests.conftest import password_login, staff_login
 from accounts.tests.factories import TOTPDeviceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,12 +17,7 @@ def staff(db: None) -> User:
 
 @pytest.fixture
 def staff_client(client: Client, staff: User) -> Client:
-    device = TOTPDeviceFactory(user=staff)
-    password_login(client, staff)
-    assert (
-        client.post("/account/2fa/verify/", {"code": Authenticator(device).code()}).status_code
-        == 302
-    )
+    staff_login(client, staff)
     return client
 
 

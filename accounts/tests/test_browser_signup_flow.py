@@ -123,6 +123,7 @@ def test_a_new_user_signs_up_turns_on_2fa_and_signs_in_with_a_code(
     page.wait_for_url(f"{base_url}/dashboard/")
     page.get_by_role("link", name="Set up an authenticator app").click()
     page.wait_for_url(f"{base_url}/account/2fa/setup/")
+    page.get_by_role("button", name="Show the QR code", exact=True).click()
     hex_key = base64.b32decode(page.locator("#totp-secret").inner_text().strip()).hex()
     page.fill("input[name=code]", totp_code(hex_key))
     page.get_by_role("button", name="Turn on", exact=True).click()

@@ -85,7 +85,13 @@ def test_the_webhook_refuses_calls_without_telegrams_secret(secret: str, fake_te
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [("not json", 400), ("[1, 2]", 200), ('{"update_id": "x"}', 200), ('{"update_id": 5}', 200)],
+    [
+        ("not json", 400),
+        ("[1, 2]", 400),
+        ('{"update_id": "x"}', 400),
+        ('{"update_id": 5}', 200),
+        ('{"update_id": 5, "edited_message": {"text": "hi"}}', 200),
+    ],
 )
 def test_the_webhook_answers_bad_bodies_clearly(body: str, status: int, fake_telegram) -> None:
     response = Client().post(
@@ -96,6 +102,52 @@ def test_the_webhook_answers_bad_bodies_clearly(body: str, status: int, fake_tel
     )
     assert response.status_code == status
     assert not TelegramLink.objects.exists()
+
+
+def message_update(**message: object) -> dict:
+    base: dict = {"message_id": 1, "date": 0, "chat": {"id": 777, "type": "private"}}
+    return {"update_id": 1, "message": {**base, **message}}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 1, "message": "/start TOKEN"},
+        {"update_id": 1, "message": ["/start TOKEN"]},
+        message_update(chat="777", text="/start TOKEN"),
+        message_update(chat={"id": "777", "type": "private"}, text="/start TOKEN"),
+        message_update(chat={"id": True, "type": "private"}, text="/start TOKEN"),
+        message_update(chat={"id": 10**30, "type": "private"}, text="/start TOKEN"),
+        message_update(chat={"id": 7, "username": ["x"]}, text="/start TOKEN"),
+        message_update(chat={"id": 7, "username": "x" * 65}, text="/start TOKEN"),
+        message_update(text=["/start TOKEN"]),
+        message_update(text={"start": "TOKEN"}),
+    ],
+)
+def test_a_malformed_update_with_the_right_secret_is_refused_and_stores_nothing(
+    update: dict, verified_client: Client, user, fake_telegram: FakeTelegram, caplog
+) -> None:
+    # Test fails on main before this change: e.g. a message that is a string
+    # raised AttributeError (500, traceback logged); a chat id of 10**30 reached the database.
+    import json
+
+    token = start_link(verified_client)
+    body = json.dumps(update).replace("TOKEN", token)
+    response = Client().post(
+        "/telegram/webhook/",
+        body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": "webhook-secret-for-tests"},
+    )
+    assert response.status_code == 400
+    assert "not a Telegram update" in response.json()["error"]
+    assert not TelegramLink.objects.exists()
+    assert TelegramLinkToken.objects.filter(user=user, used_at__isnull=True).exists()
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not fake_telegram.sent
+    # The token still works for the real message.
+    assert webhook(Client(), f"/start {token}").status_code == 200
+    assert TelegramLink.objects.filter(user=user, chat_id=777).exists()
 
 
 def test_the_webhook_refuses_when_no_secret_is_configured(settings) -> None:

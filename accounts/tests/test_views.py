@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import BackupCode, SecurityEvent, TOTPDevice, User
 from accounts.stepup import STEPUP_SESSION_KEY
-from accounts.tests.conftest import Authenticator, password_login
+from accounts.tests.conftest import Authenticator, password_login, start_setup
 from accounts.tests.factories import TOTPDeviceFactory, UserFactory
 from accounts.totp import totp_code
 
@@ -38,20 +38,34 @@ def signed_in(client: Client, user: User) -> Client:
 
 class TestEnrolment:
     def test_it_shows_a_qr_code_and_the_secret_as_text(self, signed_in: Client) -> None:
-        page = signed_in.get("/account/2fa/setup/").content.decode()
+        page = start_setup(signed_in)
         assert "<svg" in page
         assert len(secret_on(page)) == 32
 
+    def test_opening_the_page_makes_no_secret(self, signed_in: Client, user: User) -> None:
+        # Test fails on main before this change: a GET created the device and its secret.
+        for _ in range(2):
+            page = signed_in.get("/account/2fa/setup/").content.decode()
+        assert "Show the QR code" in page and "totp-secret" not in page
+        assert not TOTPDevice.objects.filter(user=user).exists()
+
+    def test_a_code_without_a_started_enrolment_turns_nothing_on(
+        self, signed_in: Client, user: User
+    ) -> None:
+        response = signed_in.post("/account/2fa/setup/", {"code": "123456"})
+        assert response.status_code == 200 and "Show the QR code" in response.content.decode()
+        assert not TOTPDevice.objects.filter(user=user).exists()
+
     def test_the_secret_stays_the_same_across_reloads(self, signed_in: Client) -> None:
-        first = secret_on(signed_in.get("/account/2fa/setup/").content.decode())
-        second = secret_on(signed_in.get("/account/2fa/setup/").content.decode())
+        first = secret_on(start_setup(signed_in))
+        second = secret_on(start_setup(signed_in))
         assert first == second
         assert TOTPDevice.objects.count() == 1
 
     def test_a_first_code_turns_it_on_and_shows_backup_codes_once(
         self, signed_in: Client, user: User, django_capture_on_commit_callbacks
     ) -> None:
-        key = hex_key(secret_on(signed_in.get("/account/2fa/setup/").content.decode()))
+        key = hex_key(secret_on(start_setup(signed_in)))
         with django_capture_on_commit_callbacks(execute=True):
             response = signed_in.post("/account/2fa/setup/", {"code": totp_code(key)})
         page = response.content.decode()
@@ -66,14 +80,14 @@ class TestEnrolment:
         assert codes[0] not in overview and "Backup codes left: <strong>10</strong>" in overview
 
     def test_a_wrong_first_code_is_refused(self, signed_in: Client, user: User) -> None:
-        signed_in.get("/account/2fa/setup/")
+        start_setup(signed_in)
         response = signed_in.post("/account/2fa/setup/", {"code": "123456"})
         assert response.status_code == 200
         assert "That code is not right" in response.content.decode()
         assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
     def test_a_malformed_first_code_gets_a_clear_error(self, signed_in: Client) -> None:
-        signed_in.get("/account/2fa/setup/")
+        start_setup(signed_in)
         response = signed_in.post("/account/2fa/setup/", {"code": "12ab"})
         assert "The code is 6 digits." in response.content.decode()
 
@@ -81,7 +95,7 @@ class TestEnrolment:
         self, client: Client, user: User
     ) -> None:
         password_login(client, user)
-        key = hex_key(secret_on(client.get("/account/2fa/setup/").content.decode()))
+        key = hex_key(secret_on(start_setup(client)))
         code = totp_code(key)
         client.post("/account/2fa/setup/", {"code": code})
         client.post("/account/logout/")
@@ -220,7 +234,7 @@ class TestReplaceAndDisable:
     def test_replacing_swaps_the_device_and_emails_the_user(
         self, verified_client: Client, user: User, totp_device, django_capture_on_commit_callbacks
     ) -> None:
-        key = hex_key(secret_on(verified_client.get("/account/2fa/setup/").content.decode()))
+        key = hex_key(secret_on(start_setup(verified_client)))
         with django_capture_on_commit_callbacks(execute=True):
             response = verified_client.post("/account/2fa/setup/", {"code": totp_code(key)})
         assert response.status_code == 302
@@ -293,7 +307,7 @@ def test_the_dashboard_nudges_to_enable_two_factor(client: Client, user: User) -
 def test_other_users_devices_are_untouched_by_enrolment(client: Client, user: User) -> None:
     other = TOTPDeviceFactory()
     password_login(client, user)
-    client.get("/account/2fa/setup/")
+    start_setup(client)
     assert TOTPDevice.objects.filter(pk=other.pk, confirmed=True).exists()
 
 

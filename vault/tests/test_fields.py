@@ -14,7 +14,7 @@ from django.db import connection
 from accounts.models import TOTPDevice
 from accounts.tests.factories import TOTPDeviceFactory, UserFactory
 from vault.crypto import VaultDecryptionError
-from vault.fields import Sealed
+from vault.fields import Sealed, VaultLookupRefused, _Ciphertext
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,44 @@ def test_plaintext_cannot_reach_the_column_through_update_or_filter() -> None:
         TOTPDevice.objects.filter(pk=device.pk).update(key="cd" * 20)
     with pytest.raises(TypeError, match="encrypted"):
         list(TOTPDevice.objects.filter(key="cd" * 20))
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "regex",
+        "iregex",
+        "startswith",
+        "istartswith",
+        "endswith",
+        "contains",
+        "icontains",
+        "isnull",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "in",
+        "range",
+        "iexact",
+        "length__gt",
+        "lower__exact",
+    ],
+)
+def test_no_lookup_can_look_inside_the_column(lookup: str) -> None:
+    # Test fails on main before this change: regex/startswith/contains/isnull ran
+    # against the ciphertext and narrowed the rows.
+    TOTPDeviceFactory()
+    value = {"isnull": False, "in": ["gAAAA"], "range": ("a", "z")}.get(lookup, "gAAAA")
+    with pytest.raises(VaultLookupRefused, match="encrypted"):
+        list(TOTPDevice.objects.filter(**{f"key__{lookup}": value}))
+
+
+def test_the_rotation_compare_and_set_on_the_exact_ciphertext_still_works() -> None:
+    device = TOTPDeviceFactory()
+    raw = TOTPDevice.objects.get(pk=device.pk).__dict__["key"]
+    assert TOTPDevice.objects.filter(pk=device.pk, key=_Ciphertext(raw)).count() == 1
+    assert TOTPDevice.objects.filter(pk=device.pk, key=_Ciphertext("gAAAAother")).count() == 0
 
 
 def test_forms_and_serializers_never_see_the_secret() -> None:
