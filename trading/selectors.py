@@ -4,11 +4,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from trading.health import with_health
 from trading.models import Bot, Decision, Order
 
 
 def bots_of(user: User) -> QuerySet[Bot]:
-    return Bot.objects.filter(owner=user).select_related("credential", "strategy")
+    """The user's bots, with what their status needs (trading/health.py)."""
+    return with_health(Bot.objects.filter(owner=user))
 
 
 def bot_of(user: User, bot_id: object) -> Bot:

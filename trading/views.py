@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.stepup import require_fresh_otp
 from trading.forms import AllocationForm, BotForm, StopForm
+from trading.health import next_runs
 from trading.selectors import bot_of, bots_of, decision_of, decisions_of, order_of, orders_of
 from trading.services import (
     BotRefused,
@@ -40,15 +41,22 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
                 markets=data["markets"],
                 quote_currency=data["quote_currency"],
                 allocation=data["allocation"],
+                join_now=data["join_now"],
             )
         except BotRefused as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
-                request, f"{bot.name} is running. It acts on the strategy's next signal."
+                request,
+                f"{bot.name} is running. It is joining the strategy's current position."
+                if data["join_now"]
+                else f"{bot.name} is running. It acts on the strategy's next signal.",
             )
             return redirect("trading:detail", bot.pk)
-    return render(request, "trading/bot_create.html", {"form": form})
+    strategies = list(form.fields["strategy"].queryset)
+    runs = next_runs(strategies)
+    schedule = [(s, runs[s.pk]) for s in strategies]
+    return render(request, "trading/bot_create.html", {"form": form, "schedule": schedule})
 
 
 @login_required
@@ -65,6 +73,7 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
             "orders": orders_of(bot)[:20],
             "allocation_form": AllocationForm(initial={"allocation": bot.allocation}),
             "stop_form": StopForm(),
+            "next_run": next_runs([bot.strategy])[bot.strategy.pk],
         },
     )
 

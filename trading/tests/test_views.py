@@ -177,14 +177,15 @@ def test_the_bot_page_query_count_is_constant(
     from trading.models import Decision
 
     Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored")
+    # 9: the page also reads the strategy's schedule once (next run).
     verified_client.get(f"/bots/{bot.pk}/")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         verified_client.get(f"/bots/{bot.pk}/")
     for _ in range(5):
         Decision.objects.create(
             bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored"
         )
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         verified_client.get(f"/bots/{bot.pk}/")
 
 
