@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import pytest
 from django.conf import settings
 
 from trading.tests.test_concurrency import _database_env as database_env
@@ -114,3 +115,15 @@ def _wait_for_port(port: int, server: subprocess.Popen, log: IO[str]) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("daphne did not start within 30 s")
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    """A daphne server for the test module (import this fixture to use it)."""
+    with asgi_server() as url:
+        yield url
+
+
+@pytest.fixture
+def in_memory_channel_layer() -> None:
+    """Overrides trading/tests/conftest.py: the live tests use the configured layer."""

@@ -22,7 +22,11 @@ from django.test import Client
 
 from strategies.tests.factories import SignalFactory
 from trading.tests.factories import BotFactory
-from trading.tests.live_server import asgi_server, run_in_worker
+from trading.tests.live_server import (  # noqa: F401  (fixtures)
+    in_memory_channel_layer,
+    run_in_worker,
+    server_url,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,19 +34,8 @@ PUSH_DEADLINE = 1.0  # seconds from the worker's commit to the open page
 
 
 @pytest.fixture(autouse=True)
-def in_memory_channel_layer() -> None:
-    """Overrides the package's in-memory layer: these tests use the configured one."""
-
-
-@pytest.fixture(autouse=True)
 def _no_login_throttle_left_over() -> None:
     cache.clear()
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Any:
-    with asgi_server() as url:
-        yield url
 
 
 class Socket:
