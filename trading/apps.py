@@ -8,6 +8,7 @@ class TradingConfig(AppConfig):
 
     def ready(self) -> None:
         from strategies import hooks
+        from trading import receivers  # noqa: F401  (connects the receivers)
         from trading.fanout import fan_out
         from trading.schedules import ensure_schedules
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -9,7 +8,12 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from accounts.otp import has_two_factor
-from trading.events import user_group
+from trading.events import CLOSE_SESSION_CHANGED, CLOSE_SIGNED_OUT, user_group
+from trading.frames import frame_error
+
+# A page has nothing to send; one that keeps sending is closed rather than answered forever.
+MAX_BAD_FRAMES = 20
+CLOSE_TOO_MANY_FRAMES = 4400
 
 
 @database_sync_to_async
@@ -27,10 +31,12 @@ def _fully_signed_in(user: Any, session: Any) -> bool:
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Pushes a user's live updates to their open pages. Receives nothing."""
 
+    bad_frames = 0
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if not await _fully_signed_in(user, self.scope.get("session")):
-            await self.close(code=4401)
+            await self.close(code=CLOSE_SIGNED_OUT)
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -43,16 +49,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
-        # Any frame from the browser gets a clear answer instead of a dropped socket.
-        if bytes_data is not None or text_data is None:
-            await self.send_json({"error": "binary frames are not accepted"})
-            return
-        try:
-            json.loads(text_data)
-        except ValueError:
-            await self.send_json({"error": "frames must be JSON"})
-            return
-        await self.send_json({"error": "this socket only sends updates; it takes no commands"})
+        # Checked before parsing: size and nesting are capped (trading/frames.py).
+        self.bad_frames += 1
+        await self.send_json({"error": frame_error(text_data, bytes_data)})
+        if self.bad_frames >= MAX_BAD_FRAMES:
+            await self.close(code=CLOSE_TOO_MANY_FRAMES)
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], "data": message["data"]})
+
+    async def session_end(self, message: dict[str, Any]) -> None:
+        # Channels checks the session only at connect: a logout, password change
+        # or 2FA change elsewhere closes every socket of the user, and the page
+        # reconnects, which checks the session again.
+        await self.close(code=CLOSE_SESSION_CHANGED)

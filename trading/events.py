@@ -17,8 +17,23 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+# Close codes of the live socket, read by static/js/live.js.
+CLOSE_SIGNED_OUT = 4401  # not (or no longer) signed in: the page stops reconnecting
+CLOSE_SESSION_CHANGED = 4001  # the user's sessions changed: reconnect to be checked again
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def _group_send_after_commit(user_id: int, message: dict[str, Any], what: str) -> None:
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(user_group(user_id), message)
+        except Exception:  # a live page missing an update must not fail the action
+            logger.warning("Could not push %s to user %s", what, user_id, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def push_to_user(user_id: int, event: str, payload: dict[str, Any]) -> None:
@@ -27,12 +42,15 @@ def push_to_user(user_id: int, event: str, payload: dict[str, Any]) -> None:
     ``payload`` must be JSON-serialisable and never hold a secret.
     """
 
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                user_group(user_id), {"type": "live.event", "event": event, "data": payload}
-            )
-        except Exception:  # a live page missing an update must not fail the trade
-            logger.warning("Could not push %s to user %s", event, user_id, exc_info=True)
+    _group_send_after_commit(
+        user_id, {"type": "live.event", "event": event, "data": payload}, event
+    )
 
-    transaction.on_commit(send)
+
+def end_user_sockets(user_id: int) -> None:
+    """Close every open live socket of the user after commit.
+
+    Each page reconnects at once, and the connect check (session, password hash,
+    one-time code) decides whether it may listen again.
+    """
+    _group_send_after_commit(user_id, {"type": "session.end"}, "session end")

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import User
+from trading.health import min_allocation, min_order_value
 from vault.selectors import credentials_of
 
 
@@ -22,6 +23,28 @@ class BotForm(forms.Form):
     allocation = forms.DecimalField(
         min_value=Decimal("1"), max_digits=20, decimal_places=2, help_text="Funds the bot may use."
     )
+    join_now = forms.BooleanField(
+        required=False,
+        label="Join the strategy's current position now",
+        help_text=(
+            "Act at once on the strategy's latest buy signals that are still fresh, "
+            "instead of waiting for its next run. They go through every usual check."
+        ),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        credential, allocation = data.get("credential"), data.get("allocation")
+        if credential is not None and allocation is not None:
+            least = min_allocation(credential.exchange_id)
+            if allocation < least:
+                self.add_error(
+                    "allocation",
+                    f"The market's minimum order is {min_order_value(credential.exchange_id):f} "
+                    f"{data.get('quote_currency') or ''}; allocate at least {least:f} so the "
+                    "strategy's first order clears it.",
+                )
+        return data
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         from strategies.models import Strategy

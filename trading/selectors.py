@@ -26,6 +26,7 @@ from django_q.models import Schedule
 from accounts.models import User
 from accounts.otp import has_two_factor
 from strategies.schedules import run_schedule_name
+from trading.health import with_health
 from trading.models import (
     MONEY,
     ActivityIncident,
@@ -44,7 +45,8 @@ CHART_DAYS = 30
 
 
 def bots_of(user: User) -> QuerySet[Bot]:
-    return Bot.objects.filter(owner=user).select_related("credential", "strategy")
+    """The user's bots, with what their status needs (trading/health.py)."""
+    return with_health(Bot.objects.filter(owner=user))
 
 
 def bot_of(user: User, bot_id: object) -> Bot:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import ccxt
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
+from trading.health import min_allocation
 from trading.models import Bot, Order
 from trading.orders import reserved
 from vault.models import CredentialUse, ExchangeCredential
@@ -85,9 +89,12 @@ def bot_create(
     markets: list[str],
     quote_currency: str,
     allocation: Decimal,
+    join_now: bool = False,
 ) -> Bot:
     """Create a running bot after checking markets and the account's free balance.
 
+    With ``join_now``, the strategy's latest still-fresh buy signals are queued for
+    the new bot after commit (the normal execution task and all its checks).
     The caller has checked ownership of the credential and a fresh one-time code.
     Raises BotRefused.
     """
@@ -101,6 +108,11 @@ def bot_create(
     wrong_quote = [m for m in markets if not m.endswith(f"/{quote_currency}")]
     if wrong_quote:
         raise BotRefused(f"{', '.join(wrong_quote)} is not quoted in {quote_currency}.")
+    if allocation < min_allocation(credential.exchange_id):
+        raise BotRefused(
+            f"Allocate at least {min_allocation(credential.exchange_id):f} {quote_currency}: "
+            "below that the strategy's first order misses the market's minimum."
+        )
     _check_allocation(credential, quote_currency, allocation)
     with transaction.atomic():
         bot = Bot.objects.create(
@@ -118,8 +130,36 @@ def bot_create(
         record_event(
             user=user, kind=SecurityEvent.Kind.BOT_CREATED, request=request, bot=str(bot.pk)
         )
+        if join_now:
+            _join_current_position(bot)
     push_to_user(user.pk, "bot", {"bot": str(bot.pk), "status": bot.status})
     return bot
+
+
+def joinable_signals(bot: Bot) -> list[Any]:
+    """Per market of the bot, the strategy's latest signal if it is a buy still fresh.
+
+    Only the latest counts: an older buy followed by a sell or a hold is a position
+    the strategy no longer holds.
+    """
+    from strategies.models import Signal
+
+    cutoff = timezone.now() - dt.timedelta(seconds=bot.strategy.max_signal_age)
+    latest: dict[str, Any] = {}
+    recent = Signal.objects.filter(
+        strategy=bot.strategy, market__in=bot.markets, created_at__gte=cutoff
+    ).order_by("-period", "-created_at")
+    for signal in recent:
+        latest.setdefault(signal.market, signal)
+    return [s for s in latest.values() if s.action == Signal.Action.BUY]
+
+
+def _join_current_position(bot: Bot) -> None:
+    for signal in joinable_signals(bot):
+        # Through the execution task, as a fan-out would: every check still applies.
+        transaction.on_commit(
+            partial(async_task, "trading.tasks.execute_signal", str(bot.pk), str(signal.pk))
+        )
 
 
 def _set_status(

@@ -12,6 +12,7 @@ from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
+from trading.health import next_runs
 from trading.models import Bot
 from trading.selectors import (
     bot_equity_series,
@@ -66,15 +67,22 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
                 markets=data["markets"],
                 quote_currency=data["quote_currency"],
                 allocation=data["allocation"],
+                join_now=data["join_now"],
             )
         except BotRefused as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
-                request, f"{bot.name} is running. It acts on the strategy's next signal."
+                request,
+                f"{bot.name} is running. It is joining the strategy's current position."
+                if data["join_now"]
+                else f"{bot.name} is running. It acts on the strategy's next signal.",
             )
             return redirect("trading:detail", bot.pk)
-    return render(request, "trading/bot_create.html", {"form": form})
+    strategies = list(form.fields["strategy"].queryset)
+    runs = next_runs(strategies)
+    schedule = [(s, runs[s.pk]) for s in strategies]
+    return render(request, "trading/bot_create.html", {"form": form, "schedule": schedule})
 
 
 @login_required
@@ -106,6 +114,7 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
                 "candles": {m: price_candles(bot, m) for m in bot.markets[:4]},
                 "quote": bot.quote_currency,
             },
+            "next_run": next_runs([bot.strategy])[bot.strategy.pk],
         },
     )
 

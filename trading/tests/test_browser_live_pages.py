@@ -1,0 +1,86 @@
+"""A bot page in headless Chromium, served by daphne, updated by a worker process.
+
+The page is open; a separate ``manage.py shell`` process executes a signal for the
+bot (as a task worker would); the new order must appear in the page without a
+reload within 2 s. Then signing out in another tab closes the page's socket.
+Runs on whichever setup the suite runs on: channels-lite or Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from accounts.tests.test_browser_signup_flow import browser  # noqa: F401  (fixture)
+from strategies.tests.factories import SignalFactory
+from trading.tests.factories import BotFactory
+from trading.tests.live_server import (  # noqa: F401  (fixtures)
+    in_memory_channel_layer,
+    run_in_worker,
+    server_url,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTEFACTS = Path(django_settings.BASE_DIR) / "test-results"
+
+
+@pytest.fixture(autouse=True)
+def _no_login_throttle_left_over() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def signed_in(
+    browser: Browser, server_url: str, verified_client: Client
+) -> Iterator[BrowserContext]:
+    """A browser context carrying the session of a user signed in with password and code."""
+    name = django_settings.SESSION_COOKIE_NAME
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    context.add_cookies(
+        [{"name": name, "value": verified_client.cookies[name].value, "url": server_url}]
+    )
+    yield context
+    context.close()
+
+
+def test_a_fill_from_a_worker_appears_without_reload_and_signing_out_elsewhere_closes_the_socket(
+    signed_in: BrowserContext, server_url: str, user
+) -> None:
+    bot = BotFactory(owner=user)
+    signal = SignalFactory(strategy=bot.strategy, fraction=Decimal("0.5"))
+    page = signed_in.new_page()
+    page.goto(f"{server_url}/bots/{bot.pk}/")
+    expect(page.locator("html")).to_have_attribute("data-live", "open")
+    expect(page.locator("#live-region")).to_contain_text("No orders yet.")
+    page.evaluate("window.__notReloaded = true")
+
+    output = run_in_worker(
+        "import time; from trading.execution import execute\n"
+        f"print(execute({str(bot.pk)!r}, {str(signal.pk)!r}).outcome, time.time())\n"
+    )
+    outcome, done_at = output.split()[-2:]
+    assert outcome == "executed"
+    order = page.locator("#live-region a[href^='/bots/orders/']")
+    # The worker process takes a moment to exit after committing: the deadline is
+    # measured from its commit to the page's refresh (live.js stamps it), not here.
+    expect(order).to_contain_text("buy", timeout=5_000)
+    refreshed_at = int(page.locator("html").get_attribute("data-live-refreshed")) / 1000
+    assert refreshed_at - float(done_at) <= 2
+    assert page.evaluate("window.__notReloaded") is True  # updated in place
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTEFACTS / "bot-page-live-fill.png", full_page=True)
+
+    other = signed_in.new_page()
+    other.goto(f"{server_url}/dashboard/")
+    other.locator("nav").get_by_role("button", name="Sign out").click()
+    other.wait_for_url(f"{server_url}/")
+    expect(page.locator("html")).to_have_attribute("data-live", "signed_out", timeout=5_000)
