@@ -11,25 +11,17 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.db import connection
 
+from trading.tests.processes import database_env
 from vault.selftest import SENTINEL_TEXT, check_vault_keys, running_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _database_env() -> dict[str, str]:
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return {"SQLITE_PATH": str(name)}
-    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-    return {"DATABASE_URL": f"{url}/{name}"}
-
-
 def run(args: list[str], *, vault_keys: str, timeout: float = 60) -> tuple[int, str, float]:
     env = {
         **os.environ,
-        **_database_env(),
+        **database_env(),
         "VAULT_KEYS": vault_keys,
         "VAULT_CHECK_AT_START": "true",
         "DJANGO_SETTINGS_MODULE": "oneclick.settings",

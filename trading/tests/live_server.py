@@ -22,7 +22,7 @@ from typing import IO
 import pytest
 from django.conf import settings
 
-from trading.tests.test_concurrency import _database_env as database_env
+from trading.tests.processes import database_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18500, 18600)  # this suite's loopback ports

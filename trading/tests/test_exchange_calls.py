@@ -19,7 +19,6 @@ from types import SimpleNamespace
 import ccxt
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from trading import market_cache
 from trading.exchange_calls import (
@@ -33,6 +32,7 @@ from trading.exchange_calls import (
 )
 from trading.limits import block, blocked_for, spent, unblock
 from trading.market_cache import ticker_snapshot
+from trading.tests.processes import database_env
 from vault.clients import KeyMaterial, build_client, public_client
 from vault.paper.models import PaperOrder
 from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
@@ -75,14 +75,6 @@ def client(key: EmulatorKey) -> ccxt.binance:
     ready = keyed_client(key)
     call(ready, "binance", "fetch_balance")
     return ready
-
-
-def database_env() -> dict[str, str]:
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return {"SQLITE_PATH": str(name)}
-    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-    return {"DATABASE_URL": f"{url}/{name}"}
 
 
 def start_process(code: str, emulator: BinanceEmulator, **env: str) -> subprocess.Popen:
@@ -406,6 +398,8 @@ def test_request_weights_follow_binance_and_their_parameters(
 SNAPSHOT_WORKER = """
 import json, os, time
 from trading.market_cache import ticker_snapshot
+from trading.tests.processes import database_env
+from trading.tests.processes import database_env
 time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))  # both at once
 lasts = [ticker_snapshot("binance", "BTC/USDT", 30)["last"] for _ in range(3)]
 print(json.dumps({"lasts": lasts}))
