@@ -29,7 +29,7 @@ from trading.tests.live_server import (  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTEFACTS = Path(django_settings.BASE_DIR) / "test-results"
+ARTEFACTS = Path(django_settings.BASE_DIR) / "test-artefacts" / "live"
 
 
 @pytest.fixture(autouse=True)
@@ -72,11 +72,11 @@ def test_a_fill_from_a_worker_appears_without_reload_and_signing_out_elsewhere_c
     order = page.locator("#live-region a[href^='/bots/orders/']")
     # The worker process takes a moment to exit after committing: the deadline is
     # measured from its commit to the page's refresh (live.js stamps it), not here.
-    expect(order).to_contain_text("buy", timeout=5_000)
+    expect(order).to_contain_text("Buy", timeout=5_000)
     refreshed_at = int(page.locator("html").get_attribute("data-live-refreshed")) / 1000
     assert refreshed_at - float(done_at) <= 2
     assert page.evaluate("window.__notReloaded") is True  # updated in place
-    ARTEFACTS.mkdir(exist_ok=True)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTEFACTS / "bot-page-live-fill.png", full_page=True)
 
     other = signed_in.new_page()
