@@ -115,7 +115,10 @@ def test_odd_values_in_any_field_never_crash_the_form(
     for value in ODD_VALUES:
         data = {"exchange_id": exchange_id, "label": "x", "api_key": "k" * 64, "secret": "s" * 64}
         response = verified_client.post("/keys/link/", {**data, field: value})
-        assert response.status_code == 200, (field, value[:20])
+        # A NUL is refused with 400 before any view (oneclick.middleware); the rest
+        # reach the form and come back as form errors.
+        expected = 400 if "\x00" in value else 200
+        assert response.status_code == expected, (field, value[:20])
     assert not ExchangeCredential.objects.exists()
 
 
