@@ -21,7 +21,7 @@ from strategies.services import (
 )
 from strategies.signing import verify_signal
 from strategies.tests.conftest import NOW
-from strategies.tests.factories import SignalFactory, StrategyFactory
+from strategies.tests.factories import NO_RISK, SignalFactory, StrategyFactory
 from strategies.timeframes import last_closed
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +194,9 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
     from strategies.models import Candle
 
     monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
-    strategy = StrategyFactory(kind="ml_direction", params={"train_window": 100, "min_train": 50})
+    strategy = StrategyFactory(
+        kind="ml_direction", params={"train_window": 100, "min_train": 50, **NO_RISK}
+    )
     backtest = backtest_request(strategy=strategy, market="BTC/USDT", days=5, now=NOW)
     done = backtest_execute(backtest=backtest, client=paper)
     assert done.status == Backtest.Status.DONE and done.candles == 30
