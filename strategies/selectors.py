@@ -40,6 +40,7 @@ from strategies.models import (
     StrategyRun,
 )
 from strategies.timeframes import last_closed, refit_anchor, step
+from strategies.track_records import LiveRecord, OfficialRecord, live_records, official_records
 
 RECENT_SIGNALS = 20
 RECENT_RUNS = 10
@@ -326,6 +327,10 @@ class StrategyPage:
     gaps: dict[str, GapReport]
     fills: FillQuality
     learning: LearningNote | None
+    # Issue 11 item 3: the official record on real history, and its signals' own.
+    official: list[OfficialRecord]
+    live_records: list[LiveRecord]
+    demo_data: bool
 
 
 def strategy_page(
@@ -380,4 +385,7 @@ def strategy_page(
         ),
         fills=fill_quality(strategy),
         learning=learning_note(strategy),
+        official=official_records(strategy),
+        live_records=live_records(strategy),
+        demo_data=strategy.exchange_id == "paper",
     )

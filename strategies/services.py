@@ -56,6 +56,7 @@ def strategy_add(*, strategy: Strategy) -> Strategy:
     strategy.save()
     strategy_schedule_sync(strategy=strategy)
     _fit_ahead(strategy)
+    _record_ahead(strategy)
     return strategy
 
 
@@ -121,9 +122,18 @@ def strategy_set_active(*, strategy: Strategy, active: bool) -> Strategy:
     return strategy
 
 
+def _record_ahead(strategy: Strategy) -> None:
+    """Its official record on the shipped real history, recomputed in the background
+    (a stale one is never shown as the new settings': kind and params are stored)."""
+    pk = strategy.pk
+    transaction.on_commit(lambda: async_task("strategies.tasks.refresh_track_records", pk))
+
+
 def strategy_settings_changed(*, strategy: Strategy) -> None:
-    """After staff edited a strategy: the schedule follows its interval and state."""
+    """After staff edited a strategy: the schedule follows its interval and state, and
+    its official record is recomputed."""
     strategy_schedule_sync(strategy=strategy)
+    _record_ahead(strategy)
 
 
 def backtest_request(

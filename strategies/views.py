@@ -14,6 +14,7 @@ from strategies.charts import drawdown_chart, equity_chart
 from strategies.forms import BacktestRequestForm
 from strategies.selectors import backtest_of, catalogue, strategy_of, strategy_page
 from strategies.services import BacktestRefused, backtest_request
+from strategies.track_records import costs_shown
 
 
 @login_required
@@ -36,6 +37,7 @@ def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "equity": equity_chart(curve),
             "drawdown": drawdown_chart(curve),
             "form": BacktestRequestForm(strategy=strategy),
+            "costs": costs_shown(),
         },
     )
 
