@@ -372,6 +372,9 @@ class Backtest(models.Model):
     )
     market = models.CharField(max_length=30)
     timeframe = models.CharField(max_length=5)
+    # Whose candles it replays: "" for the strategy's own exchange, else an exchange
+    # id whose history is stored, not fetched (``binance``: the shipped real history).
+    exchange_id = models.CharField(max_length=40, blank=True, default="")
     # What ran, frozen: a later change of the strategy does not rewrite history.
     kind = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)
@@ -413,6 +416,10 @@ class Backtest(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def data_exchange(self) -> str:
+        return self.exchange_id or self.strategy.exchange_id
 
     def clean(self) -> None:
         if self.start and self.end and self.start >= self.end:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from strategies.backtest import Costs, Ledger, run_backtest, simulate
@@ -88,6 +89,16 @@ def shipped_markets() -> dict[str, str]:
         if match is not None:
             found[market_from_symbol_id(match["symbol"])] = match["tf"]
     return found
+
+
+def reference_span(*, market: str, timeframe: str) -> tuple[datetime, datetime] | None:
+    """First and last open time of the stored real history of ``market`` (None if none)."""
+    span = Candle.objects.filter(
+        exchange_id=REFERENCE_EXCHANGE, market=market, timeframe=timeframe
+    ).aggregate(first=Min("open_time"), last=Max("open_time"))
+    if span["first"] is None:
+        return None
+    return span["first"], span["last"]
 
 
 def load_reference_history(

@@ -154,3 +154,39 @@ def test_the_command_loads_the_history_and_records_every_strategy_once(loaded) -
     assert set(first) == {"BTC/USDT", "ETH/USDT"}  # its USDC markets have no history
     call_command("load_reference_history", verbosity=0)
     assert dict(TrackRecord.objects.values_list("market", "computed_at")) == first
+
+
+def test_a_backtest_on_the_real_history_runs_over_all_of_it_without_fetching(
+    loaded, verified_client: Client, monkeypatch
+) -> None:
+    from strategies.models import Backtest
+    from strategies.services import backtest_execute
+
+    monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
+    strategy = StrategyFactory(kind="trend_following", params=TREND, markets=["ETH/USDT"])
+    response = verified_client.post(
+        f"/strategies/{strategy.slug}/backtest/",
+        {"market": "ETH/USDT", "data": "real", "days": "90"},
+    )
+    backtest = Backtest.objects.get(strategy=strategy)
+    assert response.status_code == 302
+    assert backtest.exchange_id == REFERENCE_EXCHANGE
+    assert (backtest.start.year, backtest.end.year) == (2023, 2026)  # no 1,830-day cap
+    phases: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        "strategies.services._report",
+        lambda bt, *, phase, progress: phases.append((phase, progress)),
+    )
+    # No exchange client at all: the shipped history is read, never fetched.
+    done = backtest_execute(backtest=backtest, client=object())
+    assert done.status == Backtest.Status.DONE, done.error
+    assert done.candles == 6691 - 599  # all of it after the overlay's 600-candle warm-up
+    assert phases[0] == ("reading stored candles", 50) and phases[-1][0] == "replaying"
+
+
+def test_a_real_history_backtest_of_a_market_without_one_is_refused(loaded) -> None:
+    from strategies.services import BacktestRefused, backtest_request
+
+    strategy = StrategyFactory(markets=["BTC/USDC"])
+    with pytest.raises(BacktestRefused, match="No real 4h history of BTC/USDC"):
+        backtest_request(strategy=strategy, market="BTC/USDC", days=90, real_history=True)
