@@ -105,8 +105,20 @@ RISK_PARAMS: dict[str, Param] = {
 }
 
 
+RISK_RULE = (
+    "Every decision then passes the risk overlay, the same in live runs and backtests: "
+    "below the risk_regime_window-candle average the strategy sells everything and buys "
+    "nothing, and buys again only once the close is risk_band above it; after a fall of "
+    "risk_brake from the highest close of the last risk_brake_window candles it sells "
+    "everything, and buys again only within half that fall of the high; each buy is "
+    "scaled by risk_target_vol / the annualised volatility of the last risk_vol_window "
+    "candles (at most 1)."
+)
+
+
 class StrategyModel(ABC):
     key: ClassVar[str]
+    risk_rule: ClassVar[str] = RISK_RULE
     title: ClassVar[str]
     summary: ClassVar[str]
     rule: ClassVar[str]

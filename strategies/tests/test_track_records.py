@@ -190,3 +190,9 @@ def test_a_real_history_backtest_of_a_market_without_one_is_refused(loaded) -> N
     strategy = StrategyFactory(markets=["BTC/USDC"])
     with pytest.raises(BacktestRefused, match="No real 4h history of BTC/USDC"):
         backtest_request(strategy=strategy, market="BTC/USDC", days=90, real_history=True)
+
+
+def test_the_strategy_page_states_the_risk_overlay_rule(verified_client: Client) -> None:
+    strategy = StrategyFactory()
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert 'id="risk-rule"' in page and "risk_brake" in page and "same in live runs" in page
