@@ -196,3 +196,16 @@ def test_the_strategy_page_states_the_risk_overlay_rule(verified_client: Client)
     strategy = StrategyFactory()
     page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
     assert 'id="risk-rule"' in page and "risk_brake" in page and "same in live runs" in page
+
+
+def test_a_backtest_page_says_whose_candles_it_replayed(verified_client: Client, user) -> None:
+    from strategies.tests.factories import BacktestFactory
+
+    demo = BacktestFactory(requested_by=user)
+    real = BacktestFactory(requested_by=user, strategy=demo.strategy, exchange_id="binance")
+    assert (
+        "synthetic demo prices"
+        in verified_client.get(f"/strategies/backtests/{demo.pk}/").content.decode()
+    )
+    page = verified_client.get(f"/strategies/backtests/{real.pk}/").content.decode()
+    assert "real Binance spot candles" in page
