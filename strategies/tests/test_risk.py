@@ -175,3 +175,26 @@ def test_in_a_bull_market_every_shipped_strategy_still_gains_with_a_smaller_draw
     _slug, kind, params = strategy
     mine, held = against_holding(kind, params, regime_series("bull"))
     assert mine.total_return > 0 and mine.max_drawdown < held.max_drawdown
+
+
+@pytest.mark.django_db
+def test_a_live_run_signs_the_overlays_decision_not_the_models(paper, monkeypatch) -> None:
+    """The scheduled run decides through the same overlay as the backtest."""
+    from strategies.library.risk import RiskOverlay
+    from strategies.models import Signal
+    from strategies.runs import strategy_run
+    from strategies.tests.conftest import NOW
+    from strategies.tests.factories import StrategyFactory
+
+    seen: list[tuple[Decision, int]] = []
+
+    def overlay_says_sell(self, decision: Decision, row: np.ndarray) -> Decision:
+        seen.append((decision, len(row)))
+        return Decision(SELL, D("0.25"), D("0.5"))
+
+    monkeypatch.setattr(RiskOverlay, "apply", overlay_says_sell)
+    strategy = StrategyFactory(markets=["BTC/USDT"], params={"fast": 5, "slow": 12, **SHORT_RISK})
+    strategy_run(strategy=strategy, now=NOW, client=paper)
+    signal = Signal.objects.get(strategy=strategy)
+    assert (signal.action, signal.fraction, signal.confidence) == (SELL, D("0.25"), D("0.5"))
+    assert len(seen) == 1 and seen[0][1] == 4  # the model's decision, the overlay's row
