@@ -214,24 +214,39 @@ class OfficialRecord:
     yearly: list[tuple[int, Decimal | None, Decimal | None]]
 
 
+def _shown(record: TrackRecord, *, yearly: bool = True) -> OfficialRecord:
+    return OfficialRecord(
+        record=record,
+        mine=Shown.from_json(record.strategy_stats),
+        holding=Shown.from_json(record.holding_stats),
+        yearly=[
+            (int(year), *(None if v is None else Decimal(v) for v in (mine, held)))
+            for year, mine, held in (record.yearly if yearly else [])
+        ],
+    )
+
+
+def _in_market_order(strategy: Strategy, records: list[TrackRecord]) -> list[TrackRecord]:
+    order = {market: i for i, market in enumerate(strategy.markets)}
+    return sorted(records, key=lambda r: order.get(r.market, len(order)))
+
+
 def official_records(strategy: Strategy) -> list[OfficialRecord]:
     """The stored official records of ``strategy``, in its market order (one query)."""
-    order = {market: i for i, market in enumerate(strategy.markets)}
-    records = sorted(
-        TrackRecord.objects.filter(strategy=strategy), key=lambda r: order.get(r.market, 99)
-    )
-    return [
-        OfficialRecord(
-            record=r,
-            mine=Shown.from_json(r.strategy_stats),
-            holding=Shown.from_json(r.holding_stats),
-            yearly=[
-                (int(year), *(None if v is None else Decimal(v) for v in (mine, held)))
-                for year, mine, held in r.yearly
-            ],
-        )
-        for r in records
-    ]
+    records = list(TrackRecord.objects.filter(strategy=strategy))
+    return [_shown(r) for r in _in_market_order(strategy, records)]
+
+
+def official_headlines(strategies: list[Strategy]) -> dict[int, OfficialRecord]:
+    """Each strategy's record on its first market that has one (one query for all)."""
+    found: dict[int, list[TrackRecord]] = defaultdict(list)
+    for record in TrackRecord.objects.filter(strategy__in=strategies).defer("yearly"):
+        found[record.strategy_id].append(record)
+    return {
+        s.pk: _shown(_in_market_order(s, found[s.pk])[0], yearly=False)
+        for s in strategies
+        if found[s.pk]
+    }
 
 
 @dataclass(frozen=True)

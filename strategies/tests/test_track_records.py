@@ -209,3 +209,18 @@ def test_a_backtest_page_says_whose_candles_it_replayed(verified_client: Client,
     )
     page = verified_client.get(f"/strategies/backtests/{real.pk}/").content.decode()
     assert "real Binance spot candles" in page
+
+
+def test_the_catalogue_shows_each_strategys_real_record_beside_holding(
+    loaded, verified_client: Client, django_assert_num_queries
+) -> None:
+    strategy = StrategyFactory(
+        name="Real One", kind="trend_following", params=TREND, markets=["BTC/USDC", "ETH/USDT"]
+    )
+    official_records_refresh(strategy=strategy)
+    page = verified_client.get("/strategies/").content.decode()
+    card = page[page.index("Real One") :]
+    assert "On real markets" in card and "ETH/USDT, 2023-04-10" in card
+    assert "Buy and hold" in card and "on demo prices" in card
+    with django_assert_num_queries(8):
+        verified_client.get("/strategies/")

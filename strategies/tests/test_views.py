@@ -102,7 +102,7 @@ def test_the_catalogue_query_count_does_not_grow_with_strategies_or_activity(
 ) -> None:
     add_activity(strategy, 1)
     verified_client.get("/strategies/")
-    with django_assert_num_queries(7) as first:
+    with django_assert_num_queries(8) as first:
         verified_client.get("/strategies/")
     for _ in range(3):
         add_activity(StrategyFactory(markets=["BTC/USDT", "ETH/USDT"]), 3)
