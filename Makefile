@@ -21,6 +21,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 ## Set up and serve http://127.0.0.1:8000 (web + task cluster; Ctrl-C stops both).
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate_all --verbosity 0
+	$(PY) manage.py load_reference_history
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "OneClick is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(VENV)/bin/honcho start -f Procfile

@@ -152,12 +152,16 @@ def run_backtest(
         )
     replayed = replay(model, series, start=first, on_progress=on_progress)
     ledger = simulate(series, replayed.decisions, start=first, capital=capital, costs=costs)
-    stats = compute_stats(
+    stats = ledger_stats(ledger, series.timeframe)
+    return BacktestResult(ledger=ledger, stats=stats, decisions=replayed.decisions)
+
+
+def ledger_stats(ledger: Ledger, timeframe: str) -> Stats:
+    return compute_stats(
         equity=ledger.equity,
         times_ms=ledger.times_ms,
         invested=ledger.invested,
         sell_pnls=[trade.pnl for trade in ledger.trades if trade.pnl is not None],
         trades=len(ledger.trades),
-        timeframe=series.timeframe,
+        timeframe=timeframe,
     )
-    return BacktestResult(ledger=ledger, stats=stats, decisions=replayed.decisions)

@@ -1,7 +1,8 @@
 """Candles in, decisions out: the one path from a model to a decision.
 
 ``decide_latest`` is what a live run asks; ``replay`` is what a backtest asks,
-candle after candle, refitting a learned model walk-forward on the same clock
+candle after candle (each decision passed through the model's risk overlay,
+``library.risk``, in both), refitting a learned model walk-forward on the same clock
 it is refitted live: at each candle whose open time is a multiple of
 ``retrain_every`` candles since the Unix epoch (``timeframes.refit_anchor``),
 on what was known at that candle's close. Both end in the same
@@ -32,7 +33,13 @@ def decide_latest(model: StrategyModel, series: CandleSeries, state: Any = None)
         raise NotEnoughHistory(
             f"{model.key} needs {model.lookback} candles, {len(series)} are stored"
         )
-    return model.decide(model.features(series)[-1], state)
+    return decide_at(model, model.features(series)[-1], model.overlay.features(series)[-1], state)
+
+
+def decide_at(model: StrategyModel, row: np.ndarray, risk_row: np.ndarray, state: Any) -> Decision:
+    """The model's decision on its feature ``row``, passed through its risk overlay:
+    the one decision function of live runs and backtests."""
+    return model.overlay.apply(model.decide(row, state), risk_row)
 
 
 @dataclass
@@ -57,6 +64,7 @@ def replay(
 ) -> Replay:
     """The decision at every candle from ``start`` on, as a live run would have made it."""
     features = model.features(series)
+    risk_rows = model.overlay.features(series)
     result = Replay(start=start)
     state = None
     fitted_for: int | None = None
@@ -77,7 +85,7 @@ def replay(
                 if fitted is not None:
                     state = fitted.state
                     result.fits[end] = fitted
-        result.decisions.append(model.decide(features[t], state))
+        result.decisions.append(decide_at(model, features[t], risk_rows[t], state))
         if on_progress is not None and (t - start) % every == 0:
             on_progress(t - start, total)
     return result

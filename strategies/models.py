@@ -372,6 +372,9 @@ class Backtest(models.Model):
     )
     market = models.CharField(max_length=30)
     timeframe = models.CharField(max_length=5)
+    # Whose candles it replays: "" for the strategy's own exchange, else an exchange
+    # id whose history is stored, not fetched (``binance``: the shipped real history).
+    exchange_id = models.CharField(max_length=40, blank=True, default="")
     # What ran, frozen: a later change of the strategy does not rewrite history.
     kind = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)
@@ -414,6 +417,45 @@ class Backtest(models.Model):
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
 
+    @property
+    def data_exchange(self) -> str:
+        return self.exchange_id or self.strategy.exchange_id
+
     def clean(self) -> None:
         if self.start and self.end and self.start >= self.end:
             raise ValidationError("A backtest must start before it ends.")
+
+
+class TrackRecord(models.Model):
+    """A strategy's official walk-forward backtest on the real history shipped with the
+    project (``strategies/data``), with buy-and-hold over the same candles beside it.
+
+    Statistics are stored as decimal strings in JSON: ``total_return``, ``cagr``,
+    ``max_drawdown``, ``calmar``, ``exposure`` (``None`` where undefined), ``trades``.
+    """
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="track_records")
+    market = models.CharField(max_length=30)
+    timeframe = models.CharField(max_length=5)
+    # The settings it ran with: a record whose kind or params differ from the
+    # strategy's is stale and recomputed.
+    kind = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=200)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    candles = models.PositiveIntegerField()
+    strategy_stats = models.JSONField()
+    holding_stats = models.JSONField()
+    # [[year, strategy return, buy-and-hold return], ...] as decimal strings.
+    yearly = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["strategy", "market"]
+        constraints = [
+            models.UniqueConstraint(fields=["strategy", "market"], name="track_record_per_market")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.strategy_id} {self.market} {self.start:%Y-%m-%d}-{self.end:%Y-%m-%d}"

@@ -40,6 +40,13 @@ from strategies.models import (
     StrategyRun,
 )
 from strategies.timeframes import last_closed, refit_anchor, step
+from strategies.track_records import (
+    LiveRecord,
+    OfficialRecord,
+    live_records,
+    official_headlines,
+    official_records,
+)
 
 RECENT_SIGNALS = 20
 RECENT_RUNS = 10
@@ -162,6 +169,8 @@ class CatalogueEntry:
     model: type[StrategyModel] | None
     backtests: list[Backtest]
     live: LiveStats
+    # Its official record on real history (first market that has one), if computed.
+    real: OfficialRecord | None = None
 
     @property
     def parameters(self) -> list[tuple[str, object, str]]:
@@ -189,9 +198,14 @@ def catalogue(user: User) -> list[CatalogueEntry]:
     ids = [s.pk for s in strategies]
     backtests = _latest_official(ids)
     live = live_stats(ids)
+    real = official_headlines(strategies)
     return [
         CatalogueEntry(
-            strategy=s, model=REGISTRY.get(s.kind), backtests=backtests[s.pk], live=live[s.pk]
+            strategy=s,
+            model=REGISTRY.get(s.kind),
+            backtests=backtests[s.pk],
+            live=live[s.pk],
+            real=real.get(s.pk),
         )
         for s in strategies
     ]
@@ -326,6 +340,10 @@ class StrategyPage:
     gaps: dict[str, GapReport]
     fills: FillQuality
     learning: LearningNote | None
+    # Issue 11 item 3: the official record on real history, and its signals' own.
+    official: list[OfficialRecord]
+    live_records: list[LiveRecord]
+    demo_data: bool
 
 
 def strategy_page(
@@ -380,4 +398,7 @@ def strategy_page(
         ),
         fills=fill_quality(strategy),
         learning=learning_note(strategy),
+        official=official_records(strategy),
+        live_records=live_records(strategy),
+        demo_data=strategy.exchange_id == "paper",
     )

@@ -22,6 +22,7 @@ from strategies.runs import describe
 from strategies.schedules import strategy_schedule_sync
 from strategies.signing import generate_key_pair
 from strategies.timeframes import last_closed, period_start, step
+from strategies.track_records import REFERENCE_EXCHANGE, reference_span, shipped_markets
 
 logger = logging.getLogger(__name__)
 STAT_PLACES = Decimal(1).scaleb(-RATIO_PLACES)
@@ -56,6 +57,7 @@ def strategy_add(*, strategy: Strategy) -> Strategy:
     strategy.save()
     strategy_schedule_sync(strategy=strategy)
     _fit_ahead(strategy)
+    _record_ahead(strategy)
     return strategy
 
 
@@ -121,9 +123,18 @@ def strategy_set_active(*, strategy: Strategy, active: bool) -> Strategy:
     return strategy
 
 
+def _record_ahead(strategy: Strategy) -> None:
+    """Its official record on the shipped real history, recomputed in the background
+    (a stale one is never shown as the new settings': kind and params are stored)."""
+    pk = strategy.pk
+    transaction.on_commit(lambda: async_task("strategies.tasks.refresh_track_records", pk))
+
+
 def strategy_settings_changed(*, strategy: Strategy) -> None:
-    """After staff edited a strategy: the schedule follows its interval and state."""
+    """After staff edited a strategy: the schedule follows its interval and state, and
+    its official record is recomputed."""
     strategy_schedule_sync(strategy=strategy)
+    _record_ahead(strategy)
 
 
 def backtest_request(
@@ -133,19 +144,32 @@ def backtest_request(
     days: int,
     requested_by: User | None = None,
     now: datetime | None = None,
+    real_history: bool = False,
 ) -> Backtest:
     """Queue a backtest of ``strategy`` on ``market`` over the last ``days`` days.
 
     Costs and capital come from settings (STRATEGY_BACKTEST_*). A user may
     have one unfinished backtest at a time; ``requested_by=None`` is an
     official backtest shown to everybody. Raises BacktestRefused. The task is
-    queued after commit.
+    queued after commit. ``real_history``: over all of the real history shipped
+    with the project (``track_records``), ``days`` ignored, nothing fetched.
     """
     if market not in strategy.markets:
         raise BacktestRefused(f"{strategy.name} does not trade {market}.")
-    longest = int(getattr(settings, "STRATEGY_BACKTEST_MAX_DAYS", 5 * 366))
-    if not 1 <= days <= longest:
-        raise BacktestRefused(f"A backtest covers 1 to {longest} days.")
+    exchange_id, span = "", None
+    if real_history:
+        exchange_id = REFERENCE_EXCHANGE
+        span = reference_span(market=market, timeframe=strategy.timeframe)
+        if span is None:
+            raise BacktestRefused(
+                f"No real {strategy.timeframe} history of {market} is shipped with OneClick "
+                f"(it has {', '.join(shipped_markets()) or 'none'} at 4h); choose the "
+                "exchange's candles."
+            )
+    else:
+        longest = int(getattr(settings, "STRATEGY_BACKTEST_MAX_DAYS", 5 * 366))
+        if not 1 <= days <= longest:
+            raise BacktestRefused(f"A backtest covers 1 to {longest} days.")
     if (
         requested_by is not None
         and Backtest.objects.filter(
@@ -154,15 +178,21 @@ def backtest_request(
         ).exists()
     ):
         raise BacktestRefused("Your previous backtest is still running; wait for it first.")
-    now = now or timezone.now()
-    end = last_closed(now, strategy.timeframe)
-    start = period_start(end - timedelta(days=days), strategy.timeframe) + step(strategy.timeframe)
+    if span is not None:
+        start, end = span
+    else:
+        now = now or timezone.now()
+        end = last_closed(now, strategy.timeframe)
+        start = period_start(end - timedelta(days=days), strategy.timeframe) + step(
+            strategy.timeframe
+        )
     with transaction.atomic():
         backtest = Backtest.objects.create(
             strategy=strategy,
             requested_by=requested_by,
             market=market,
             timeframe=strategy.timeframe,
+            exchange_id=exchange_id,
             kind=strategy.kind,
             params=dict(strategy.params),
             start=start,
@@ -202,7 +232,7 @@ def backtest_execute(*, backtest: Backtest, client: Any = None) -> Backtest:
     the first half fetching, the second replaying. Any error marks the
     backtest FAILED with a short reason; nothing is raised.
     """
-    strategy = backtest.strategy
+    exchange_id = backtest.data_exchange
     backtest.status, backtest.started_at, backtest.error = (
         Backtest.Status.RUNNING,
         timezone.now(),
@@ -221,18 +251,22 @@ def backtest_execute(*, backtest: Backtest, client: Any = None) -> Backtest:
             done = (cursor - history_start).total_seconds() / span
             _report(backtest, phase="fetching candles", progress=min(50, int(done * 50)))
 
-        _report(backtest, phase="fetching candles", progress=0)
-        candles_sync(
-            exchange_id=strategy.exchange_id,
-            market=backtest.market,
-            timeframe=backtest.timeframe,
-            start=history_start,
-            end=backtest.end,
-            client=client,
-            on_page=fetched_until,
-        )
+        if exchange_id == REFERENCE_EXCHANGE:
+            # The shipped history is stored, not fetched: from its first candle on.
+            _report(backtest, phase="reading stored candles", progress=50)
+        else:
+            _report(backtest, phase="fetching candles", progress=0)
+            candles_sync(
+                exchange_id=exchange_id,
+                market=backtest.market,
+                timeframe=backtest.timeframe,
+                start=history_start,
+                end=backtest.end,
+                client=client,
+                on_page=fetched_until,
+            )
         series = candle_series(
-            exchange_id=strategy.exchange_id,
+            exchange_id=exchange_id,
             market=backtest.market,
             timeframe=backtest.timeframe,
             until=backtest.end,

@@ -92,3 +92,10 @@ def compute_stats(
         exposure=sum(shares, Decimal(0)) / len(shares),
         trades=trades,
     )
+
+
+def calmar(stats: Stats) -> Decimal | None:
+    """CAGR over max drawdown (None without a CAGR or without any drawdown)."""
+    if stats.cagr is None or stats.max_drawdown <= 0:
+        return None
+    return stats.cagr / stats.max_drawdown

@@ -82,3 +82,13 @@ def fail_stalled_backtests() -> int:
         error="The backtest stopped making progress (its worker died). Run it again.",
         finished_at=timezone.now(),
     )
+
+
+def refresh_track_records(strategy_id: int) -> str:
+    """After a strategy is created or its settings change: its official record again."""
+    from strategies.track_records import official_records_refresh
+
+    strategy = Strategy.objects.filter(pk=strategy_id).first()
+    if strategy is None:
+        return "gone"
+    return f"{len(official_records_refresh(strategy=strategy))} record(s)"

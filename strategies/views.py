@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from strategies.charts import drawdown_chart, equity_chart
-from strategies.forms import BacktestRequestForm
+from strategies.forms import REAL, BacktestRequestForm
 from strategies.selectors import backtest_of, catalogue, strategy_of, strategy_page
 from strategies.services import BacktestRefused, backtest_request
+from strategies.track_records import costs_shown
 
 
 @login_required
@@ -36,6 +37,7 @@ def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "equity": equity_chart(curve),
             "drawdown": drawdown_chart(curve),
             "form": BacktestRequestForm(strategy=strategy),
+            "costs": costs_shown(),
         },
     )
 
@@ -54,6 +56,7 @@ def backtest_request_view(request: HttpRequest, slug: str) -> HttpResponse:
             market=form.cleaned_data["market"],
             days=form.cleaned_data["days"],
             requested_by=_user(request),
+            real_history=form.cleaned_data["data"] == REAL,
         )
     except BacktestRefused as exc:
         messages.error(request, str(exc))

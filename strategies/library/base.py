@@ -14,11 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from strategies.series import CandleSeries
+
+if TYPE_CHECKING:
+    from strategies.library.risk import RiskOverlay
 
 BUY, SELL, HOLD = "buy", "sell", "hold"
 SHARE_STEP = Decimal("0.0001")
@@ -88,8 +91,34 @@ class Param:
         return int(value) if self.integer else float(value)
 
 
+# The risk overlay's settings (``library.risk``), part of every model's parameters
+# with the same defaults for every model, market and timeframe.
+RISK_PARAMS: dict[str, Param] = {
+    "risk_regime_window": Param(
+        600, 0, 5000, "long moving average below which it stays out (0: off)", integer=True
+    ),
+    "risk_band": Param(0.03, 0, 1, "how far above the long average a buy must be"),
+    "risk_brake": Param(0.20, 0.01, 1, "fall from the recent high that sells everything (1: off)"),
+    "risk_brake_window": Param(100, 2, 5000, "candles the recent high is taken over", integer=True),
+    "risk_target_vol": Param(0.5, 0.01, 10, "annualised volatility a full buy is sized for"),
+    "risk_vol_window": Param(60, 2, 5000, "candles the volatility is measured over", integer=True),
+}
+
+
+RISK_RULE = (
+    "Every decision then passes the risk overlay, the same in live runs and backtests: "
+    "below the risk_regime_window-candle average the strategy sells everything and buys "
+    "nothing, and buys again only once the close is risk_band above it; after a fall of "
+    "risk_brake from the highest close of the last risk_brake_window candles it sells "
+    "everything, and buys again only within half that fall of the high; each buy is "
+    "scaled by risk_target_vol / the annualised volatility of the last risk_vol_window "
+    "candles (at most 1)."
+)
+
+
 class StrategyModel(ABC):
     key: ClassVar[str]
+    risk_rule: ClassVar[str] = RISK_RULE
     title: ClassVar[str]
     summary: ClassVar[str]
     rule: ClassVar[str]
@@ -129,8 +158,20 @@ class StrategyModel(ABC):
 
     @property
     @abstractmethod
+    def signal_lookback(self) -> int:
+        """Candles the model's own signal needs: its row ``signal_lookback - 1`` is the
+        first without NaN."""
+
+    @property
+    def overlay(self) -> RiskOverlay:
+        from strategies.library.risk import RiskOverlay
+
+        return RiskOverlay.from_params(self.params)
+
+    @property
     def lookback(self) -> int:
-        """Candles a decision needs: row ``lookback - 1`` is the first without NaN."""
+        """Candles a decision needs, the risk overlay's included."""
+        return max(self.signal_lookback, self.overlay.lookback)
 
     @property
     def history(self) -> int:

@@ -5,7 +5,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from strategies.indicators import rsi, zscore
-from strategies.library.base import BUY, SELL, STAY, Decision, Param, StrategyModel, share
+from strategies.library.base import (
+    BUY,
+    RISK_PARAMS,
+    SELL,
+    STAY,
+    Decision,
+    Param,
+    StrategyModel,
+    share,
+)
 from strategies.series import CandleSeries
 
 
@@ -30,11 +39,12 @@ class MeanReversion(StrategyModel):
         "overbought": Param(70, 51, 99, "RSI at or above which the market is overbought"),
         "buy_fraction": Param(0.5, 0.01, 1, "share of the allocation a dip buys"),
         "sell_fraction": Param(1.0, 0.01, 1, "share of the position a rally sells"),
+        **RISK_PARAMS,
     }
     default_markets = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 
     @property
-    def lookback(self) -> int:
+    def signal_lookback(self) -> int:
         return int(max(self.window, self.rsi_window + 1))
 
     def features(self, series: CandleSeries) -> np.ndarray:

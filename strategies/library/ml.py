@@ -10,6 +10,7 @@ import numpy as np
 from strategies.indicators import log_return, rsi, sma, volatility, zscore
 from strategies.library.base import (
     BUY,
+    RISK_PARAMS,
     SELL,
     STAY,
     Decision,
@@ -65,6 +66,7 @@ class DirectionClassifier(LearnedModel):
         "regularisation": Param(0.1, 0.0001, 1000, "inverse L2 strength (scikit-learn's C)"),
         "max_fraction": Param(1.0, 0.01, 1, "share of the allocation a strong buy uses"),
         "sell_fraction": Param(1.0, 0.01, 1, "share of the position a sell sells"),
+        **RISK_PARAMS,
     }
     default_markets = ("BTC/USDT", "ETH/USDT")
 
@@ -74,7 +76,7 @@ class DirectionClassifier(LearnedModel):
             raise ValueError("min_train must not exceed train_window")
 
     @property
-    def lookback(self) -> int:
+    def signal_lookback(self) -> int:
         return 49  # r48 needs 48 earlier closes
 
     @property

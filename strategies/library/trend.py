@@ -5,7 +5,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from strategies.indicators import sma, volatility
-from strategies.library.base import BUY, SELL, STAY, Decision, Param, StrategyModel, share
+from strategies.library.base import (
+    BUY,
+    RISK_PARAMS,
+    SELL,
+    STAY,
+    Decision,
+    Param,
+    StrategyModel,
+    share,
+)
 from strategies.series import CandleSeries
 
 
@@ -30,6 +39,7 @@ class TrendFollowing(StrategyModel):
         "band": Param(0.002, 0, 0.5, "dead zone around a crossover, as a share of price"),
         "buy_fraction": Param(1.0, 0.01, 1, "share of the allocation an entry uses"),
         "sell_fraction": Param(1.0, 0.01, 1, "share of the position an exit sells"),
+        **RISK_PARAMS,
     }
     default_markets = ("BTC/USDT", "ETH/USDT", "BTC/USDC", "ETH/USDC")
 
@@ -39,7 +49,7 @@ class TrendFollowing(StrategyModel):
             raise ValueError("fast must be shorter than slow")
 
     @property
-    def lookback(self) -> int:
+    def signal_lookback(self) -> int:
         return int(max(self.slow, self.vol_window + 1))
 
     def features(self, series: CandleSeries) -> np.ndarray:

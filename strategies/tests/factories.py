@@ -158,3 +158,21 @@ def raw_private_key(strategy: Strategy) -> str:
     with connection.cursor() as cursor:
         cursor.execute(query, [strategy.pk])
         return cursor.fetchone()[0]
+
+
+# The risk overlay (``library.risk``) switched off: tests of a model's own signal.
+NO_RISK = {
+    "risk_regime_window": 0,
+    "risk_band": 0.0,
+    "risk_brake": 1.0,
+    "risk_brake_window": 2,
+    "risk_target_vol": 10.0,
+    "risk_vol_window": 2,
+}
+# The overlay on, with windows short enough for the crafted test markets.
+SHORT_RISK = {
+    "risk_regime_window": 60,
+    "risk_band": 0.01,
+    "risk_brake_window": 30,
+    "risk_vol_window": 20,
+}

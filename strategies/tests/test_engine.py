@@ -15,13 +15,14 @@ from strategies.library import build_model
 from strategies.library.base import BUY, HOLD, SELL, Decision
 from strategies.series import CandleSeries
 from strategies.synthetic import synthetic_rows
-from strategies.tests.factories import series_from_closes
+from strategies.tests.factories import SHORT_RISK, series_from_closes
 from strategies.tests.markets import uptrend
 
 KINDS = {
-    "trend_following": {},
-    "mean_reversion": {},
-    "ml_direction": {"train_window": 150, "min_train": 80, "retrain_every": 25},
+    "trend_following": {**SHORT_RISK},
+    # Dips below a rising average are rare on this market: no re-entry band.
+    "mean_reversion": {**SHORT_RISK, "risk_band": 0.0},
+    "ml_direction": {"train_window": 150, "min_train": 80, "retrain_every": 25, **SHORT_RISK},
 }
 CUT = 300
 

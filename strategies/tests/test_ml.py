@@ -8,10 +8,10 @@ import pytest
 
 from strategies.engine import decide_latest
 from strategies.library.ml import FEATURES, DirectionClassifier
-from strategies.tests.factories import series_from_closes
+from strategies.tests.factories import NO_RISK, series_from_closes
 from strategies.tests.markets import coin_flips, downtrend, uptrend
 
-SMALL = {"train_window": 100, "min_train": 50}
+SMALL = {**NO_RISK, "train_window": 100, "min_train": 50}
 
 
 def fitted_decision(model: DirectionClassifier, closes: list[float]):
@@ -33,7 +33,7 @@ def test_after_learning_a_downtrend_it_sells() -> None:
 
 
 def test_on_coin_flips_it_mostly_holds() -> None:
-    model = DirectionClassifier()
+    model = DirectionClassifier(NO_RISK)
     series = series_from_closes(coin_flips(1200))
     features = model.features(series)
     fit = model.fit(features, series.close, len(series) - 1)
@@ -51,7 +51,7 @@ def test_it_learns_a_pattern_that_is_there() -> None:
 
 def test_without_a_fitted_state_it_holds() -> None:
     series = series_from_closes(uptrend(80))
-    assert decide_latest(DirectionClassifier(), series, None).action == "hold"
+    assert decide_latest(DirectionClassifier(NO_RISK), series, None).action == "hold"
 
 
 def test_too_few_usable_candles_fit_nothing() -> None:
@@ -111,7 +111,7 @@ def test_a_stored_state_is_plain_numbers_not_a_pickle() -> None:
 
 def test_min_train_cannot_exceed_the_window() -> None:
     with pytest.raises(ValueError, match="min_train"):
-        DirectionClassifier({"train_window": 100, "min_train": 200})
+        DirectionClassifier({**NO_RISK, "train_window": 100, "min_train": 200})
 
 
 @pytest.mark.parametrize("c", [0.01, 0.1, 1.0, 1000.0])

@@ -2,30 +2,29 @@ from __future__ import annotations
 
 import pytest
 
-from strategies.library import REGISTRY
 from strategies.models import Strategy
-from strategies.seed import DEFAULT_STRATEGIES, seed_strategies
+from strategies.seed import DEFAULT_STRATEGIES, RETIRED_DEFAULTS, seed_strategies
 from strategies.signing import verify_signal
-from strategies.tests.factories import SignalFactory
+from strategies.tests.factories import SignalFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db
 SLUGS = [d["slug"] for d in DEFAULT_STRATEGIES]
 
 
-def test_migrate_seeded_one_strategy_of_each_kind_with_its_own_keys() -> None:
+def test_migrate_seeded_trend_and_machine_learning_each_with_its_own_keys() -> None:
     seeded = list(Strategy.objects.filter(slug__in=SLUGS))
-    assert sorted(s.kind for s in seeded) == sorted(REGISTRY)
-    assert len({s.public_key for s in seeded}) == 3
+    assert sorted(s.kind for s in seeded) == ["ml_direction", "trend_following"]
+    assert len({s.public_key for s in seeded}) == 2
     for strategy in seeded:
         strategy.full_clean(exclude=["private_key"])
         assert verify_signal(SignalFactory(strategy=strategy), strategy.public_key)
 
 
 def test_seeding_again_creates_nothing_and_keeps_staff_edits() -> None:
-    Strategy.objects.filter(slug="dip-buyer").update(name="Renamed by staff", interval_minutes=60)
+    Strategy.objects.filter(slug="trend-rider").update(name="Renamed by staff", interval_minutes=60)
     keys = dict(Strategy.objects.values_list("slug", "public_key"))
     assert seed_strategies() == []
-    strategy = Strategy.objects.get(slug="dip-buyer")
+    strategy = Strategy.objects.get(slug="trend-rider")
     assert (strategy.name, strategy.interval_minutes) == ("Renamed by staff", 60)
     assert dict(Strategy.objects.values_list("slug", "public_key")) == keys
 
@@ -35,3 +34,16 @@ def test_a_deleted_default_is_created_again_with_new_keys() -> None:
     Strategy.objects.filter(slug="next-candle").delete()
     [created] = seed_strategies()
     assert created.slug == "next-candle" and created.public_key != old_key
+
+
+def test_mean_reversion_is_retired_from_the_defaults_but_an_existing_one_is_kept() -> None:
+    assert not Strategy.objects.filter(kind="mean_reversion").exists()
+    assert "dip-buyer" in RETIRED_DEFAULTS and "dip-buyer" not in SLUGS
+    StrategyFactory(slug="dip-buyer", kind="mean_reversion")
+    assert seed_strategies() == []
+    assert Strategy.objects.get(slug="dip-buyer").is_active
+
+
+def test_the_shipped_trend_strategy_uses_the_slower_averages() -> None:
+    strategy = Strategy.objects.get(slug="trend-rider")
+    assert strategy.params == {"fast": 50, "slow": 200, "band": 0.01}

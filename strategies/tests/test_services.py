@@ -18,10 +18,11 @@ from strategies.services import (
     strategy_create,
     strategy_rotate_keys,
     strategy_set_active,
+    strategy_settings_changed,
 )
 from strategies.signing import verify_signal
 from strategies.tests.conftest import NOW
-from strategies.tests.factories import SignalFactory, StrategyFactory
+from strategies.tests.factories import NO_RISK, SignalFactory, StrategyFactory
 from strategies.timeframes import last_closed
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +195,9 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
     from strategies.models import Candle
 
     monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
-    strategy = StrategyFactory(kind="ml_direction", params={"train_window": 100, "min_train": 50})
+    strategy = StrategyFactory(
+        kind="ml_direction", params={"train_window": 100, "min_train": 50, **NO_RISK}
+    )
     backtest = backtest_request(strategy=strategy, market="BTC/USDT", days=5, now=NOW)
     done = backtest_execute(backtest=backtest, client=paper)
     assert done.status == Backtest.Status.DONE and done.candles == 30
@@ -213,9 +216,25 @@ def test_a_learned_strategy_gets_its_first_fit_queued_when_created_or_switched_o
     with django_capture_on_commit_callbacks(execute=True):
         learned = create(slug="ml", kind="ml_direction", params={})
         create(slug="trend")
-    assert queued == [("strategies.tasks.refit_strategy", learned.pk)]
+    fits = [args for args in queued if args[0] == "strategies.tasks.refit_strategy"]
+    assert fits == [("strategies.tasks.refit_strategy", learned.pk)]
+    queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         strategy_set_active(strategy=learned, active=True)  # already on: nothing to fit
         strategy_set_active(strategy=learned, active=False)
         strategy_set_active(strategy=learned, active=True)
-    assert len(queued) == 2
+    assert len(queued) == 1  # switched on again: one more fit
+
+
+def test_a_new_or_edited_strategy_gets_its_official_record_queued(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    queued: list[tuple] = []
+    monkeypatch.setattr("strategies.services.async_task", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        strategy = create(slug="recorded")
+    assert ("strategies.tasks.refresh_track_records", strategy.pk) in queued
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        strategy_settings_changed(strategy=strategy)
+    assert queued == [("strategies.tasks.refresh_track_records", strategy.pk)]

@@ -73,7 +73,6 @@ def test_the_catalogue_shows_each_strategy_with_its_backtest_and_live_stats(
     for text in [
         "Visible Strategy",
         "Trend Rider",
-        "Dip Buyer",
         "Next Candle",
         "+12.3%",
         "5.7%",
@@ -104,7 +103,7 @@ def test_the_catalogue_query_count_does_not_grow_with_strategies_or_activity(
 ) -> None:
     add_activity(strategy, 1)
     verified_client.get("/strategies/")
-    with django_assert_num_queries(7) as first:
+    with django_assert_num_queries(8) as first:
         verified_client.get("/strategies/")
     for _ in range(3):
         add_activity(StrategyFactory(markets=["BTC/USDT", "ETH/USDT"]), 3)
@@ -152,8 +151,8 @@ def test_the_detail_query_count_does_not_grow_with_signals_runs_or_backtests(
     BacktestFactory(strategy=strategy, requested_by=user)
     url = f"/strategies/{strategy.slug}/"
     verified_client.get(url)
-    # 16: gaps and fill quality (3), and the backtest chart reads its candles (1).
-    with django_assert_num_queries(16) as first:
+    # 19: gaps and fill quality (3), the backtest chart's candles (1), track records (3).
+    with django_assert_num_queries(19) as first:
         verified_client.get(url)
     add_activity(strategy, 6)
     add_gaps(strategy, 5)
@@ -280,7 +279,7 @@ def test_the_detail_page_reports_the_gaps_of_each_markets_candles(
 ) -> None:
     add_gaps(strategy, 3)  # BTC: 1 and 3 candles, both never filled; ETH: 2 candles
     page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
-    section = page[page.index('id="market-data"') : page.index("<h2>Backtests</h2>")]
+    section = page[page.index('id="market-data"') : page.index("<h2>Backtests")]
     btc = section[section.index("<td>BTC/USDT</td>") : section.index("<td>ETH/USDT</td>")]
     assert "<td>2</td><td>4</td>" in btc
     assert "3 from 2023-03-26 13:00 to 2023-03-26 21:00 UTC" in btc

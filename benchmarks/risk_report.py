@@ -1,0 +1,100 @@
+"""Every default strategy against buy-and-hold, on real and synthetic markets.
+
+Run: ``.venv/bin/python benchmarks/risk_report.py [--data DIR] [--only trend_following]``
+
+Strategies: the shipped defaults (``strategies.seed``) with their own
+parameters, risk overlay included, plus retired mean reversion for the record.
+Real series: each market's Binance dump in ``--data`` (default: the shipped
+``strategies/data`` history, then ``../shared/data`` beside the clone) at the
+strategies' 4 h timeframe (a market with only 1 h candles is resampled from
+complete hours); synthetic: the bear, bull, sideways and crash regimes of
+``strategies.synthetic.regime_series``. The same parameters on every series.
+Each run goes through the project's own backtest: 0.1 % fees, the default
+0.05 % slippage, decisions executed at the next open. Buy-and-hold is bought at
+the same open, with the same costs. The target (issue 11): max drawdown at
+most half of buy-and-hold's and a Calmar ratio above it. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oneclick.settings")
+    django.setup()
+
+
+def pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:+.1f} %"
+
+
+def ratio(value: Decimal | None) -> str:
+    return "—" if value is None else f"{float(value):.2f}"
+
+
+def main() -> None:
+    setup()
+    from strategies.backtest import Costs, run_backtest
+    from strategies.library import build_model
+    from strategies.performance import beats_buy_and_hold, buy_and_hold, summary_of
+    from strategies.reference_data import default_data_dirs, load_series_files
+    from strategies.seed import DEFAULT_STRATEGIES
+    from strategies.synthetic import REGIMES, regime_series
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, action="append", help="folder of SYMBOL-TF.csv")
+    parser.add_argument("--only", help="one strategy slug")
+    args = parser.parse_args()
+
+    series = list(load_series_files(args.data or default_data_dirs()))
+    series += [(f"synthetic {name} 4h", regime_series(name)) for name in REGIMES]
+    strategies = [(d["slug"], d["kind"], d.get("params", {})) for d in DEFAULT_STRATEGIES]
+    strategies.append(("dip-buyer (retired)", "mean_reversion", {}))
+    if args.only:
+        strategies = [s for s in strategies if s[0] == args.only]
+
+    costs = Costs(fee_rate=Decimal("0.001"), slippage_rate=Decimal("0.0005"))
+    capital = Decimal(10_000)
+    print(
+        "| series | strategy | return | CAGR | max DD | Calmar | in market | trades "
+        "| B&H return | B&H CAGR | B&H max DD | B&H Calmar | target |"
+    )
+    print(
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )
+    passed = total = 0
+    for name, candles in series:
+        for slug, kind, params in strategies:
+            model = build_model(kind, params)
+            result = run_backtest(model, candles, capital=capital, costs=costs)
+            start = result.ledger.start
+            held = summary_of(
+                buy_and_hold(candles, start=start, capital=capital, costs=costs), candles.timeframe
+            )
+            mine = summary_of(result, candles.timeframe)
+            ok = beats_buy_and_hold(mine, held)
+            if "retired" not in slug:
+                passed += ok
+                total += 1
+            print(
+                f"| {name} | {slug} | {pct(mine.total_return)} | {pct(mine.cagr)} "
+                f"| {pct(-mine.max_drawdown)} | {ratio(mine.calmar)} | {pct(mine.exposure)} "
+                f"| {mine.trades} | {pct(held.total_return)} | {pct(held.cagr)} "
+                f"| {pct(-held.max_drawdown)} | {ratio(held.calmar)} | {'met' if ok else 'MISSED'} |",
+                flush=True,
+            )
+    print(f"\nShipped strategies: target met in {passed} of {total} runs.")
+
+
+if __name__ == "__main__":
+    main()
