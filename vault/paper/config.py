@@ -40,6 +40,11 @@ class PaperConfig:
     max_fill_notional: Decimal = Decimal("50000")
     # Requests per account per clock minute; None switches the limiter off.
     rate_limit_per_minute: int | None = 1200
+    # New orders per account per 10-second window (Binance: 50); None: no limit.
+    order_limit_per_10s: int | None = 50
+    # Simulated network time per request, in milliseconds: half before the
+    # exchange acts, half after, never while a database lock is held.
+    latency_ms: float = 0
     # Binance accepts a reused newClientOrderId once the earlier order is filled;
     # the paper exchange refuses any reuse unless this is on (the emulator turns it on).
     reuse_client_order_id_after_fill: bool = False
@@ -60,6 +65,8 @@ class PaperConfig:
                 str(getattr(settings, "PAPER_MAX_FILL_NOTIONAL", "50000"))
             ),
             "rate_limit_per_minute": getattr(settings, "PAPER_RATE_LIMIT_PER_MINUTE", 1200),
+            "order_limit_per_10s": getattr(settings, "PAPER_ORDER_LIMIT_PER_10S", 50),
+            "latency_ms": float(getattr(settings, "PAPER_LATENCY_MS", 0)),
         }
         values.update(overrides)
         if "starting_balances" in overrides:

@@ -8,9 +8,14 @@ import secrets
 
 import ccxt
 
+from vault.paper import fastsql
 from vault.paper.config import PaperConfig
 from vault.paper.markets import EXCHANGE_ID
 from vault.paper.models import PaperAccount, PaperBalance
+
+
+class FaultArmed(Exception):
+    """A fault is armed for this call: take it outside the transaction, then retry."""
 
 
 def new_credentials() -> tuple[str, str]:
@@ -29,17 +34,27 @@ def require_credentials(api_key: str | None, secret: str | None) -> tuple[str, s
     return api_key, secret
 
 
-def locked_account(api_key: str, secret: str, config: PaperConfig) -> PaperAccount:
+def locked_account(
+    api_key: str, secret: str, config: PaperConfig, *, fault_method: str | None = None
+) -> PaperAccount:
     """The key's account, locked for this transaction; created and funded on first use.
 
     Must run inside ``transaction.atomic()``. Raises ``ccxt.AuthenticationError``
-    when the secret is not the one the account was opened with.
+    when the secret is not the one the account was opened with, and FaultArmed
+    when ``fault_method`` is given and a fault is armed for it (one query finds
+    the account, locks it and looks for faults).
     """
-    # get_or_create copes with two processes opening the same new key at once.
-    account, _ = PaperAccount.objects.get_or_create(
-        api_key=api_key, defaults={"secret_sha256": hash_secret(secret)}
-    )
-    account = PaperAccount.objects.select_for_update().get(pk=account.pk)
+    found = fastsql.lock_account(api_key, fault_method)
+    if found is None:
+        # get_or_create copes with two processes opening the same new key at once.
+        PaperAccount.objects.get_or_create(
+            api_key=api_key, defaults={"secret_sha256": hash_secret(secret)}
+        )
+        found = fastsql.lock_account(api_key, fault_method)
+        assert found is not None  # noqa: S101 - created just above, in this transaction
+    account, fault_armed = found
+    if fault_armed:
+        raise FaultArmed
     if not hmac.compare_digest(account.secret_sha256, hash_secret(secret)):
         raise ccxt.AuthenticationError(f"{EXCHANGE_ID} invalid API secret for this API key")
     if not account.funded:
@@ -48,5 +63,5 @@ def locked_account(api_key: str, secret: str, config: PaperConfig) -> PaperAccou
             for asset, amount in config.starting_balances.items()
         )
         account.funded = True
-        account.save(update_fields=["funded"])
+        fastsql.update(account, ("funded",))
     return account
