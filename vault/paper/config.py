@@ -65,6 +65,9 @@ class PaperConfig:
                 str(getattr(settings, "PAPER_MAX_FILL_NOTIONAL", "50000"))
             ),
             "rate_limit_per_minute": getattr(settings, "PAPER_RATE_LIMIT_PER_MINUTE", 1200),
+            "reuse_client_order_id_after_fill": bool(
+                getattr(settings, "PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL", False)
+            ),
             "order_limit_per_10s": getattr(settings, "PAPER_ORDER_LIMIT_PER_10S", 50),
             "latency_ms": float(getattr(settings, "PAPER_LATENCY_MS", 0)),
         }
