@@ -310,6 +310,10 @@ PAPER_STARTING_BALANCES = {"USDT": "10000", "USDC": "10000"}
 # per-account order limit per 10 s (Binance's 50; 0 switches it off).
 PAPER_LATENCY_MS = env.float("PAPER_LATENCY_MS", default=0)
 PAPER_ORDER_LIMIT_PER_10S = env.int("PAPER_ORDER_LIMIT_PER_10S", default=50) or None
+# Per paper account and clock minute: request weight (Binance's 6,000) and, if
+# set, a plain request count (0: off).
+PAPER_WEIGHT_LIMIT_PER_MINUTE = env.int("PAPER_WEIGHT_LIMIT_PER_MINUTE", default=6000) or None
+PAPER_RATE_LIMIT_PER_MINUTE = env.int("PAPER_RATE_LIMIT_PER_MINUTE", default=0) or None
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 

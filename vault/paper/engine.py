@@ -491,7 +491,7 @@ def open_desk(
     """Lock the key's account, settle its orders, and save everything on success.
 
     Raises ccxt.AuthenticationError for a wrong secret, PaperRateLimited past the
-    per-minute request limit or the per-10-second order limit (unless ``count`` is
+    per-minute request or weight limit or the per-10-second order limit (unless ``count`` is
     off: the emulator counts itself; a refusal is added to ``throttled``), and
     ``FaultArmed``, before anything is written, when ``fault_method`` is given and
     a fault is armed for it. An error inside the block rolls it all back.
@@ -507,6 +507,7 @@ def open_desk(
                     now=config.now(),
                     limit=config.rate_limit_per_minute,
                     weight=weight,
+                    weight_limit=config.weight_limit_per_minute,
                 )
             desk = Desk(account, config, count=count)
             desk.settle()

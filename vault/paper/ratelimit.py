@@ -19,9 +19,15 @@ ORDER_WINDOW_SECONDS = 10
 
 
 def count_request(
-    account: PaperAccount, *, now: datetime, limit: int | None, weight: int = 0
+    account: PaperAccount,
+    *,
+    now: datetime,
+    limit: int | None,
+    weight: int = 0,
+    weight_limit: int | None = None,
 ) -> None:
-    """Count one request of ``weight``; raise PaperRateLimited past ``limit`` this minute.
+    """Count one request of ``weight``; raise PaperRateLimited past ``limit`` requests
+    or ``weight_limit`` weight (Binance -1003) in this clock minute.
 
     The account row must be locked by the caller, who saves it.
     """
@@ -30,10 +36,16 @@ def count_request(
         account.rate_minute = minute
         account.rate_count = 0
         account.rate_weight = 0
+    seconds_left = max(1, 60 - int(now.timestamp()) % 60)
     if limit is not None and account.rate_count >= limit:
-        seconds_left = max(1, 60 - int(now.timestamp()) % 60)
         raise PaperRateLimited(
             f"{EXCHANGE_ID} 429 Too many requests; current limit is {limit} requests per minute",
+            retry_after=seconds_left,
+        )
+    if weight_limit is not None and account.rate_weight + weight > weight_limit:
+        raise PaperRateLimited(
+            f'{EXCHANGE_ID} 429 {{"code":-1003,"msg":"Too much request weight used; current '
+            f'limit is {weight_limit} request weight per 1 MINUTE."}}',
             retry_after=seconds_left,
         )
     account.rate_count += 1

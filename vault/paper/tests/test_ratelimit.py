@@ -77,3 +77,24 @@ def test_a_market_order_costs_a_handful_of_queries(exchange, django_assert_max_n
     with django_assert_max_num_queries(9):
         order = exchange.create_order("BTC/USDT", "market", "buy", 0.001)
     assert order["status"] == "closed" and len(order["trades"]) == 1
+
+
+def test_past_the_weight_limit_a_minute_calls_are_refused_like_binance(
+    make_exchange: ExchangeFactory, paper_config: PaperConfig, clock: ManualClock
+) -> None:
+    exchange = make_exchange(config=dataclasses.replace(paper_config, weight_limit_per_minute=45))
+    exchange.fetch_balance()  # 20
+    exchange.fetch_balance()  # 40
+    exchange.create_order("BTC/USDT", "market", "buy", 0.001)  # 0: still fits
+    with pytest.raises(PaperRateLimited, match="-1003") as caught:
+        exchange.fetch_my_trades("BTC/USDT")  # 20 more: over 45
+    assert caught.value.retry_after == 30
+    clock.advance(seconds=30)
+    exchange.fetch_my_trades("BTC/USDT")
+    assert PaperAccount.objects.get(api_key=exchange.apiKey).throttled == 1
+
+
+def test_the_default_limits_are_binances(settings) -> None:
+    config = PaperConfig.from_settings()
+    assert (config.weight_limit_per_minute, config.order_limit_per_10s) == (6000, 50)
+    assert config.rate_limit_per_minute is None
