@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import ccxt
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from vault.paper import fastsql, prices
@@ -462,21 +461,6 @@ ACCOUNT_STATE = (
     "settle_from",
 )
 
-# SQLite has one writer at a time: threads of one process queue here rather than
-# in SQLite's busy handler, which sleeps 1-100 ms between tries.
-_SQLITE_WRITER = threading.Lock()
-
-
-@contextmanager
-def _writer_turn() -> Iterator[None]:
-    # Only for an outermost transaction: one nested in a caller's transaction may
-    # already hold SQLite's lock, and waiting here could then deadlock.
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with _SQLITE_WRITER:
-            yield
-    else:
-        yield
-
 
 @contextmanager
 def open_desk(
@@ -498,7 +482,7 @@ def open_desk(
     """
     account_id = None
     try:
-        with _writer_turn(), transaction.atomic():
+        with fastsql.writer_turn(), transaction.atomic():
             account = locked_account(api_key, secret, config, fault_method=fault_method)
             account_id = account.pk
             if count:

@@ -11,6 +11,9 @@ would give them (see ``_decimal``).
 # ruff: noqa: S608
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Context, Decimal
 from functools import cache
 from typing import Any
@@ -37,6 +40,23 @@ ACCOUNT_FIELDS = (
     "weight",
     "settle_from",
 )
+
+
+# SQLite has one writer at a time: threads of one process queue here rather than
+# in SQLite's busy handler, which sleeps 1-100 ms between tries.
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def writer_turn() -> Iterator[None]:
+    """Hold this process's SQLite writer turn for a write (no-op elsewhere)."""
+    # Only outside a transaction: one nested in a caller's transaction may
+    # already hold SQLite's lock, and waiting here could then deadlock.
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with _SQLITE_WRITER:
+            yield
+    else:
+        yield
 
 
 def _decimal(value: Any) -> Decimal:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import F
 
+from vault.paper import fastsql
 from vault.paper.errors import PaperRateLimited
 from vault.paper.markets import EXCHANGE_ID
 from vault.paper.models import PaperAccount
@@ -76,6 +77,7 @@ def count_order(account: PaperAccount, *, now: datetime, limit: int | None) -> N
 
 def count_public_request(api_key: str, *, weight: int) -> None:
     """Add a keyed public request to the account's totals (none before it exists)."""
-    PaperAccount.objects.filter(api_key=api_key).update(
-        requests=F("requests") + 1, weight=F("weight") + weight
-    )
+    with fastsql.writer_turn():
+        PaperAccount.objects.filter(api_key=api_key).update(
+            requests=F("requests") + 1, weight=F("weight") + weight
+        )
