@@ -89,6 +89,8 @@ class Desk:
         self._new_trades: list[PaperTrade] = []
         # The fills of the last order placed, for the order reply (no re-read).
         self.last_fills: list[PaperTrade] = []
+        # Client order ids already looked up in this transaction: taken or not.
+        self.client_id_taken: dict[str, bool] = {}
 
     # --- reads -----------------------------------------------------------------------
     def balances(self) -> list[PaperBalance]:
@@ -269,21 +271,25 @@ class Desk:
         return trades
 
     def _refuse_duplicate(self, client_order_id: str, *, generated: bool) -> None:
-        # Read with the balances (one round trip), which placing needs next anyway.
-        balances, taken = fastsql.balances_and_client_id(
-            self.account,
-            client_order_id,
-            exclude_closed=self.config.reuse_client_order_id_after_fill,
-        )
-        self.ledger.preload(balances)
-        if taken and not generated:
+        taken = self.client_id_taken.get(client_order_id)
+        if generated and self.ledger.loaded:
+            # 96 random bits: no earlier order has it (and the database refuses two
+            # open orders with one id whatever happens here).
+            taken = False
+        if taken is None or not self.ledger.loaded:
+            # Read with the balances (one round trip), which placing needs next anyway.
+            balances, taken = fastsql.balances_and_client_id(
+                self.account,
+                client_order_id,
+                exclude_closed=self.config.reuse_client_order_id_after_fill,
+            )
+            self.ledger.preload(balances)
+        if taken:
             # Binance's answer (-2010), which ccxt raises as InvalidOrder.
             raise DuplicateOrder(
                 f'{EXCHANGE_ID} {{"code":-2010,"msg":"Duplicate order sent."}} '
                 f"clientOrderId {client_order_id} is already used on this account"
             )
-        if taken:  # 96 random bits met an earlier id: draw again, as an exchange would
-            raise DuplicateOrder(f"{EXCHANGE_ID} generated client order id collided; retry")
 
     def _slippage(self, notional: Decimal) -> Decimal:
         share = min(Decimal(1), notional / self.config.max_fill_notional)
@@ -471,6 +477,7 @@ def open_desk(
     count: bool = True,
     weight: int = 0,
     fault_method: str | None = None,
+    client_order_id: str | None = None,
 ) -> Iterator[Desk]:
     """Lock the key's account, settle its orders, and save everything on success.
 
@@ -478,12 +485,21 @@ def open_desk(
     per-minute request or weight limit or the per-10-second order limit (unless ``count`` is
     off: the emulator counts itself; a refusal is added to ``throttled``), and
     ``FaultArmed``, before anything is written, when ``fault_method`` is given and
-    a fault is armed for it. An error inside the block rolls it all back.
+    a fault is armed for it. ``client_order_id``: the id an order placed at this
+    desk will carry, looked up with the lock. An error inside the block rolls it
+    all back.
     """
     account_id = None
     try:
         with fastsql.writer_turn(), transaction.atomic():
-            account = locked_account(api_key, secret, config, fault_method=fault_method)
+            locked = locked_account(
+                api_key,
+                secret,
+                config,
+                fault_method=fault_method,
+                client_order_id=client_order_id,
+            )
+            account = locked.account
             account_id = account.pk
             if count:
                 count_request(
@@ -494,6 +510,9 @@ def open_desk(
                     weight_limit=config.weight_limit_per_minute,
                 )
             desk = Desk(account, config, count=count)
+            if locked.balances is not None:
+                desk.ledger.preload(locked.balances)
+            desk.client_id_taken.update(locked.client_id_taken)
             desk.settle()
             yield desk
             desk.save()

@@ -136,7 +136,14 @@ class PaperExchange:
         finally:
             self._travel()
 
-    def _private(self, method: str, action: Callable[[Desk], T], *, weight: int | None = None) -> T:
+    def _private(
+        self,
+        method: str,
+        action: Callable[[Desk], T],
+        *,
+        weight: int | None = None,
+        client_order_id: str | None = None,
+    ) -> T:
         """A signed request, run on the account's desk in one transaction."""
         api_key, secret = require_credentials(self.apiKey, self.secret)
         cost = WEIGHT[method] if weight is None else weight
@@ -146,12 +153,16 @@ class PaperExchange:
             try:
                 # One query locks the account and looks for armed faults; only
                 # when one is armed does the call take it and go round again.
-                result = self._at_desk(api_key, secret, action, cost, fault_method=method)
+                result = self._at_desk(
+                    api_key, secret, action, cost, method, client_order_id=client_order_id
+                )
             except FaultArmed:
                 fault = faults.take(api_key, method)
                 if fault is not None:
                     faults.raise_before_call(fault, exchange_id=self.id, method=method)
-                result = self._at_desk(api_key, secret, action, cost, fault_method=None)
+                result = self._at_desk(
+                    api_key, secret, action, cost, None, client_order_id=client_order_id
+                )
             if fault is not None:
                 faults.raise_after_call(fault, exchange_id=self.id, method=method)
             return result
@@ -164,11 +175,17 @@ class PaperExchange:
         secret: str,
         action: Callable[[Desk], T],
         weight: int,
-        *,
         fault_method: str | None,
+        *,
+        client_order_id: str | None,
     ) -> T:
         with open_desk(
-            api_key, secret, self.paper_config, weight=weight, fault_method=fault_method
+            api_key,
+            secret,
+            self.paper_config,
+            weight=weight,
+            fault_method=fault_method,
+            client_order_id=client_order_id,
         ) as desk:
             result = action(desk)
             self.last_response_headers = desk.usage_headers()
@@ -350,7 +367,7 @@ class PaperExchange:
             # The fills come back in the reply, as with newOrderRespType=FULL.
             return shapes.order(placed, desk.last_fills)
 
-        return self._private("create_order", place)
+        return self._private("create_order", place, client_order_id=request.client_order_id)
 
     def fetch_order(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from functools import cache
 from typing import Any
@@ -101,33 +102,79 @@ def _lock_sql(vendor: str, with_faults: bool) -> str:
     return f"SELECT {columns}, {armed} FROM {account} a WHERE a.api_key = %s{lock}"
 
 
-def lock_account(api_key: str, fault_method: str | None) -> tuple[PaperAccount, bool] | None:
+@dataclass
+class Locked:
+    account: PaperAccount
+    fault_armed: bool
+    # Read along with the lock where one round trip can carry it (PostgreSQL):
+    # the balances, and whether the given client order id is taken.
+    balances: list[PaperBalance] | None = None
+    client_id_taken: dict[str, bool] = field(default_factory=dict)
+
+
+def lock_account(
+    api_key: str,
+    fault_method: str | None,
+    *,
+    client_order_id: str | None = None,
+    exclude_closed: bool = False,
+) -> Locked | None:
     """The key's account row, locked, and whether a fault is armed for the method.
 
-    Only the account row and the fault flag come from this statement: on
-    PostgreSQL a statement that waited for the lock still reads other tables
-    as they were before the wait, so balances and orders are read after it.
+    On PostgreSQL the same round trip then reads the balances (and whether
+    ``client_order_id`` is taken) in a statement of its own, after the lock:
+    each statement of a READ COMMITTED transaction sees what committed before
+    it started, while a statement that waited for the lock would still read
+    other tables as they were before the wait.
     """
     sql = _lock_sql(connection.vendor, fault_method is not None)
-    params = [fault_method, api_key] if fault_method is not None else [api_key]
+    params: list[Any] = [fault_method, api_key] if fault_method is not None else [api_key]
+    rows: list[tuple[Any, ...]] | None = None
     with connection.cursor() as cursor:
         if _batches_statements():
-            cursor.execute(f"{_RELAXED_COMMIT}; {sql}", params)
+            follow, follow_params = _balances_by_key(api_key, client_order_id, exclude_closed)
+            cursor.execute(f"{_RELAXED_COMMIT}; {sql}; {follow}", params + follow_params)
             cursor.nextset()
+            row = cursor.fetchone()
+            cursor.nextset()
+            rows = cursor.fetchall()
         else:
             if connection.vendor == "postgresql":
                 cursor.execute(_RELAXED_COMMIT)
             cursor.execute(sql, params)
-        row = cursor.fetchone()
+            row = cursor.fetchone()
     if row is None:
         return None
     account = PaperAccount.from_db(connection.alias, list(ACCOUNT_FIELDS), row[:-1])
-    return account, bool(row[-1])
+    locked = Locked(account, bool(row[-1]))
+    if rows is not None:
+        locked.balances = _balance_rows(account, [r for r in rows if r[0] != -1])
+        if client_order_id is not None:
+            locked.client_id_taken[client_order_id] = any(r[0] == -1 for r in rows)
+    return locked
+
+
+def _balances_by_key(
+    api_key: str, client_order_id: str | None, exclude_closed: bool
+) -> tuple[str, list[Any]]:
+    if client_order_id is None:
+        return _balances_sql(by_key=True), [api_key]
+    params: list[Any] = [api_key, api_key, client_order_id]
+    if exclude_closed:
+        params.append(PaperOrder.Status.CLOSED)
+    return _balances_and_client_id_sql(exclude_closed, by_key=True), params
+
+
+def _account_ref(by_key: bool) -> str:
+    return f"(SELECT id FROM {_table(PaperAccount)} WHERE api_key = %s)" if by_key else "%s"
 
 
 @cache
-def _balances_sql() -> str:
-    return f"SELECT id, asset, free, used FROM {_table(PaperBalance)} WHERE account_id = %s"
+def _balances_sql(*, by_key: bool = False) -> str:
+    return (
+        f"SELECT id, asset, free, used FROM {_table(PaperBalance)} "
+        f"WHERE account_id = {_account_ref(by_key)}"
+    )
 
 
 def balances(account: PaperAccount) -> list[PaperBalance]:
@@ -137,10 +184,10 @@ def balances(account: PaperAccount) -> list[PaperBalance]:
 
 
 @cache
-def _balances_and_client_id_sql(exclude_closed: bool) -> str:
+def _balances_and_client_id_sql(exclude_closed: bool, *, by_key: bool = False) -> str:
     return (
-        f"{_balances_sql()} UNION ALL SELECT -1, NULL, NULL, NULL FROM "
-        f"({_client_id_sql(exclude_closed)}) taken"
+        f"{_balances_sql(by_key=by_key)} UNION ALL SELECT -1, NULL, NULL, NULL FROM "
+        f"({_client_id_sql(exclude_closed, by_key=by_key)}) taken"
     )
 
 
@@ -172,8 +219,11 @@ def _balance_rows(account: PaperAccount, rows: list[tuple[Any, ...]]) -> list[Pa
 
 
 @cache
-def _client_id_sql(exclude_closed: bool) -> str:
-    sql = f"SELECT 1 FROM {_table(PaperOrder)} WHERE account_id = %s AND client_order_id = %s"
+def _client_id_sql(exclude_closed: bool, *, by_key: bool = False) -> str:
+    sql = (
+        f"SELECT 1 FROM {_table(PaperOrder)} "
+        f"WHERE account_id = {_account_ref(by_key)} AND client_order_id = %s"
+    )
     if exclude_closed:
         sql += " AND status <> %s"
     return sql + " LIMIT 1"
