@@ -11,6 +11,10 @@ would give them (see ``_decimal``).
 # ruff: noqa: S608
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,21 +47,46 @@ ACCOUNT_FIELDS = (
 )
 
 
-# SQLite has one writer at a time: threads of one process queue here rather than
-# in SQLite's busy handler, which sleeps 1-100 ms between tries.
+# SQLite has one writer at a time. Paper writers queue for it here: threads of
+# a process on a lock, processes on an flock() of a file beside the database,
+# so a waiter wakes the moment the writer is done, instead of SQLite's busy
+# handler sleeping 1-100 ms between tries.
 _SQLITE_WRITER = threading.Lock()
+_lock_files: dict[tuple[int, str], int] = {}
+
+
+def _lock_file(database: str) -> int | None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    # One descriptor per process: a forked child must not share its parent's.
+    key = (os.getpid(), database)
+    if key not in _lock_files:
+        # In the temporary directory, named after the database's real path: every
+        # process using that file meets on it, and test runs leave nothing in var/.
+        name = hashlib.sha256(os.path.realpath(database).encode()).hexdigest()[:24]
+        path = os.path.join(tempfile.gettempdir(), f"oneclick-paper-{name}.lock")
+        _lock_files[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return _lock_files[key]
 
 
 @contextmanager
 def writer_turn() -> Iterator[None]:
-    """Hold this process's SQLite writer turn for a write (no-op elsewhere)."""
+    """Hold the SQLite writer turn for a paper write (no-op on other databases)."""
     # Only outside a transaction: one nested in a caller's transaction may
     # already hold SQLite's lock, and waiting here could then deadlock.
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with _SQLITE_WRITER:
-            yield
-    else:
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
+        return
+    with _SQLITE_WRITER:
+        descriptor = _lock_file(str(connection.settings_dict["NAME"]))
+        if descriptor is None:
+            yield
+            return
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
 def _decimal(value: Any) -> Decimal:
