@@ -314,6 +314,11 @@ PAPER_ORDER_LIMIT_PER_10S = env.int("PAPER_ORDER_LIMIT_PER_10S", default=50) or 
 # set, a plain request count (0: off).
 PAPER_WEIGHT_LIMIT_PER_MINUTE = env.int("PAPER_WEIGHT_LIMIT_PER_MINUTE", default=6000) or None
 PAPER_RATE_LIMIT_PER_MINUTE = env.int("PAPER_RATE_LIMIT_PER_MINUTE", default=0) or None
+# Binance accepts a filled order's client order id again; the paper exchange
+# refuses any reuse unless this is on.
+PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL = env.bool(
+    "PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL", default=False
+)
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 
