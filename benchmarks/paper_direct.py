@@ -57,12 +57,26 @@ def paper_job(latency_ms: float):
     return job
 
 
+def async_paper_job(latency_ms: float):
+    async def job(key: str) -> None:
+        from vault.paper.async_support import AsyncPaperExchange
+
+        config = common.paper_config(rate_limit_per_minute=None, latency_ms=latency_ms)
+        exchange = AsyncPaperExchange(apiKey=key, secret=common.BENCH_SECRET, config=config)
+        await exchange.create_order(
+            "BTC/USDT", "market", "buy", 0.001, params={"clientOrderId": f"direct-{key[-20:]}"}
+        )
+
+    return job
+
+
 def run_direct(
-    keys: list[str], *, processes: int, threads: int, latency_ms: float
+    keys: list[str], *, processes: int, concurrency: int, latency_ms: float
 ) -> common.SendResult:
-    """Send one order per key to the paper exchange; used by the fanout baseline too."""
-    return common.send_in_processes(
-        paper_job(latency_ms), keys, processes=processes, threads=threads
+    """One order per key straight to the paper exchange, ``concurrency`` in flight per
+    process on asyncio (few database connections); the fanout baseline."""
+    return common.send_async_in_processes(
+        async_paper_job(latency_ms), keys, processes=processes, concurrency=concurrency
     )
 
 
@@ -84,8 +98,8 @@ def main() -> None:
     floor = common.send_in_processes(
         baseline_job(args.latency_ms), keys, processes=args.processes, threads=args.threads
     )
-    paper = run_direct(
-        keys, processes=args.processes, threads=args.threads, latency_ms=args.latency_ms
+    paper = common.send_in_processes(
+        paper_job(args.latency_ms), keys, processes=args.processes, threads=args.threads
     )
     placed, fills = PaperOrder.objects.count(), PaperTrade.objects.count()
     floor_rate, paper_rate = args.orders / floor.wall, args.orders / paper.wall
