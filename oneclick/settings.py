@@ -318,6 +318,19 @@ STRATEGY_REFIT_CHECK_MINUTES = env.int("STRATEGY_REFIT_CHECK_MINUTES", default=6
 # The paper exchange: a simulated account per paper key, deterministic prices.
 PAPER_SEED = env.int("PAPER_SEED", default=42)
 PAPER_STARTING_BALANCES = {"USDT": "10000", "USDC": "10000"}
+# Simulated network time per paper request (benchmarks use 50), and the
+# per-account order limit per 10 s (Binance's 50; 0 switches it off).
+PAPER_LATENCY_MS = env.float("PAPER_LATENCY_MS", default=0)
+PAPER_ORDER_LIMIT_PER_10S = env.int("PAPER_ORDER_LIMIT_PER_10S", default=50) or None
+# Per paper account and clock minute: request weight (Binance's 6,000) and, if
+# set, a plain request count (0: off).
+PAPER_WEIGHT_LIMIT_PER_MINUTE = env.int("PAPER_WEIGHT_LIMIT_PER_MINUTE", default=6000) or None
+PAPER_RATE_LIMIT_PER_MINUTE = env.int("PAPER_RATE_LIMIT_PER_MINUTE", default=0) or None
+# Binance accepts a filled order's client order id again; the paper exchange
+# refuses any reuse unless this is on.
+PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL = env.bool(
+    "PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL", default=False
+)
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 
