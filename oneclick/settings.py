@@ -298,6 +298,13 @@ ORDER_CLAIM_SECONDS = env.int("ORDER_CLAIM_SECONDS", default=120)
 ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=8)
 # A signal the exchange could not be reached for is tried again this often while fresh.
 DECISION_RETRY_SECONDS = env.int("DECISION_RETRY_SECONDS", default=10)
+# The fast path: a signal's bots are executed in batches of this many per task, each
+# batch by this many threads at once (exchange waits overlap; every guarantee is per
+# bot and per order, so it holds across threads as across processes).
+FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=50)
+EXECUTION_THREADS = env.int("EXECUTION_THREADS", default=16)
+# One ticker per (exchange, market) this fresh sizes every bot of a signal.
+PRICE_SNAPSHOT_SECONDS = env.float("PRICE_SNAPSHOT_SECONDS", default=5.0)
 # Live buys are sized at the ticker price plus this share (market orders slip), so a
 # fill dearer than the ticker still fits in the allocation. Sells use the ticker.
 ORDER_PRICE_BUFFER = env.str("ORDER_PRICE_BUFFER", default="0.002")

@@ -236,6 +236,8 @@ def call(
         if method == "load_markets":
             return market_cache.load_markets(client, exchange_id, reload=bool(args and args[0]))
         market_cache.prepare(client, exchange_id)
+    elif method == "load_markets" and not (args and args[0]):
+        return market_cache.plain_markets(client, exchange_id)
     try:
         return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
     except ccxt.InvalidNonce:

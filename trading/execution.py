@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
-from trading import decisions
+from trading import decisions, market_cache
 from trading.decisions import decision_for
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Decision, Order
@@ -120,7 +121,16 @@ def execute(bot_id: object, signal_id: object) -> Decision:
                 "Waiting: an earlier order on this account is not confirmed yet.",
             )
         markets = api("load_markets")
-        price = Decimal(str(api("fetch_ticker", signal.market)["last"]))
+        # One ticker per (exchange, market) serves every bot of the signal: one taken
+        # after the signal was made, at most PRICE_SNAPSHOT_SECONDS old.
+        since_signal = time.time() - signal.created_at.timestamp()
+        ticker = market_cache.ticker_snapshot(
+            bot.credential.exchange_id,
+            signal.market,
+            max(0.0, min(settings.PRICE_SNAPSHOT_SECONDS, since_signal)),
+            client=client,
+        )
+        price = Decimal(str(ticker["last"]))
     except RateLimited as exc:
         return decisions.retry_later(
             decision, exc.retry_after, "Waiting for the exchange's rate limit."

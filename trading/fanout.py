@@ -1,22 +1,82 @@
-"""One execution task per active bot subscribed to a signal's strategy. Ids only."""
+"""A signal to every bot that follows its strategy: batches of bots per task. Ids only.
+
+``fan_out`` queues one task per batch of ``FANOUT_BATCH_SIZE`` bots, all pushed
+on one broker connection (django-q2 otherwise opens one per task). Each batch
+executes its bots on ``EXECUTION_THREADS`` threads, so their exchange waits
+overlap, and records the strategy feedback of all its fills at once. Every
+exactly-once and allocation guarantee is per bot and per order (row locks,
+compare-and-set, leases), so it holds across threads as across processes; a
+batch that dies is finished by the sweeper like a lost task.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from trading.execution import execute
 from trading.models import Bot
+from trading.sync import feedback_deferred, record_reports
+
+logger = logging.getLogger(__name__)
 
 
 def fan_out(signal_ids: list[str]) -> int:
+    """Queue the execution of each signal for its strategy's active bots; bots queued."""
     from strategies.models import Signal
 
     queued = 0
+    size = max(1, settings.FANOUT_BATCH_SIZE)
+    broker = get_broker()
     signals = Signal.objects.filter(pk__in=signal_ids).values_list("pk", "strategy_id")
     for signal_id, strategy_id in signals:
-        bot_ids = Bot.objects.filter(strategy_id=strategy_id, status=Bot.Status.ACTIVE).values_list(
-            "pk", flat=True
-        )
-        for bot_id in bot_ids:
-            async_task("trading.tasks.execute_signal", str(bot_id), str(signal_id))
-            queued += 1
+        bot_ids = [
+            str(pk)
+            for pk in Bot.objects.filter(
+                strategy_id=strategy_id, status=Bot.Status.ACTIVE
+            ).values_list("pk", flat=True)
+        ]
+        for start in range(0, len(bot_ids), size):
+            batch = bot_ids[start : start + size]
+            async_task("trading.tasks.execute_batch", str(signal_id), batch, broker=broker)
+            queued += len(batch)
     return queued
+
+
+def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
+    """Execute one signal for many bots on a bounded pool of threads; outcomes counted."""
+    threads = max(1, min(settings.EXECUTION_THREADS, len(bot_ids)))
+    if threads == 1 or Conf.SYNC:  # inline (tests, a single thread): this thread's connection
+        results = [_execute_one(bot_id, signal_id, own_connection=False) for bot_id in bot_ids]
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execute") as pool:
+            results = list(pool.map(lambda bot_id: _execute_one(bot_id, signal_id), bot_ids))
+    reports = [report for _, found in results for report in found]
+    record_reports(reports)
+    return dict(Counter(outcome for outcome, _ in results))
+
+
+def _execute_one(
+    bot_id: str, signal_id: str, *, own_connection: bool = True
+) -> tuple[str, list[dict[str, Any]]]:
+    if own_connection:
+        close_old_connections()
+    try:
+        with feedback_deferred() as reports:
+            try:
+                outcome = execute(bot_id, signal_id).outcome
+            except Exception:  # one bot's failure never stops the batch; the sweeper retries
+                logger.exception("Execution of signal %s for bot %s failed", signal_id, bot_id)
+                outcome = "error"
+        return outcome, reports
+    finally:
+        if own_connection:  # each pool thread has its own: closed, or the server runs out
+            connections.close_all()

@@ -10,6 +10,8 @@ SCHEDULES = {
     "trading: sweep unfinished orders": ("trading.tasks.sweep_unfinished", 1),
     "trading: irregular activity watch": ("trading.tasks.watch_activity", 60),
     "trading: prune rate windows": ("trading.tasks.prune_rate_windows", 360),
+    # Balances are read on this schedule, no longer after every order.
+    "trading: refresh balances": ("trading.tasks.refresh_balances", 5),
 }
 
 

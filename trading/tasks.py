@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from trading.execution import execute
@@ -31,3 +32,25 @@ def prune_rate_windows() -> int:
     return RateWindow.objects.filter(
         window_start__lt=time.time() - 2 * 86400, window_start__gt=0
     ).delete()[0]
+
+
+def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
+    from trading.fanout import execute_batch as run
+
+    return run(signal_id, bot_ids)
+
+
+def refresh_balances() -> int:
+    from trading.orders import refresh_balances as refresh
+
+    accounts = ExchangeCredential.objects.filter(
+        status=ExchangeCredential.Status.ACTIVE, bots__status="active"
+    ).distinct()
+    done = 0
+    for credential in accounts:
+        try:
+            refresh(credential)
+            done += 1
+        except Exception:  # one account's outage never stops the others'
+            logging.getLogger(__name__).warning("Balances of %s not refreshed", credential.pk)
+    return done

@@ -270,7 +270,9 @@ class TestCrashes:
         signal = signal_for(bot)
         import trading.orders as orders
 
-        monkeypatch.setattr(orders, "_sync", lambda order, api: (_ for _ in ()).throw(SystemExit))
+        monkeypatch.setattr(
+            orders, "_sync", lambda order, api, **kw: (_ for _ in ()).throw(SystemExit)
+        )
         with pytest.raises(SystemExit):
             execute(bot.pk, signal.pk)
         monkeypatch.undo()

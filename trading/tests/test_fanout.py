@@ -15,15 +15,26 @@ def test_trading_listens_to_new_signals() -> None:
     assert fan_out in SIGNAL_RECEIVERS
 
 
-def test_one_task_per_active_subscribed_bot_with_ids_only(monkeypatch) -> None:
+def test_one_task_per_batch_of_active_subscribed_bots_with_ids_only(monkeypatch, settings) -> None:
+    settings.FANOUT_BATCH_SIZE = 2
     queued: list[tuple] = []
-    monkeypatch.setattr("trading.fanout.async_task", lambda *args: queued.append(args))
-    running = BotFactory()
-    BotFactory(strategy=running.strategy, status="paused")
+    brokers: set[int] = set()
+
+    def enqueue(*args, broker):
+        queued.append(args)
+        brokers.add(id(broker))
+
+    monkeypatch.setattr("trading.fanout.async_task", enqueue)
+    running = [BotFactory()]
+    running += [BotFactory(strategy=running[0].strategy) for _ in range(2)]
+    BotFactory(strategy=running[0].strategy, status="paused")
     BotFactory()  # another strategy
-    signal = SignalFactory(strategy=running.strategy)
-    assert fan_out([str(signal.pk)]) == 1
-    assert queued == [("trading.tasks.execute_signal", str(running.pk), str(signal.pk))]
+    signal = SignalFactory(strategy=running[0].strategy)
+    assert fan_out([str(signal.pk)]) == 3
+    assert [task[0] for task in queued] == ["trading.tasks.execute_batch"] * 2
+    assert {task[1] for task in queued} == {str(signal.pk)}
+    assert sorted(b for task in queued for b in task[2]) == sorted(str(b.pk) for b in running)
+    assert len(brokers) == 1  # every task pushed on one broker connection
 
 
 def test_emitted_signals_reach_every_bot_once() -> None:
