@@ -28,14 +28,14 @@ from typing import Any
 import ccxt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
 from trading import decisions
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
-from trading.models import Bot, Decision, Order
+from trading.models import Balance, Bot, Decision, Order
 from trading.sync import (
     decimal_of,
     report_to_strategy,
@@ -45,7 +45,7 @@ from trading.sync import (
     store_fills,
     update_book,
 )
-from vault.models import CredentialUse
+from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for, credential_mark_invalid
 
 logger = logging.getLogger(__name__)
@@ -469,6 +469,18 @@ def _check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
     if always or others.exists():
         with contextlib.suppress(ccxt.BaseError):
             settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
+
+
+def accounts_traded_since_balances() -> QuerySet[ExchangeCredential]:
+    """Active accounts with a fill newer than their stored balances (or none stored):
+    the only ones a scheduled refresh reads (weight 20 each), not every account."""
+    synced = Balance.objects.filter(credential=OuterRef("pk")).order_by("synced_at")
+    return (
+        ExchangeCredential.objects.filter(status=ExchangeCredential.Status.ACTIVE)
+        .annotate(last_fill=Max("fills__taken_at"), synced=Subquery(synced.values("synced_at")[:1]))
+        .filter(last_fill__isnull=False)
+        .filter(Q(synced__isnull=True) | Q(last_fill__gt=F("synced")))
+    )
 
 
 def refresh_balances(credential: Any) -> None:

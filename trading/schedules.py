@@ -11,7 +11,7 @@ SCHEDULES = {
     "trading: irregular activity watch": ("trading.tasks.watch_activity", 60),
     "trading: prune rate windows": ("trading.tasks.prune_rate_windows", 360),
     # Balances are read on this schedule, no longer after every order.
-    "trading: refresh balances": ("trading.tasks.refresh_balances", 5),
+    "trading: refresh balances": ("trading.tasks.refresh_balances", 15),
 }
 
 

@@ -6,10 +6,15 @@ import logging
 import time
 
 from trading.execution import execute
+from trading.fanout import execute_batch as run_batch
 from trading.models import RateWindow
+from trading.orders import accounts_traded_since_balances
+from trading.orders import refresh_balances as refresh_account_balances
 from trading.sweeper import sweep
 from trading.watch import check_account
 from vault.models import ExchangeCredential
+
+logger = logging.getLogger(__name__)
 
 
 def execute_signal(bot_id: str, signal_id: str) -> str:
@@ -35,22 +40,15 @@ def prune_rate_windows() -> int:
 
 
 def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
-    from trading.fanout import execute_batch as run
-
-    return run(signal_id, bot_ids)
+    return run_batch(signal_id, bot_ids)
 
 
 def refresh_balances() -> int:
-    from trading.orders import refresh_balances as refresh
-
-    accounts = ExchangeCredential.objects.filter(
-        status=ExchangeCredential.Status.ACTIVE, bots__status="active"
-    ).distinct()
     done = 0
-    for credential in accounts:
+    for credential in accounts_traded_since_balances():
         try:
-            refresh(credential)
+            refresh_account_balances(credential)
             done += 1
         except Exception:  # one account's outage never stops the others'
-            logging.getLogger(__name__).warning("Balances of %s not refreshed", credential.pk)
+            logger.warning("Balances of account %s not refreshed", credential.pk, exc_info=True)
     return done
