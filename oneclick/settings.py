@@ -303,6 +303,9 @@ DECISION_RETRY_SECONDS = env.int("DECISION_RETRY_SECONDS", default=10)
 # bot and per order, so it holds across threads as across processes).
 FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=50)
 EXECUTION_THREADS = env.int("EXECUTION_THREADS", default=16)
+# A batch tries the bots the exchange's limits deferred again at their time while
+# within this many seconds (under Q_TIMEOUT); later ones are the sweeper's.
+BATCH_RETRY_SECONDS = env.int("BATCH_RETRY_SECONDS", default=60)
 # One ticker per (exchange, market) this fresh sizes every bot of a signal.
 PRICE_SNAPSHOT_SECONDS = env.float("PRICE_SNAPSHOT_SECONDS", default=5.0)
 # Live buys are sized at the ticker price plus this share (market orders slip), so a

@@ -12,6 +12,7 @@ batch that dies is finished by the sweeper like a lost task.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,10 +24,12 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from trading.execution import execute
-from trading.models import Bot
+from trading.models import Bot, Decision
 from trading.sync import feedback_deferred, record_reports
 
 logger = logging.getLogger(__name__)
+MAX_ROUNDS = 100  # bounded: a batch re-tries its deferred bots at most this often
+MIN_PAUSE = 0.2  # between rounds, so an order another worker holds is not polled hot
 
 
 def fan_out(signal_ids: list[str]) -> int:
@@ -52,16 +55,48 @@ def fan_out(signal_ids: list[str]) -> int:
 
 
 def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
-    """Execute one signal for many bots on a bounded pool of threads; outcomes counted."""
+    """Execute one signal for many bots on a bounded pool of threads; outcomes counted.
+
+    Bots the exchange's limits deferred (a decision or order with a
+    ``next_attempt_at``) are tried again at that time by this task, while it is
+    within ``BATCH_RETRY_SECONDS``; later ones are left to the sweeper.
+    """
+    deadline = time.time() + settings.BATCH_RETRY_SECONDS
+    outcomes: dict[str, str] = {}
+    todo = list(bot_ids)
+    for _ in range(MAX_ROUNDS):
+        results = _run(signal_id, todo)
+        outcomes.update(
+            (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
+        )
+        record_reports([report for _, found in results for report in found])
+        due = _deferred_until(signal_id, todo)
+        if not due or min(due.values()) > deadline:
+            break
+        time.sleep(max(MIN_PAUSE, min(due.values()) - time.time()))
+        todo = sorted(due, key=due.__getitem__)
+    return dict(Counter(outcomes.values()))
+
+
+def _run(signal_id: str, bot_ids: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
     threads = max(1, min(settings.EXECUTION_THREADS, len(bot_ids)))
     if threads == 1 or Conf.SYNC:  # inline (tests, a single thread): this thread's connection
-        results = [_execute_one(bot_id, signal_id, own_connection=False) for bot_id in bot_ids]
-    else:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execute") as pool:
-            results = list(pool.map(lambda bot_id: _execute_one(bot_id, signal_id), bot_ids))
-    reports = [report for _, found in results for report in found]
-    record_reports(reports)
-    return dict(Counter(outcome for outcome, _ in results))
+        return [_execute_one(bot_id, signal_id, own_connection=False) for bot_id in bot_ids]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execute") as pool:
+        return list(pool.map(lambda bot_id: _execute_one(bot_id, signal_id), bot_ids))
+
+
+def _deferred_until(signal_id: str, bot_ids: list[str]) -> dict[str, float]:
+    """Bots of the batch whose decision waits for a set time: when (epoch seconds)."""
+    waiting = Decision.objects.filter(
+        signal_id=signal_id, bot_id__in=bot_ids, outcome=Decision.Outcome.PENDING
+    ).values_list("bot_id", "next_attempt_at", "order__next_attempt_at")
+    due = {}
+    for bot_id, decision_at, order_at in waiting:
+        when = order_at or decision_at
+        if when is not None:
+            due[str(bot_id)] = when.timestamp()
+    return due
 
 
 def _execute_one(

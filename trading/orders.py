@@ -67,14 +67,25 @@ STATUS_OF_REPLY = {
 
 # --- claims and transitions --------------------------------------------------------------
 
+# An order's own columns: read back without dropping its cached bot and decision.
+_OWN_FIELDS = [
+    f.attname for f in Order._meta.concrete_fields if f.attname not in ("bot_id", "decision_id")
+]
+
 
 def _change(order: Order, expected: Iterable[str] | None, **changes: Any) -> bool:
     """Compare-and-set: apply ``changes`` only if the status is still one of ``expected``."""
     rows = Order.objects.filter(pk=order.pk)
     if expected is not None:
         rows = rows.filter(status__in=list(expected))
-    changed = rows.update(**changes, updated_at=timezone.now()) == 1
-    order.refresh_from_db()
+    now = timezone.now()
+    changed = rows.update(**changes, updated_at=now) == 1
+    if changed and not any(hasattr(v, "resolve_expression") for v in changes.values()):
+        # The row is what we saw plus our changes (we hold its lease): no read back.
+        for name, value in {**changes, "updated_at": now}.items():
+            setattr(order, name, value)
+    else:  # lost the compare-and-set, or a database-side expression: read it
+        order.refresh_from_db(fields=_OWN_FIELDS)
     return changed
 
 
@@ -154,7 +165,7 @@ def _explain_wait(order: Order) -> None:
 
 
 def _step(order: Order, api: Any) -> None:
-    order.refresh_from_db()
+    order.refresh_from_db(fields=_OWN_FIELDS)
     if api is None:
         try:
             client = client_for(
