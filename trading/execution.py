@@ -23,6 +23,8 @@ from typing import Any
 import ccxt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
@@ -112,9 +114,18 @@ def execute(bot_id: object, signal_id: object) -> Decision:
     try:
         api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
         # Orders of this account still in doubt are settled before a new one goes out.
-        for doubtful in Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN):
-            advance(doubtful, api=api)
-        if Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN).exists():
+        # One another worker is sending right now (it holds the claim) is in flight,
+        # not in doubt: its reservation is counted, so siblings on a shared account
+        # do not wait for it.
+        in_doubt = Order.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()),
+            credential=bot.credential,
+            status=Status.UNKNOWN,
+        )
+        doubtful = list(in_doubt)
+        for earlier in doubtful:
+            advance(earlier, api=api)
+        if doubtful and in_doubt.exists():
             return decisions.retry_later(
                 decision,
                 settings.ORDER_LOOKUP_RETRY_SECONDS,

@@ -422,7 +422,8 @@ def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
     stored fills add up to its filled amount; until then it is synced again.
     """
     new_fills: list[Any] = []
-    if replied and order.is_final and _stored_fills(order) == order.filled:
+    stored = _stored_fills(order)
+    if replied and order.is_final and stored == order.filled:
         price = order.average or order.price or Decimal(0)
         _check_open_orders(order, api)
     else:
@@ -431,9 +432,9 @@ def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
             price = decimal_of(api("fetch_ticker", order.market)["last"])
         except ccxt.BaseError:
             price = order.average or order.price or Decimal(0)
+        stored = _stored_fills(order)
     with transaction.atomic():
         update_book(order.bot, {order.market: price})
-        stored = _stored_fills(order)
         if order.is_final and stored == order.filled:
             _change(order, Order.FINAL, settled=True, reserved=Decimal(0), next_attempt_at=None)
         elif order.is_final:

@@ -96,7 +96,7 @@ def _event(fill: Fill) -> FillEvent:
     )
 
 
-def _stored_book(bot: Bot) -> Book:
+def _stored_book(bot: Bot, positions: list[Position]) -> Book:
     """The book as last stored: the starting point for fills not booked yet."""
     book = Book(
         cash=bot.cash,
@@ -105,7 +105,7 @@ def _stored_book(bot: Bot) -> Book:
         peak_equity=max(bot.peak_equity, bot.allocation),
         max_drawdown=bot.max_drawdown,
     )
-    for position in bot.positions.all():
+    for position in positions:
         book.position(position.market).amount = position.amount
         book.positions[position.market].avg_entry = position.avg_entry
     return book
@@ -120,7 +120,7 @@ def rebuild_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     for fill in fills:
         apply_fill(book, _event(fill))
     Fill.objects.filter(order__bot=bot, booked=False).update(booked=True)
-    return _store_book(bot, book, prices)
+    return _store_book(bot, book, prices, list(bot.positions.all()))
 
 
 def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
@@ -137,18 +137,21 @@ def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     last = fills.filter(booked=True).order_by("-taken_at", "-id").values("taken_at", "id").first()
     if last is None or (new and (new[0].taken_at, new[0].pk) < (last["taken_at"], last["id"])):
         return rebuild_book(bot, prices)
-    book = _stored_book(bot)
+    positions = list(bot.positions.all())
+    book = _stored_book(bot, positions)
     for fill in new:
         apply_fill(book, _event(fill))
     Fill.objects.filter(pk__in=[f.pk for f in new]).update(booked=True)
-    return _store_book(bot, book, prices)
+    return _store_book(bot, book, prices, positions)
 
 
-def _store_book(bot: Bot, book: Book, prices: dict[str, Decimal]) -> Book:
+def _store_book(
+    bot: Bot, book: Book, prices: dict[str, Decimal], positions: list[Position]
+) -> Book:
     held = {m: p for m, p in book.positions.items() if p.amount}
     marks = {m: prices.get(m) or p.avg_entry for m, p in held.items()}
     mark_to_market(book, marks)
-    stored = {p.market: p for p in bot.positions.all()}
+    stored = {p.market: p for p in positions}
     for market, position in book.positions.items():
         row = stored.get(market)
         if row is None:
