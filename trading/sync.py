@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from trading.decisions import decide
@@ -114,34 +115,49 @@ def _stored_book(bot: Bot, positions: list[Position]) -> Book:
 def rebuild_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     """Replay every fill of the bot in order; store positions and totals."""
     bot = Bot.objects.select_for_update().get(pk=bot.pk)
+    return _replay(bot, list(_in_order(Fill.objects.filter(order__bot=bot))), prices)
+
+
+def _in_order(fills: QuerySet[Fill]) -> QuerySet[Fill]:
+    return fills.select_related("order").order_by("taken_at", "id")
+
+
+def _replay(bot: Bot, fills: list[Fill], prices: dict[str, Decimal]) -> Book:
     book = Book(cash=bot.allocation, peak_equity=max(bot.peak_equity, bot.allocation))
     book.max_drawdown = bot.max_drawdown
-    fills = Fill.objects.filter(order__bot=bot).select_related("order").order_by("taken_at", "id")
     for fill in fills:
         apply_fill(book, _event(fill))
-    Fill.objects.filter(order__bot=bot, booked=False).update(booked=True)
+    # Exactly the fills applied: one stored meanwhile by another order's sync stays new.
+    _mark_booked([f.pk for f in fills if not f.booked])
     return _store_book(bot, book, prices, list(bot.positions.all()))
+
+
+def _mark_booked(fill_ids: list[int]) -> None:
+    for start in range(0, len(fill_ids), 500):
+        Fill.objects.filter(pk__in=fill_ids[start : start + 500]).update(booked=True)
 
 
 def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     """Apply only the fills not booked yet to the stored book; store it.
 
     Equal to ``rebuild_book`` (a replay of all fills) and O(new fills), so a bot
-    with years of fills syncs as fast as a new one. Falls back to the replay
-    when nothing was booked yet or a new fill is older than a booked one (the
-    average-cost method depends on the order of buys and sells).
+    with years of fills syncs as fast as a new one. Replays instead when a new
+    fill is older than a booked one (the average-cost method depends on the
+    order of buys and sells); with nothing booked yet the new fills are all.
     """
     bot = Bot.objects.select_for_update().get(pk=bot.pk)
     fills = Fill.objects.filter(order__bot=bot)
-    new = list(fills.filter(booked=False).select_related("order").order_by("taken_at", "id"))
+    new = list(_in_order(fills.filter(booked=False)))
     last = fills.filter(booked=True).order_by("-taken_at", "-id").values("taken_at", "id").first()
-    if last is None or (new and (new[0].taken_at, new[0].pk) < (last["taken_at"], last["id"])):
-        return rebuild_book(bot, prices)
+    if last is None:
+        return _replay(bot, new, prices)
+    if new and (new[0].taken_at, new[0].pk) < (last["taken_at"], last["id"]):
+        return _replay(bot, list(_in_order(fills)), prices)
     positions = list(bot.positions.all())
     book = _stored_book(bot, positions)
     for fill in new:
         apply_fill(book, _event(fill))
-    Fill.objects.filter(pk__in=[f.pk for f in new]).update(booked=True)
+    _mark_booked([f.pk for f in new])
     return _store_book(bot, book, prices, positions)
 
 
