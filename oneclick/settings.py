@@ -333,6 +333,18 @@ ORDER_CLAIM_SECONDS = env.int("ORDER_CLAIM_SECONDS", default=120)
 ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=8)
 # A signal the exchange could not be reached for is tried again this often while fresh.
 DECISION_RETRY_SECONDS = env.int("DECISION_RETRY_SECONDS", default=10)
+# The fast path: a signal's bots are executed in batches of this many per task, each
+# batch by this many threads at once (exchange waits overlap; every guarantee is per
+# bot and per order, so it holds across threads as across processes).
+FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=50)
+EXECUTION_THREADS = env.int("EXECUTION_THREADS", default=16)
+# A batch tries the bots the exchange's limits deferred again at their time while
+# within this many seconds (under Q_TIMEOUT); later ones are the sweeper's.
+BATCH_RETRY_SECONDS = env.int("BATCH_RETRY_SECONDS", default=60)
+# One ticker per (exchange, market) this fresh sizes every bot of a signal.
+PRICE_SNAPSHOT_SECONDS = env.float("PRICE_SNAPSHOT_SECONDS", default=5.0)
+# Balances are re-read at least this often even without our own fills (hand trades).
+BALANCE_MAX_AGE_SECONDS = env.int("BALANCE_MAX_AGE_SECONDS", default=6 * 3600)
 # Live buys are sized at the ticker price plus this share (market orders slip), so a
 # fill dearer than the ticker still fits in the allocation. Sells use the ticker.
 ORDER_PRICE_BUFFER = env.str("ORDER_PRICE_BUFFER", default="0.002")
@@ -353,6 +365,19 @@ STRATEGY_REFIT_CHECK_MINUTES = env.int("STRATEGY_REFIT_CHECK_MINUTES", default=6
 # The paper exchange: a simulated account per paper key, deterministic prices.
 PAPER_SEED = env.int("PAPER_SEED", default=42)
 PAPER_STARTING_BALANCES = {"USDT": "10000", "USDC": "10000"}
+# Simulated network time per paper request (benchmarks use 50), and the
+# per-account order limit per 10 s (Binance's 50; 0 switches it off).
+PAPER_LATENCY_MS = env.float("PAPER_LATENCY_MS", default=0)
+PAPER_ORDER_LIMIT_PER_10S = env.int("PAPER_ORDER_LIMIT_PER_10S", default=50) or None
+# Per paper account and clock minute: request weight (Binance's 6,000) and, if
+# set, a plain request count (0: off).
+PAPER_WEIGHT_LIMIT_PER_MINUTE = env.int("PAPER_WEIGHT_LIMIT_PER_MINUTE", default=6000) or None
+PAPER_RATE_LIMIT_PER_MINUTE = env.int("PAPER_RATE_LIMIT_PER_MINUTE", default=0) or None
+# Binance accepts a filled order's client order id again; the paper exchange
+# refuses any reuse unless this is on.
+PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL = env.bool(
+    "PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL", default=False
+)
 # Warn this many days before a key's expiry date (where the exchange reports one).
 KEY_EXPIRY_WARNING_DAYS = env.int("KEY_EXPIRY_WARNING_DAYS", default=7)
 

@@ -19,6 +19,10 @@ from trading.models import Bot, Decision
 
 logger = logging.getLogger(__name__)
 Outcome = Decision.Outcome
+# A decision's own columns: read back without dropping its cached bot and signal.
+_OWN_FIELDS = [
+    f.attname for f in Decision._meta.concrete_fields if f.attname not in ("bot_id", "signal_id")
+]
 
 
 def decision_for(bot: Bot, signal: object) -> Decision:
@@ -51,7 +55,7 @@ def decide(
         decided_at=timezone.now(),
         next_attempt_at=None,
     )
-    decision.refresh_from_db()
+    decision.refresh_from_db(fields=_OWN_FIELDS)
     if updated:
         push_to_user(
             decision.bot.owner_id,
@@ -90,6 +94,6 @@ def retry_later(decision: Decision, seconds: float, message: str) -> Decision:
         next_attempt_at=timezone.now() + dt.timedelta(seconds=seconds),
         message=message[:500],
     )
-    decision.refresh_from_db()
+    decision.refresh_from_db(fields=_OWN_FIELDS)
     logger.info("Decision %s: %s; again in %.0f s", decision.pk, message, seconds)
     return decision

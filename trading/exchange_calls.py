@@ -70,16 +70,18 @@ def account_orders_key(credential_id: object) -> str:
     return f"acct:{credential_id}:orders"
 
 
-def weight_budget(exchange_id: str) -> Budget:
-    limits = limits_for(exchange_id)
+def weight_budget(exchange_id: str, limits: Mapping[str, int] | None = None) -> Budget:
+    limits = limits or limits_for(exchange_id)
     window = int(limits.get("weight_window", 60))
     return Budget(
         key=f"{ip_key(exchange_id)}:weight", limit=limits["weight_per_minute"], window=window
     )
 
 
-def order_budgets(exchange_id: str, credential_id: object) -> list[Budget]:
-    limits = limits_for(exchange_id)
+def order_budgets(
+    exchange_id: str, credential_id: object, limits: Mapping[str, int] | None = None
+) -> list[Budget]:
+    limits = limits or limits_for(exchange_id)
     return [
         Budget(key=f"acct:{credential_id}:orders:10s", limit=limits["orders_per_10s"], window=10),
         Budget(key=f"acct:{credential_id}:orders:1d", limit=limits["orders_per_day"], window=86400),
@@ -236,6 +238,8 @@ def call(
         if method == "load_markets":
             return market_cache.load_markets(client, exchange_id, reload=bool(args and args[0]))
         market_cache.prepare(client, exchange_id)
+    elif method == "load_markets" and not (args and args[0]):
+        return market_cache.plain_markets(client, exchange_id)
     try:
         return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
     except ccxt.InvalidNonce:
@@ -261,13 +265,14 @@ def request(
     -1021 is not retried here.
     """
     _refuse_while_blocked(exchange_id, method, credential_id)
+    limits = limits_for(exchange_id)  # read once per request, not per budget
     _spend(
-        weight_budget(exchange_id),
+        weight_budget(exchange_id, limits),
         request_weight(exchange_id, method, args, kwargs),
         "request weight budget spent",
     )
     if method == "create_order" and credential_id is not None:
-        for budget in order_budgets(exchange_id, credential_id):
+        for budget in order_budgets(exchange_id, credential_id, limits):
             _spend(budget, 1, "order budget of this account spent")
     # A ban another process recorded while we waited for the budget.
     _refuse_while_blocked(exchange_id, method, credential_id)
@@ -278,7 +283,7 @@ def request(
             raise  # a revoked key, not a rate limit: the caller disables it
         # 429 and 418 are refused before they are processed: nothing happened.
         raise _record_slow_down(exc, client, exchange_id, credential_id) from None
-    _observe_headers(client, exchange_id, credential_id)
+    _observe_headers(client, exchange_id, credential_id, limits)
     return result
 
 
@@ -307,16 +312,18 @@ def _is_key_rejection(exc: Exception) -> bool:
     return bool(re.search(r'"code"\s*:\s*-2015', str(exc)))
 
 
-def _observe_headers(client: Any, exchange_id: str, credential_id: object) -> None:
+def _observe_headers(
+    client: Any, exchange_id: str, credential_id: object, limits: Mapping[str, int]
+) -> None:
     headers = getattr(client, "last_response_headers", None) or {}
     used = _header(headers, "X-MBX-USED-WEIGHT-1M")
     if used is not None:
         with contextlib.suppress(TypeError, ValueError):
-            observe_usage(weight_budget(exchange_id), int(used))
+            observe_usage(weight_budget(exchange_id, limits), int(used))
     orders = _header(headers, "X-MBX-ORDER-COUNT-10S")
     if orders is not None and credential_id is not None:
         with contextlib.suppress(TypeError, ValueError):
-            observe_usage(order_budgets(exchange_id, credential_id)[0], int(orders))
+            observe_usage(order_budgets(exchange_id, credential_id, limits)[0], int(orders))
 
 
 def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
 import ccxt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
-from trading import decisions
+from trading import decisions, market_cache
 from trading.decisions import decision_for
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Decision, Order
@@ -111,16 +114,34 @@ def execute(bot_id: object, signal_id: object) -> Decision:
     try:
         api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
         # Orders of this account still in doubt are settled before a new one goes out.
-        for doubtful in Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN):
-            advance(doubtful, api=api)
-        if Order.objects.filter(credential=bot.credential, status=Status.UNKNOWN).exists():
+        # One another worker is sending right now (it holds the claim) is in flight,
+        # not in doubt: its reservation is counted, so siblings on a shared account
+        # do not wait for it.
+        in_doubt = Order.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()),
+            credential=bot.credential,
+            status=Status.UNKNOWN,
+        )
+        doubtful = list(in_doubt)
+        for earlier in doubtful:
+            advance(earlier, api=api)
+        if doubtful and in_doubt.exists():
             return decisions.retry_later(
                 decision,
                 settings.ORDER_LOOKUP_RETRY_SECONDS,
                 "Waiting: an earlier order on this account is not confirmed yet.",
             )
         markets = api("load_markets")
-        price = Decimal(str(api("fetch_ticker", signal.market)["last"]))
+        # One ticker per (exchange, market) serves every bot of the signal: one taken
+        # after the signal was made, at most PRICE_SNAPSHOT_SECONDS old.
+        since_signal = time.time() - signal.created_at.timestamp()
+        ticker = market_cache.ticker_snapshot(
+            bot.credential.exchange_id,
+            signal.market,
+            max(0.0, min(settings.PRICE_SNAPSHOT_SECONDS, since_signal)),
+            client=client,
+        )
+        price = Decimal(str(ticker["last"]))
     except RateLimited as exc:
         return decisions.retry_later(
             decision, exc.retry_after, "Waiting for the exchange's rate limit."

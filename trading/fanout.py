@@ -1,22 +1,117 @@
-"""One execution task per active bot subscribed to a signal's strategy. Ids only."""
+"""A signal to every bot that follows its strategy: batches of bots per task. Ids only.
+
+``fan_out`` queues one task per batch of ``FANOUT_BATCH_SIZE`` bots, all pushed
+on one broker connection (django-q2 otherwise opens one per task). Each batch
+executes its bots on ``EXECUTION_THREADS`` threads, so their exchange waits
+overlap, and records the strategy feedback of all its fills at once. Every
+exactly-once and allocation guarantee is per bot and per order (row locks,
+compare-and-set, leases), so it holds across threads as across processes; a
+batch that dies is finished by the sweeper like a lost task.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from trading.models import Bot
+from trading.execution import execute
+from trading.models import Bot, Decision
+from trading.sync import feedback_deferred, record_reports
+
+logger = logging.getLogger(__name__)
+MAX_ROUNDS = 100  # bounded: a batch re-tries its deferred bots at most this often
+MIN_PAUSE = 0.2  # between rounds, so an order another worker holds is not polled hot
 
 
 def fan_out(signal_ids: list[str]) -> int:
+    """Queue the execution of each signal for its strategy's active bots; bots queued."""
     from strategies.models import Signal
 
     queued = 0
+    size = max(1, settings.FANOUT_BATCH_SIZE)
+    broker = get_broker()
     signals = Signal.objects.filter(pk__in=signal_ids).values_list("pk", "strategy_id")
     for signal_id, strategy_id in signals:
-        bot_ids = Bot.objects.filter(strategy_id=strategy_id, status=Bot.Status.ACTIVE).values_list(
-            "pk", flat=True
-        )
-        for bot_id in bot_ids:
-            async_task("trading.tasks.execute_signal", str(bot_id), str(signal_id))
-            queued += 1
+        bot_ids = [
+            str(pk)
+            for pk in Bot.objects.filter(
+                strategy_id=strategy_id, status=Bot.Status.ACTIVE
+            ).values_list("pk", flat=True)
+        ]
+        for start in range(0, len(bot_ids), size):
+            batch = bot_ids[start : start + size]
+            async_task("trading.tasks.execute_batch", str(signal_id), batch, broker=broker)
+            queued += len(batch)
     return queued
+
+
+def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
+    """Execute one signal for many bots on a bounded pool of threads; outcomes counted.
+
+    Bots the exchange's limits deferred (a decision or order with a
+    ``next_attempt_at``) are tried again at that time by this task, while it is
+    within ``BATCH_RETRY_SECONDS``; later ones are left to the sweeper.
+    """
+    deadline = time.time() + settings.BATCH_RETRY_SECONDS
+    outcomes: dict[str, str] = {}
+    todo = list(bot_ids)
+    for _ in range(MAX_ROUNDS):
+        results = _run(signal_id, todo)
+        outcomes.update(
+            (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
+        )
+        record_reports([report for _, found in results for report in found])
+        due = _deferred_until(signal_id, todo)
+        if not due or min(due.values()) > deadline:
+            break
+        time.sleep(max(MIN_PAUSE, min(due.values()) - time.time()))
+        todo = sorted(due, key=due.__getitem__)
+    return dict(Counter(outcomes.values()))
+
+
+def _run(signal_id: str, bot_ids: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    threads = max(1, min(settings.EXECUTION_THREADS, len(bot_ids)))
+    if threads == 1 or Conf.SYNC:  # inline (tests, a single thread): this thread's connection
+        return [_execute_one(bot_id, signal_id, own_connection=False) for bot_id in bot_ids]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="execute") as pool:
+        return list(pool.map(lambda bot_id: _execute_one(bot_id, signal_id), bot_ids))
+
+
+def _deferred_until(signal_id: str, bot_ids: list[str]) -> dict[str, float]:
+    """Bots of the batch whose decision waits for a set time: when (epoch seconds)."""
+    waiting = Decision.objects.filter(
+        signal_id=signal_id, bot_id__in=bot_ids, outcome=Decision.Outcome.PENDING
+    ).values_list("bot_id", "next_attempt_at", "order__next_attempt_at")
+    due = {}
+    for bot_id, decision_at, order_at in waiting:
+        when = order_at or decision_at
+        if when is not None:
+            due[str(bot_id)] = when.timestamp()
+    return due
+
+
+def _execute_one(
+    bot_id: str, signal_id: str, *, own_connection: bool = True
+) -> tuple[str, list[dict[str, Any]]]:
+    if own_connection:
+        close_old_connections()
+    try:
+        with feedback_deferred() as reports:
+            try:
+                outcome = execute(bot_id, signal_id).outcome
+            except Exception:  # one bot's failure never stops the batch; the sweeper retries
+                logger.exception("Execution of signal %s for bot %s failed", signal_id, bot_id)
+                outcome = "error"
+        return outcome, reports
+    finally:
+        if own_connection:  # each pool thread has its own: closed, or the server runs out
+            connections.close_all()

@@ -124,6 +124,20 @@ def load_markets(client: Any, exchange_id: str, *, reload: bool = False) -> dict
     return client.markets
 
 
+def plain_markets(client: Any, exchange_id: str) -> dict[str, Any]:
+    """``load_markets`` of a client that is not ccxt's (the paper exchange), shared.
+
+    Asked once per exchange and hour for every process (counted in the weight
+    budget), not once per task.
+    """
+    key = f"markets:{exchange_id}:plain"
+    markets = cache.get(key)
+    if markets is None:
+        markets = exchange_calls.request(client, exchange_id, "load_markets")
+        cache.set(key, markets, MARKETS_SECONDS)
+    return markets
+
+
 def _unpack(client: Any, exchange_id: str, stamp: float) -> Any:
     held = _unpacked.get(exchange_id)
     if held is not None and held[0] == stamp and type(held[1]) is type(client):
@@ -239,7 +253,9 @@ def forget(exchange_id: str, *, markets: Iterable[str] = ()) -> None:
     stamp = cache.get(_stamp_key(exchange_id))
     if stamp is not None:
         cache.delete(_data_key(exchange_id, stamp))
-    cache.delete_many([_stamp_key(exchange_id), _clock_key(exchange_id)])
+    cache.delete_many(
+        [_stamp_key(exchange_id), _clock_key(exchange_id), f"markets:{exchange_id}:plain"]
+    )
     _unpacked.pop(exchange_id, None)
     cache.delete_many([_ticker_key(exchange_id, market) for market in markets])
 

@@ -220,6 +220,9 @@ class Fill(models.Model):
     fee = models.DecimalField(**MONEY, default=Decimal(0))
     fee_currency = models.CharField(max_length=20, blank=True)
     taken_at = models.DateTimeField()
+    # Applied to the bot's stored book (``trading.sync.update_book``): books are
+    # updated from new fills only, never replayed from all of them per sync.
+    booked = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["taken_at", "id"]

@@ -28,24 +28,24 @@ from typing import Any
 import ccxt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
 from trading import decisions
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
-from trading.models import Bot, Decision, Order
+from trading.models import Balance, Bot, Decision, Order
 from trading.sync import (
     decimal_of,
-    rebuild_book,
     report_to_strategy,
     settle_decision,
     settle_vanished_open_orders,
     store_balances,
     store_fills,
+    update_book,
 )
-from vault.models import CredentialUse
+from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for, credential_mark_invalid
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,25 @@ STATUS_OF_REPLY = {
 
 # --- claims and transitions --------------------------------------------------------------
 
+# An order's own columns: read back without dropping its cached bot and decision.
+_OWN_FIELDS = [
+    f.attname for f in Order._meta.concrete_fields if f.attname not in ("bot_id", "decision_id")
+]
+
 
 def _change(order: Order, expected: Iterable[str] | None, **changes: Any) -> bool:
     """Compare-and-set: apply ``changes`` only if the status is still one of ``expected``."""
     rows = Order.objects.filter(pk=order.pk)
     if expected is not None:
         rows = rows.filter(status__in=list(expected))
-    changed = rows.update(**changes, updated_at=timezone.now()) == 1
-    order.refresh_from_db()
+    now = timezone.now()
+    changed = rows.update(**changes, updated_at=now) == 1
+    if changed and not any(hasattr(v, "resolve_expression") for v in changes.values()):
+        # The row is what we saw plus our changes (we hold its lease): no read back.
+        for name, value in {**changes, "updated_at": now}.items():
+            setattr(order, name, value)
+    else:  # lost the compare-and-set, or a database-side expression: read it
+        order.refresh_from_db(fields=_OWN_FIELDS)
     return changed
 
 
@@ -154,7 +165,7 @@ def _explain_wait(order: Order) -> None:
 
 
 def _step(order: Order, api: Any) -> None:
-    order.refresh_from_db()
+    order.refresh_from_db(fields=_OWN_FIELDS)
     if api is None:
         try:
             client = client_for(
@@ -167,12 +178,13 @@ def _step(order: Order, api: Any) -> None:
     try:
         if api is None:
             api = with_limits(client, order.exchange_id, order.credential_id)
+        replied = False
         if order.status == Status.PENDING:
-            _send(order, api)
+            replied = _send(order, api)
         elif order.status == Status.UNKNOWN:
             _look_up(order, api)
         if order.status in (Status.OPEN, Status.CLOSED, Status.CANCELED, Status.EXPIRED):
-            _sync(order, api)
+            _sync(order, api, replied=replied)
     except RateLimited as exc:
         _change(order, None, next_attempt_at=_later(exc.retry_after))
     except ccxt.BaseError as exc:
@@ -189,19 +201,20 @@ def _finish_unsent(order: Order, reason: str, message: str) -> None:
         decisions.ignore(order.decision, reason, message)
 
 
-def _send(order: Order, api: Any) -> None:
+def _send(order: Order, api: Any) -> bool:
+    """Send the order once; True when the exchange's reply to it was stored."""
     if order.decision_id and order.bot.status != Bot.Status.ACTIVE:
         _finish_unsent(
             order, "bot_inactive", "The bot was paused or stopped before the order was sent."
         )
-        return
+        return False
     # The claim to send: committed before the call, so a crash from here on leaves
     # an order to look up, and no other worker can make the same change.
     if not _change(
         order, [Status.PENDING], status=Status.UNKNOWN, attempts=F("attempts") + 1,
         sent_at=timezone.now(), lookups=0, next_attempt_at=None,
     ):  # fmt: skip
-        return
+        return False
     try:
         reply = api(
             "create_order",
@@ -217,7 +230,7 @@ def _send(order: Order, api: Any) -> None:
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
-        return
+        return False
     except ccxt.InvalidNonce:
         # -1021 after the client's own re-sync and retry: refused on the timestamp,
         # before the order was looked at, so certainly not placed.
@@ -225,18 +238,21 @@ def _send(order: Order, api: Any) -> None:
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(),
             error="the exchange refused the request time: our clock is out of sync with it",
         )  # fmt: skip
-        return
+        return False
     except (ccxt.DDoSProtection, *KEY_FAILURES) as exc:  # DDoS here: a key rejection
-        return _key_failed(order, exc)
+        _key_failed(order, exc)
+        return False
     except DEFINITE_REJECTIONS as exc:
-        return _rejected(order, exc)
+        _rejected(order, exc)
+        return False
     except ccxt.BaseError as exc:
         # Timeout, dropped connection, 5xx, -1007: the order may or may not exist.
         logger.warning("Order %s status unknown after %s", order.pk, type(exc).__name__)
         _change(order, None, error=f"{type(exc).__name__}: status unknown")
         _look_up(order, api)
-        return
+        return False
     apply_reply(order, reply)
+    return True
 
 
 def apply_reply(order: Order, reply: dict[str, Any]) -> None:
@@ -390,29 +406,35 @@ def _key_failed(order: Order, exc: Exception) -> None:
 # --- after the exchange has it: fills, balances, books -----------------------------------
 
 
-def _sync(order: Order, api: Any) -> None:
-    """Read the order, its own trades and the balances back; store them; redo the books.
+def _stored_fills(order: Order) -> Decimal:
+    return order.fills.aggregate(s=Sum("amount"))["s"] or Decimal(0)
 
+
+def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
+    """Bring the order, its fills and the bot's book up to date; settle it when done.
+
+    The fast path: when the order's own reply just said it is final and brought
+    all its fills (Binance ``newOrderRespType=FULL``, the paper exchange), nothing
+    is read back: no order, trades, balances or ticker (weight 0 per order).
+    Otherwise the order and its own trades (by order id where the exchange can)
+    are read back. Balances are refreshed on a schedule, not per order.
     The order is settled (its reservation released) only once it is final and its
     stored fills add up to its filled amount; until then it is synced again.
     """
-    if order.exchange_order_id:
-        reply = api("fetch_order", order.exchange_order_id, order.market)
-    else:
-        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
-    apply_reply(order, reply)
-    new_fills = store_fills(order, _trades_of(order, api))
-    store_balances(order.credential_id, api("fetch_balance"))
-    # A side job (our other orders the exchange no longer lists): skipped on an error.
-    with contextlib.suppress(ccxt.BaseError):
-        settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
-    try:
-        price = decimal_of(api("fetch_ticker", order.market)["last"])
-    except ccxt.BaseError:
+    new_fills: list[Any] = []
+    stored = _stored_fills(order)
+    if replied and order.is_final and stored == order.filled:
         price = order.average or order.price or Decimal(0)
+        _check_open_orders(order, api)
+    else:
+        new_fills = _read_back(order, api)
+        try:
+            price = decimal_of(api("fetch_ticker", order.market)["last"])
+        except ccxt.BaseError:
+            price = order.average or order.price or Decimal(0)
+        stored = _stored_fills(order)
     with transaction.atomic():
-        rebuild_book(order.bot, {order.market: price})
-        stored = sum((f.amount for f in order.fills.all()), Decimal(0))
+        update_book(order.bot, {order.market: price})
         if order.is_final and stored == order.filled:
             _change(order, Order.FINAL, settled=True, reserved=Decimal(0), next_attempt_at=None)
         elif order.is_final:
@@ -436,6 +458,50 @@ def _sync(order: Order, api: Any) -> None:
             "filled": str(order.filled),
         },
     )
+
+
+def _read_back(order: Order, api: Any) -> list[Any]:
+    """Read the order and its trades back; store them; the fills that are new."""
+    if order.exchange_order_id:
+        reply = api("fetch_order", order.exchange_order_id, order.market)
+    else:
+        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+    apply_reply(order, reply)
+    new_fills = store_fills(order, _trades_of(order, api))
+    _check_open_orders(order, api, always=True)
+    return new_fills
+
+
+def _check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
+    """A side job: our other orders the exchange no longer lists as open are looked
+    up again. Asked only when we hold such orders (or ``always``); skipped on an error."""
+    others = Order.objects.filter(
+        credential_id=order.credential_id, market=order.market, status=Status.OPEN
+    ).exclude(pk=order.pk)
+    if always or others.exists():
+        with contextlib.suppress(ccxt.BaseError):
+            settle_vanished_open_orders(order, api("fetch_open_orders", order.market))
+
+
+def accounts_due_balances(*, now: dt.datetime | None = None) -> QuerySet[ExchangeCredential]:
+    """Active accounts whose stored balances may be out of date: never read, a fill
+    newer than the last read, or a read older than ``BALANCE_MAX_AGE_SECONDS`` (the
+    owner may trade by hand). A scheduled refresh reads only these (weight 20 each)."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.BALANCE_MAX_AGE_SECONDS)
+    synced = Balance.objects.filter(credential=OuterRef("pk")).order_by("synced_at")
+    return (
+        ExchangeCredential.objects.filter(status=ExchangeCredential.Status.ACTIVE)
+        .annotate(last_fill=Max("fills__taken_at"), synced=Subquery(synced.values("synced_at")[:1]))
+        .filter(Q(synced__isnull=True) | Q(last_fill__gt=F("synced")) | Q(synced__lt=stale))
+    )
+
+
+def refresh_balances(credential: Any) -> None:
+    """Store the account's balances (scheduled; no longer after every order)."""
+    client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="balances")
+    api = with_limits(client, credential.exchange_id, credential.pk)
+    store_balances(credential.pk, api("fetch_balance"))
 
 
 def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:

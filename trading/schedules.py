@@ -13,7 +13,8 @@ SCHEDULES = {
     # The dashboard's equity and drawdown charts; aligned to trading.snapshots.SNAPSHOT_MINUTES.
     "trading: equity snapshots": ("trading.tasks.take_equity_snapshots", 60),
     "trading: prune equity snapshots": ("trading.tasks.prune_equity_snapshots", 1440),
-    "trading: refresh balances": ("trading.tasks.refresh_balances", 60),
+    # Balances are read on this schedule (accounts that traded, new or stale), not after every order.
+    "trading: refresh balances": ("trading.tasks.refresh_balances", 15),
 }
 
 

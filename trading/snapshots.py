@@ -12,17 +12,12 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-import ccxt
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from strategies.models import Candle
-from trading.exchange_calls import RateLimited, with_limits
-from trading.models import Balance, Bot, EquitySnapshot, Position
-from vault.models import CredentialUse, ExchangeCredential
-from vault.services import CredentialUnusable, client_for
+from trading.models import Bot, EquitySnapshot, Position
 
 logger = logging.getLogger(__name__)
 
@@ -94,30 +89,3 @@ def snapshots_take(*, now: datetime | None = None) -> int:
 def snapshots_prune(*, keep_days: int = 400) -> int:
     cutoff = timezone.now() - timedelta(days=keep_days)
     return EquitySnapshot.objects.filter(taken_at__lt=cutoff).delete()[0]
-
-
-def balances_refresh(credential: ExchangeCredential) -> bool:
-    """Read the account's balances (the dashboard shows them); False when it could not."""
-    try:
-        client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="balances")
-        balance: dict[str, Any] = with_limits(client, credential.exchange_id, credential.pk)(
-            "fetch_balance"
-        )
-    except (CredentialUnusable, ccxt.BaseError, RateLimited) as exc:
-        logger.info("Balances of %s not refreshed: %s", credential.pk, type(exc).__name__)
-        return False
-    now = timezone.now()
-    for currency, row in balance.items():
-        if not isinstance(row, dict) or currency in ("info", "free", "used", "total"):
-            continue
-        Balance.objects.update_or_create(
-            credential=credential,
-            currency=currency,
-            defaults={
-                "free": Decimal(str(row.get("free") or 0)),
-                "used": Decimal(str(row.get("used") or 0)),
-                "total": Decimal(str(row.get("total") or 0)),
-                "synced_at": now,
-            },
-        )
-    return True

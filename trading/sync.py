@@ -5,12 +5,16 @@ Called by ``trading.orders`` (which reads the exchange); nothing here talks to i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from trading.decisions import decide
@@ -82,33 +86,98 @@ def store_balances(credential_id: object, balance: dict[str, Any]) -> None:
         )
 
 
+def _event(fill: Fill) -> FillEvent:
+    return FillEvent(
+        market=fill.order.market,
+        side=fill.order.side,
+        amount=fill.amount,
+        price=fill.price,
+        fee=fill.fee,
+        fee_currency=fill.fee_currency,
+    )
+
+
+def _stored_book(bot: Bot, positions: list[Position]) -> Book:
+    """The book as last stored: the starting point for fills not booked yet."""
+    book = Book(
+        cash=bot.cash,
+        realised_pnl=bot.realised_pnl,
+        fees_paid=bot.fees_paid,
+        peak_equity=max(bot.peak_equity, bot.allocation),
+        max_drawdown=bot.max_drawdown,
+    )
+    for position in positions:
+        book.position(position.market).amount = position.amount
+        book.positions[position.market].avg_entry = position.avg_entry
+    return book
+
+
 def rebuild_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     """Replay every fill of the bot in order; store positions and totals."""
     bot = Bot.objects.select_for_update().get(pk=bot.pk)
+    return _replay(bot, list(_in_order(Fill.objects.filter(order__bot=bot))), prices)
+
+
+def _in_order(fills: QuerySet[Fill]) -> QuerySet[Fill]:
+    return fills.select_related("order").order_by("taken_at", "id")
+
+
+def _replay(bot: Bot, fills: list[Fill], prices: dict[str, Decimal]) -> Book:
     book = Book(cash=bot.allocation, peak_equity=max(bot.peak_equity, bot.allocation))
     book.max_drawdown = bot.max_drawdown
-    fills = Fill.objects.filter(order__bot=bot).select_related("order").order_by("taken_at", "id")
     for fill in fills:
-        apply_fill(
-            book,
-            FillEvent(
-                market=fill.order.market,
-                side=fill.order.side,
-                amount=fill.amount,
-                price=fill.price,
-                fee=fill.fee,
-                fee_currency=fill.fee_currency,
-            ),
-        )
+        apply_fill(book, _event(fill))
+    # Exactly the fills applied: one stored meanwhile by another order's sync stays new.
+    _mark_booked([f.pk for f in fills if not f.booked])
+    return _store_book(bot, book, prices, list(bot.positions.all()))
+
+
+def _mark_booked(fill_ids: list[int]) -> None:
+    for start in range(0, len(fill_ids), 500):
+        Fill.objects.filter(pk__in=fill_ids[start : start + 500]).update(booked=True)
+
+
+def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
+    """Apply only the fills not booked yet to the stored book; store it.
+
+    Equal to ``rebuild_book`` (a replay of all fills) and O(new fills), so a bot
+    with years of fills syncs as fast as a new one. Replays instead when a new
+    fill is older than a booked one (the average-cost method depends on the
+    order of buys and sells); with nothing booked yet the new fills are all.
+    """
+    bot = Bot.objects.select_for_update().get(pk=bot.pk)
+    fills = Fill.objects.filter(order__bot=bot)
+    new = list(_in_order(fills.filter(booked=False)))
+    last = fills.filter(booked=True).order_by("-taken_at", "-id").values("taken_at", "id").first()
+    if last is None:
+        return _replay(bot, new, prices)
+    if new and (new[0].taken_at, new[0].pk) < (last["taken_at"], last["id"]):
+        return _replay(bot, list(_in_order(fills)), prices)
+    positions = list(bot.positions.all())
+    book = _stored_book(bot, positions)
+    for fill in new:
+        apply_fill(book, _event(fill))
+    _mark_booked([f.pk for f in new])
+    return _store_book(bot, book, prices, positions)
+
+
+def _store_book(
+    bot: Bot, book: Book, prices: dict[str, Decimal], positions: list[Position]
+) -> Book:
     held = {m: p for m, p in book.positions.items() if p.amount}
     marks = {m: prices.get(m) or p.avg_entry for m, p in held.items()}
     mark_to_market(book, marks)
+    stored = {p.market: p for p in positions}
     for market, position in book.positions.items():
-        Position.objects.update_or_create(
-            bot=bot,
-            market=market,
-            defaults={"amount": position.amount, "avg_entry": position.avg_entry},
-        )
+        row = stored.get(market)
+        if row is None:
+            Position.objects.create(
+                bot=bot, market=market, amount=position.amount, avg_entry=position.avg_entry
+            )
+        elif (row.amount, row.avg_entry) != (position.amount, position.avg_entry):
+            Position.objects.filter(pk=row.pk).update(
+                amount=position.amount, avg_entry=position.avg_entry
+            )
     Bot.objects.filter(pk=bot.pk).update(
         cash=book.cash,
         realised_pnl=book.realised_pnl,
@@ -140,22 +209,52 @@ def settle_decision(order: Order) -> None:
         decide(order.decision, outcome, reason, message, also_from="unconfirmed")
 
 
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def feedback_deferred() -> Iterator[list[dict[str, Any]]]:
+    """Collect this thread's fill reports instead of recording each one.
+
+    The fast path records them per batch (``strategies.feedback.record_fills``):
+    one lock on the strategy row per batch instead of one per fill.
+    """
+    reports: list[dict[str, Any]] = []
+    _deferred.reports = reports
+    try:
+        yield reports
+    finally:
+        _deferred.reports = None
+
+
 def report_to_strategy(order: Order, fill: Fill) -> None:
     if not order.decision_id:
         return
-    from strategies.feedback import record_fill
+    report = {
+        "signal_id": order.decision.signal_id,
+        "side": order.side,
+        "amount": fill.amount,
+        "price": fill.price,
+        "fee": fill.fee,
+        "filled_at": fill.taken_at,
+        "fill_id": fill.trade_id,
+        "order_ref": str(order.pk),
+        "ordered_amount": order.amount,
+    }
+    reports = getattr(_deferred, "reports", None)
+    if reports is not None:
+        reports.append(report)
+        return
+    record_reports([report])
 
+
+def record_reports(reports: list[dict[str, Any]]) -> None:
+    """Add fills to their signals' outcomes; never undoes a recorded trade."""
+    from strategies.feedback import record_fills
+
+    if not reports:
+        return
     try:
-        record_fill(
-            signal_id=order.decision.signal_id,
-            side=order.side,
-            amount=fill.amount,
-            price=fill.price,
-            fee=fill.fee,
-            filled_at=fill.taken_at,
-            fill_id=fill.trade_id,
-            order_ref=str(order.pk),
-            ordered_amount=order.amount,
-        )
+        record_fills(reports)
     except Exception:  # feedback must never undo a recorded trade
-        logger.warning("Could not report fill %s to the strategy", fill.pk, exc_info=True)
+        logger.warning("Could not report %d fills to the strategy", len(reports), exc_info=True)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from trading.execution import execute
+from trading.fanout import execute_batch as run_batch
 from trading.models import RateWindow
-from trading.snapshots import balances_refresh, snapshots_prune, snapshots_take
+from trading.orders import accounts_due_balances
+from trading.orders import refresh_balances as refresh_account_balances
+from trading.snapshots import snapshots_prune, snapshots_take
 from trading.sweeper import sweep
 from trading.watch import check_account
 from vault.models import ExchangeCredential
+
+logger = logging.getLogger(__name__)
 
 
 def execute_signal(bot_id: str, signal_id: str) -> str:
@@ -42,7 +48,16 @@ def prune_equity_snapshots() -> int:
     return snapshots_prune()
 
 
-def refresh_balances() -> dict[str, bool]:
-    # Accounts in use by a bot, plus paper accounts (their balance is on the dashboard).
-    accounts = ExchangeCredential.objects.filter(status=ExchangeCredential.Status.ACTIVE)
-    return {str(c.pk): balances_refresh(c) for c in accounts}
+def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
+    return run_batch(signal_id, bot_ids)
+
+
+def refresh_balances() -> int:
+    done = 0
+    for credential in accounts_due_balances():
+        try:
+            refresh_account_balances(credential)
+            done += 1
+        except Exception:  # one account's outage never stops the others'
+            logger.warning("Balances of account %s not refreshed", credential.pk, exc_info=True)
+    return done

@@ -270,7 +270,9 @@ class TestCrashes:
         signal = signal_for(bot)
         import trading.orders as orders
 
-        monkeypatch.setattr(orders, "_sync", lambda order, api: (_ for _ in ()).throw(SystemExit))
+        monkeypatch.setattr(
+            orders, "_sync", lambda order, api, **kw: (_ for _ in ()).throw(SystemExit)
+        )
         with pytest.raises(SystemExit):
             execute(bot.pk, signal.pk)
         monkeypatch.undo()
@@ -325,3 +327,21 @@ def test_a_lookup_that_times_out_is_tried_again_not_lost() -> None:
     sweep()
     assert Decision.objects.get().outcome == "executed"
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_siblings_order_being_sent_does_not_hold_up_a_bot_on_the_same_account() -> None:
+    # Fails before this change: the sibling's in-flight order counted as "in doubt"
+    # and the bot waited 15 s, so a shared account used half its order limit.
+    first = BotFactory()
+    second = BotFactory(owner=first.owner, credential=first.credential, strategy=first.strategy)
+    Order.objects.create(
+        bot=first, credential=first.credential, exchange_id="paper", market="BTC/USDT",
+        side="buy", amount=Decimal("0.001"), client_order_id="in-flight", status="unknown",
+        claimed_until=timezone.now() + dt.timedelta(seconds=60),
+    )  # fmt: skip
+    assert execute(second.pk, signal_for(second).pk).outcome == "executed"
+    # Once nobody holds it, the same order is in doubt and new orders wait.
+    Order.objects.filter(client_order_id="in-flight").update(claimed_until=None)
+    faults.inject(first.credential.api_key, "timeout", method="fetch_order", times=20)
+    assert execute(second.pk, signal_for(second).pk).outcome == "pending"

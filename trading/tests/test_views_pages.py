@@ -423,22 +423,22 @@ def test_a_stopped_bot_shows_its_sell_orders_in_progress(verified_client: Client
     assert "Selling the bot's positions" in page and "Sell 0.5 BTC</a>: sent" in page
 
 
-def test_the_hourly_refresh_stores_the_paper_accounts_balances(user) -> None:
+def test_the_scheduled_refresh_stores_a_new_paper_accounts_balances(user) -> None:
     from trading.tasks import refresh_balances
     from vault.tests.factories import CredentialFactory
 
     credential = CredentialFactory(owner=user)
-    assert refresh_balances() == {str(credential.pk): True}
+    assert refresh_balances() == 1
     balances = {b.currency: b.total for b in Balance.objects.filter(credential=credential)}
     assert balances and all(total >= 0 for total in balances.values())
 
 
 def test_a_disabled_key_is_not_read(user) -> None:
-    from trading.snapshots import balances_refresh
+    from trading.tasks import refresh_balances
     from vault.tests.factories import CredentialFactory
 
     credential = CredentialFactory(owner=user, status="disabled")
-    assert balances_refresh(credential) is False
+    assert refresh_balances() == 0
     assert not Balance.objects.filter(credential=credential).exists()
 
 

@@ -38,8 +38,15 @@ class PaperConfig:
     # An order worth more than this (in quote) fills in chunks of this size, one
     # chunk per minute: the first now, the rest on later calls.
     max_fill_notional: Decimal = Decimal("50000")
-    # Requests per account per clock minute; None switches the limiter off.
-    rate_limit_per_minute: int | None = 1200
+    # Requests per account per clock minute; None switches this limiter off.
+    rate_limit_per_minute: int | None = None
+    # Request weight per account per clock minute (Binance: 6,000 per IP); None: off.
+    weight_limit_per_minute: int | None = 6000
+    # New orders per account per 10-second window (Binance: 50); None: no limit.
+    order_limit_per_10s: int | None = 50
+    # Simulated network time per request, in milliseconds: half before the
+    # exchange acts, half after, never while a database lock is held.
+    latency_ms: float = 0
     # Binance accepts a reused newClientOrderId once the earlier order is filled;
     # the paper exchange refuses any reuse unless this is on (the emulator turns it on).
     reuse_client_order_id_after_fill: bool = False
@@ -59,7 +66,13 @@ class PaperConfig:
             "max_fill_notional": Decimal(
                 str(getattr(settings, "PAPER_MAX_FILL_NOTIONAL", "50000"))
             ),
-            "rate_limit_per_minute": getattr(settings, "PAPER_RATE_LIMIT_PER_MINUTE", 1200),
+            "rate_limit_per_minute": getattr(settings, "PAPER_RATE_LIMIT_PER_MINUTE", None),
+            "weight_limit_per_minute": getattr(settings, "PAPER_WEIGHT_LIMIT_PER_MINUTE", 6000),
+            "reuse_client_order_id_after_fill": bool(
+                getattr(settings, "PAPER_REUSE_CLIENT_ORDER_ID_AFTER_FILL", False)
+            ),
+            "order_limit_per_10s": getattr(settings, "PAPER_ORDER_LIMIT_PER_10S", 50),
+            "latency_ms": float(getattr(settings, "PAPER_LATENCY_MS", 0)),
         }
         values.update(overrides)
         if "starting_balances" in overrides:

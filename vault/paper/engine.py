@@ -28,10 +28,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import ccxt
 from django.db import transaction
+from django.db.models import F
 
-from vault.paper import prices
+from vault.paper import fastsql, prices
 from vault.paper.config import PaperConfig
-from vault.paper.errors import DuplicateOrder, InvalidClientOrderId
+from vault.paper.errors import DuplicateOrder, InvalidClientOrderId, PaperRateLimited
 from vault.paper.keys import locked_account
 from vault.paper.ledger import Ledger
 from vault.paper.markets import (
@@ -42,7 +43,7 @@ from vault.paper.markets import (
     truncate_to_step,
 )
 from vault.paper.models import PaperAccount, PaperBalance, PaperOrder, PaperTrade
-from vault.paper.ratelimit import count_request
+from vault.paper.ratelimit import count_order, count_request
 
 QUANTUM = Decimal("0.00000001")
 BPS = Decimal("0.0001")
@@ -79,11 +80,17 @@ def _fee(cost: Decimal, rate: Decimal) -> Decimal:
 class Desk:
     """One locked account's trading for the length of a transaction."""
 
-    def __init__(self, account: PaperAccount, config: PaperConfig) -> None:
+    def __init__(self, account: PaperAccount, config: PaperConfig, *, count: bool = True) -> None:
         self.account = account
         self.config = config
+        self.count = count
         self.ledger = Ledger(account)
         self.now = config.now()
+        self._new_trades: list[PaperTrade] = []
+        # The fills of the last order placed, for the order reply (no re-read).
+        self.last_fills: list[PaperTrade] = []
+        # Client order ids already looked up in this transaction: taken or not.
+        self.client_id_taken: dict[str, bool] = {}
 
     # --- reads -----------------------------------------------------------------------
     def balances(self) -> list[PaperBalance]:
@@ -116,11 +123,21 @@ class Desk:
         return list(orders.order_by("pk"))
 
     def trades(
-        self, *, symbol: str | None = None, since_ms: int | None = None, limit: int | None = None
+        self,
+        *,
+        symbol: str | None = None,
+        since_ms: int | None = None,
+        limit: int | None = None,
+        order_id: str | int | None = None,
     ) -> list[PaperTrade]:
+        """The account's fills oldest first; only one order's with ``order_id``."""
         trades = PaperTrade.objects.filter(account=self.account).select_related("order")
         if symbol is not None:
             trades = trades.filter(symbol=symbol)
+        if order_id is not None:
+            if not str(order_id).isdigit():
+                return []
+            trades = trades.filter(order_id=int(order_id))
         if since_ms is not None:
             trades = trades.filter(executed_at__gte=datetime.fromtimestamp(since_ms / 1000, tz=UTC))
             found = trades.order_by("executed_at", "pk")
@@ -141,12 +158,14 @@ class Desk:
             raise ccxt.BadRequest(f"{EXCHANGE_ID} order side must be buy or sell")
         if request.type not in Type.values:
             raise ccxt.InvalidOrder(f"{EXCHANGE_ID} supports market and limit orders only")
+        if self.count:
+            count_order(self.account, now=self.now, limit=self.config.order_limit_per_10s)
         client_order_id = request.client_order_id or f"paper-{secrets.token_hex(12)}"
         if not CLIENT_ORDER_ID.match(client_order_id):
             raise InvalidClientOrderId(
                 f"{EXCHANGE_ID} clientOrderId must be 1-36 characters of A-Z a-z 0-9 . : / _ -"
             )
-        self._refuse_duplicate(client_order_id)
+        self._refuse_duplicate(client_order_id, generated=request.client_order_id is None)
 
         minute = prices.minute_of(self.now)
         market_price = prices.price_at(self.config.seed, spec.symbol, minute)
@@ -175,7 +194,7 @@ class Desk:
                 f"{free.normalize():f} {reserve_asset} is free"
             )
         self.ledger.reserve(reserve_asset, reserve)
-        order = PaperOrder.objects.create(
+        order = PaperOrder(
             account=self.account,
             client_order_id=client_order_id,
             symbol=spec.symbol,
@@ -191,7 +210,12 @@ class Desk:
             created_at=self.now,
             updated_at=self.now,
         )
+        # Matched in memory first, so the order is written once, in its final state.
         self._evaluate(order)
+        fastsql.insert([order])
+        self.last_fills = self._flush_trades()
+        if order.is_open:
+            self._needs_settling(order.next_minute)
         return order
 
     def cancel(self, order: PaperOrder) -> PaperOrder:
@@ -203,22 +227,68 @@ class Desk:
         return order
 
     def settle(self) -> None:
-        """Bring every open order up to the current minute."""
+        """Bring every open order up to the current minute.
+
+        Skipped without a query when the account has nothing open, or nothing
+        open that a minute not yet evaluated could fill.
+        """
+        due = self.account.settle_from
+        if due is None or due > prices.minute_of(self.now):
+            return
+        still_open = []
         for order in self.open_orders():
             self._evaluate(order)
+            order.save()
+            if order.is_open:
+                still_open.append(order.next_minute)
+        self._flush_trades()
+        self.account.settle_from = min(still_open, default=None)
 
     def save(self) -> None:
-        self.ledger.save()
+        """Write the balances and the account's counters (one round trip on PostgreSQL)."""
+        self._flush_trades()
+        fastsql.update_many([*self.ledger.changes(), (self.account, ACCOUNT_STATE)])
+
+    def usage_headers(self) -> dict[str, str]:
+        """What Binance reports after each call, for clients that watch their budget."""
+        return {
+            "X-MBX-USED-WEIGHT-1M": str(self.account.rate_weight),
+            "X-MBX-ORDER-COUNT-10S": str(self.account.order_window_count),
+        }
 
     # --- internals -------------------------------------------------------------------
-    def _refuse_duplicate(self, client_order_id: str) -> None:
-        earlier = PaperOrder.objects.filter(account=self.account, client_order_id=client_order_id)
-        if self.config.reuse_client_order_id_after_fill:
-            earlier = earlier.exclude(status=Status.CLOSED)
-        if earlier.exists():
+    def _needs_settling(self, minute: int) -> None:
+        due = self.account.settle_from
+        self.account.settle_from = minute if due is None else min(due, minute)
+
+    def _flush_trades(self) -> list[PaperTrade]:
+        trades, self._new_trades = self._new_trades, []
+        for trade in trades:
+            # The order may have been written after the fill: take its id now
+            # (assigning the object again keeps it cached on the trade).
+            trade.order = trade.order
+        fastsql.insert(trades)
+        return trades
+
+    def _refuse_duplicate(self, client_order_id: str, *, generated: bool) -> None:
+        taken = self.client_id_taken.get(client_order_id)
+        if generated and self.ledger.loaded:
+            # 96 random bits: no earlier order has it (and the database refuses two
+            # open orders with one id whatever happens here).
+            taken = False
+        if taken is None or not self.ledger.loaded:
+            # Read with the balances (one round trip), which placing needs next anyway.
+            balances, taken = fastsql.balances_and_client_id(
+                self.account,
+                client_order_id,
+                exclude_closed=self.config.reuse_client_order_id_after_fill,
+            )
+            self.ledger.preload(balances)
+        if taken:
+            # Binance's answer (-2010), which ccxt raises as InvalidOrder.
             raise DuplicateOrder(
-                f"{EXCHANGE_ID} Duplicate order sent: clientOrderId {client_order_id} "
-                "is already used on this account"
+                f'{EXCHANGE_ID} {{"code":-2010,"msg":"Duplicate order sent."}} '
+                f"clientOrderId {client_order_id} is already used on this account"
             )
 
     def _slippage(self, notional: Decimal) -> Decimal:
@@ -276,7 +346,6 @@ class Desk:
             minute += 1
         if order.is_open:
             order.next_minute = minute
-        order.save()
 
     def _limit_reached(self, order: PaperOrder, spec: MarketSpec, minute: int) -> bool:
         # A resting order may be walked over days of minutes: decide on floats when
@@ -360,18 +429,20 @@ class Desk:
         order.fee += fee
         order.last_trade_at = at
         order.updated_at = at
-        PaperTrade.objects.create(
-            account=self.account,
-            order=order,
-            symbol=order.symbol,
-            side=order.side,
-            price=price,
-            amount=qty,
-            cost=cost,
-            fee=fee,
-            fee_currency=spec.quote,
-            is_maker=maker,
-            executed_at=at,
+        self._new_trades.append(
+            PaperTrade(
+                account=self.account,
+                order=order,
+                symbol=order.symbol,
+                side=order.side,
+                price=price,
+                amount=qty,
+                cost=cost,
+                fee=fee,
+                fee_currency=spec.quote,
+                is_maker=maker,
+                executed_at=at,
+            )
         )
         if order.filled >= order.amount:
             self._finish(order, Status.CLOSED, at)
@@ -384,21 +455,69 @@ class Desk:
         order.updated_at = at
 
 
+# The account fields a desk may change, written back in one UPDATE.
+ACCOUNT_STATE = (
+    "rate_minute",
+    "rate_count",
+    "rate_weight",
+    "order_window",
+    "order_window_count",
+    "requests",
+    "weight",
+    "settle_from",
+)
+
+
 @contextmanager
 def open_desk(
-    api_key: str, secret: str, config: PaperConfig, *, count: bool = True
+    api_key: str,
+    secret: str,
+    config: PaperConfig,
+    *,
+    count: bool = True,
+    weight: int = 0,
+    fault_method: str | None = None,
+    client_order_id: str | None = None,
 ) -> Iterator[Desk]:
     """Lock the key's account, settle its orders, and save everything on success.
 
-    Raises ccxt.AuthenticationError for a wrong secret and PaperRateLimited past
-    the per-minute limit (unless ``count`` is off: the emulator counts itself).
-    An error inside the block rolls the whole transaction back.
+    Raises ccxt.AuthenticationError for a wrong secret, PaperRateLimited past the
+    per-minute request or weight limit or the per-10-second order limit (unless ``count`` is
+    off: the emulator counts itself; a refusal is added to ``throttled``), and
+    ``FaultArmed``, before anything is written, when ``fault_method`` is given and
+    a fault is armed for it. ``client_order_id``: the id an order placed at this
+    desk will carry, looked up with the lock. An error inside the block rolls it
+    all back.
     """
-    with transaction.atomic():
-        account = locked_account(api_key, secret, config)
-        if count:
-            count_request(account, now=config.now(), limit=config.rate_limit_per_minute)
-        desk = Desk(account, config)
-        desk.settle()
-        yield desk
-        desk.save()
+    account_id = None
+    try:
+        with fastsql.writer_turn(), transaction.atomic():
+            locked = locked_account(
+                api_key,
+                secret,
+                config,
+                fault_method=fault_method,
+                client_order_id=client_order_id,
+            )
+            account = locked.account
+            account_id = account.pk
+            if count:
+                count_request(
+                    account,
+                    now=config.now(),
+                    limit=config.rate_limit_per_minute,
+                    weight=weight,
+                    weight_limit=config.weight_limit_per_minute,
+                )
+            desk = Desk(account, config, count=count)
+            if locked.balances is not None:
+                desk.ledger.preload(locked.balances)
+            desk.client_id_taken.update(locked.client_id_taken)
+            desk.settle()
+            yield desk
+            desk.save()
+    except PaperRateLimited:
+        if account_id is not None:
+            # The refused request's transaction rolled back; the refusal still counts.
+            PaperAccount.objects.filter(pk=account_id).update(throttled=F("throttled") + 1)
+        raise

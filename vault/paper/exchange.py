@@ -5,12 +5,21 @@ arguments, return shapes and error classes. Money is computed with Decimal and
 returned as floats where ccxt returns floats.
 
 Calls made with an API key pass through the key's armed faults
-(``vault.paper.faults``); private calls also count against the per-account
-rate limit. Public market data needs no key and touches no database.
+(``vault.paper.faults``) and are counted, with Binance's request weight, on the
+account (``requests``, ``weight``; private calls also against the per-account
+limits, and report ``X-MBX-USED-WEIGHT-1M`` / ``X-MBX-ORDER-COUNT-10S`` in
+``last_response_headers``). Public market data needs no key and, without one,
+touches no database.
+
+Every request takes ``PaperConfig.latency_ms`` of simulated network time, half
+before the exchange acts and half after, never while a lock is held; so many
+threads (or ``AsyncPaperExchange`` on asyncio) overlap their waits as they would
+with a real exchange.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -21,11 +30,31 @@ from ccxt.base.decimal_to_precision import ROUND, TICK_SIZE, TRUNCATE, decimal_t
 from vault.paper import faults, prices, shapes
 from vault.paper.config import PaperConfig
 from vault.paper.engine import Desk, OrderRequest, open_desk
-from vault.paper.keys import require_credentials
+from vault.paper.keys import FaultArmed, require_credentials
 from vault.paper.markets import EXCHANGE_ID, MARKETS, ccxt_market, market_spec
+from vault.paper.ratelimit import count_public_request
 
 T = TypeVar("T")
 MAX_OHLCV = 1000  # Binance's klines maximum
+# Binance spot request weights (2026): what each call costs the account's budget.
+# A successful order weighs 0 since 2026-04-02; myTrades with orderId weighs 5.
+WEIGHT = {
+    "fetch_markets": 20,
+    "load_markets": 20,
+    "fetch_time": 1,
+    "fetch_ticker": 2,
+    "fetch_tickers": 80,
+    "fetch_ohlcv": 2,
+    "fetch_balance": 20,
+    "check_permissions": 1,
+    "create_order": 0,
+    "fetch_order": 4,
+    "fetch_open_orders": 6,
+    "fetch_open_orders_all": 80,
+    "fetch_my_trades": 20,
+    "fetch_my_trades_by_order": 5,
+    "cancel_order": 1,
+}
 
 
 def _decimal(value: object) -> Decimal:
@@ -78,28 +107,89 @@ class PaperExchange:
         self.markets_by_id: dict[str, list[dict[str, Any]]] = {}
         self.symbols: list[str] = []
         self.currencies: dict[str, dict[str, Any]] = {}
+        self.last_response_headers: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<PaperExchange key={'set' if self.apiKey else 'none'}>"
 
     # --- plumbing --------------------------------------------------------------------
-    def _call(self, method: str, action: Callable[[], T]) -> T:
-        fault = faults.take(self.apiKey, method) if self.apiKey else None
-        if fault is not None:
-            faults.raise_before_call(fault, exchange_id=self.id, method=method)
-        result = action()
-        if fault is not None:
-            faults.raise_after_call(fault, exchange_id=self.id, method=method)
-        return result
+    def _travel(self) -> None:
+        """One leg of a request's simulated round trip (half the latency)."""
+        if self.paper_config.latency_ms > 0:
+            time.sleep(self.paper_config.latency_ms / 2000)
 
-    def _private(self, method: str, action: Callable[[Desk], T]) -> T:
+    def _call(self, method: str, action: Callable[[], T], *, weight: int | None = None) -> T:
+        """A public request: faults and usage apply when the client has a key."""
+        self._travel()
+        try:
+            fault = faults.take(self.apiKey, method) if self.apiKey else None
+            if fault is not None:
+                faults.raise_before_call(fault, exchange_id=self.id, method=method)
+            result = action()
+            if self.apiKey:
+                count_public_request(
+                    self.apiKey, weight=WEIGHT[method] if weight is None else weight
+                )
+            if fault is not None:
+                faults.raise_after_call(fault, exchange_id=self.id, method=method)
+            return result
+        finally:
+            self._travel()
+
+    def _private(
+        self,
+        method: str,
+        action: Callable[[Desk], T],
+        *,
+        weight: int | None = None,
+        client_order_id: str | None = None,
+    ) -> T:
+        """A signed request, run on the account's desk in one transaction."""
         api_key, secret = require_credentials(self.apiKey, self.secret)
+        cost = WEIGHT[method] if weight is None else weight
+        self._travel()
+        try:
+            fault = None
+            try:
+                # One query locks the account and looks for armed faults; only
+                # when one is armed does the call take it and go round again.
+                result = self._at_desk(
+                    api_key, secret, action, cost, method, client_order_id=client_order_id
+                )
+            except FaultArmed:
+                fault = faults.take(api_key, method)
+                if fault is not None:
+                    faults.raise_before_call(fault, exchange_id=self.id, method=method)
+                result = self._at_desk(
+                    api_key, secret, action, cost, None, client_order_id=client_order_id
+                )
+            if fault is not None:
+                faults.raise_after_call(fault, exchange_id=self.id, method=method)
+            return result
+        finally:
+            self._travel()
 
-        def run() -> T:
-            with open_desk(api_key, secret, self.paper_config) as desk:
-                return action(desk)
-
-        return self._call(method, run)
+    def _at_desk(
+        self,
+        api_key: str,
+        secret: str,
+        action: Callable[[Desk], T],
+        weight: int,
+        fault_method: str | None,
+        *,
+        client_order_id: str | None,
+    ) -> T:
+        with open_desk(
+            api_key,
+            secret,
+            self.paper_config,
+            weight=weight,
+            fault_method=fault_method,
+            client_order_id=client_order_id,
+        ) as desk:
+            result = action(desk)
+            self.last_response_headers = desk.usage_headers()
+        return result
 
     def _now_minute(self) -> int:
         return prices.minute_of(self.paper_config.now())
@@ -274,9 +364,10 @@ class PaperExchange:
 
         def place(desk: Desk) -> dict[str, Any]:
             placed = desk.place(request)
-            return shapes.order(placed, placed.trades.all())
+            # The fills come back in the reply, as with newOrderRespType=FULL.
+            return shapes.order(placed, desk.last_fills)
 
-        return self._private("create_order", place)
+        return self._private("create_order", place, client_order_id=request.client_order_id)
 
     def fetch_order(
         self,
@@ -306,7 +397,11 @@ class PaperExchange:
                 found = [o for o in found if o["timestamp"] >= since]
             return found[:limit] if limit else found
 
-        return self._private("fetch_open_orders", listing)
+        return self._private(
+            "fetch_open_orders",
+            listing,
+            weight=WEIGHT["fetch_open_orders" if symbol else "fetch_open_orders_all"],
+        )
 
     def fetch_my_trades(
         self,
@@ -315,11 +410,18 @@ class PaperExchange:
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        """The account's fills, oldest first; ``params['orderId']``: only that order's
+        (as Binance's myTrades, at a quarter of the weight)."""
+        order_id = (params or {}).get("orderId")
+
+        def listing(desk: Desk) -> list[dict[str, Any]]:
+            found = desk.trades(symbol=symbol, since_ms=since, limit=limit, order_id=order_id)
+            return [shapes.trade(t) for t in found]
+
         return self._private(
             "fetch_my_trades",
-            lambda desk: [
-                shapes.trade(t) for t in desk.trades(symbol=symbol, since_ms=since, limit=limit)
-            ],
+            listing,
+            weight=WEIGHT["fetch_my_trades_by_order" if order_id else "fetch_my_trades"],
         )
 
     def cancel_order(

@@ -8,9 +8,14 @@ import secrets
 
 import ccxt
 
+from vault.paper import fastsql
 from vault.paper.config import PaperConfig
 from vault.paper.markets import EXCHANGE_ID
 from vault.paper.models import PaperAccount, PaperBalance
+
+
+class FaultArmed(Exception):
+    """A fault is armed for this call: take it outside the transaction, then retry."""
 
 
 def new_credentials() -> tuple[str, str]:
@@ -29,17 +34,42 @@ def require_credentials(api_key: str | None, secret: str | None) -> tuple[str, s
     return api_key, secret
 
 
-def locked_account(api_key: str, secret: str, config: PaperConfig) -> PaperAccount:
+def locked_account(
+    api_key: str,
+    secret: str,
+    config: PaperConfig,
+    *,
+    fault_method: str | None = None,
+    client_order_id: str | None = None,
+) -> fastsql.Locked:
     """The key's account, locked for this transaction; created and funded on first use.
 
     Must run inside ``transaction.atomic()``. Raises ``ccxt.AuthenticationError``
-    when the secret is not the one the account was opened with.
+    when the secret is not the one the account was opened with, and FaultArmed
+    when ``fault_method`` is given and a fault is armed for it (one query finds
+    the account, locks it and looks for faults; on PostgreSQL the same round
+    trip reads the balances and whether ``client_order_id`` is taken).
     """
-    # get_or_create copes with two processes opening the same new key at once.
-    account, _ = PaperAccount.objects.get_or_create(
-        api_key=api_key, defaults={"secret_sha256": hash_secret(secret)}
-    )
-    account = PaperAccount.objects.select_for_update().get(pk=account.pk)
+
+    def lock() -> fastsql.Locked | None:
+        return fastsql.lock_account(
+            api_key,
+            fault_method,
+            client_order_id=client_order_id,
+            exclude_closed=config.reuse_client_order_id_after_fill,
+        )
+
+    locked = lock()
+    if locked is None:
+        # get_or_create copes with two processes opening the same new key at once.
+        PaperAccount.objects.get_or_create(
+            api_key=api_key, defaults={"secret_sha256": hash_secret(secret)}
+        )
+        locked = lock()
+        assert locked is not None  # noqa: S101 - created just above, in this transaction
+    if locked.fault_armed:
+        raise FaultArmed
+    account = locked.account
     if not hmac.compare_digest(account.secret_sha256, hash_secret(secret)):
         raise ccxt.AuthenticationError(f"{EXCHANGE_ID} invalid API secret for this API key")
     if not account.funded:
@@ -48,5 +78,6 @@ def locked_account(api_key: str, secret: str, config: PaperConfig) -> PaperAccou
             for asset, amount in config.starting_balances.items()
         )
         account.funded = True
-        account.save(update_fields=["funded"])
-    return account
+        fastsql.update(account, ("funded",))
+        locked.balances = None  # read before the funding: read again when needed
+    return locked

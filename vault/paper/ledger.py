@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from vault.paper import fastsql
 from vault.paper.models import PaperAccount, PaperBalance
 
 
@@ -15,8 +16,23 @@ class Ledger:
 
     def __init__(self, account: PaperAccount) -> None:
         self.account = account
-        self._rows = {row.asset: row for row in PaperBalance.objects.filter(account=account)}
+        self._loaded: dict[str, PaperBalance] | None = None
         self._dirty: set[str] = set()
+
+    @property
+    def _rows(self) -> dict[str, PaperBalance]:
+        # Read on first use, unless a caller read them along with something else.
+        if self._loaded is None:
+            self.preload(fastsql.balances(self.account))
+        return self._loaded  # type: ignore[return-value]
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def preload(self, rows: list[PaperBalance]) -> None:
+        if self._loaded is None:
+            self._loaded = {row.asset: row for row in rows}
 
     def _row(self, asset: str) -> PaperBalance:
         row = self._rows.get(asset)
@@ -57,7 +73,14 @@ class Ledger:
     def rows(self) -> list[PaperBalance]:
         return sorted(self._rows.values(), key=lambda row: row.asset)
 
-    def save(self) -> None:
-        for asset in sorted(self._dirty):
-            self._rows[asset].save()
+    def changes(self) -> list[tuple[PaperBalance, tuple[str, ...]]]:
+        """The changed rows to UPDATE; rows new to the account are inserted here."""
+        changed = [self._rows[asset] for asset in sorted(self._dirty)]
         self._dirty.clear()
+        new = [row for row in changed if row.pk is None]
+        fastsql.insert(new)  # written as they are
+        existing = [row for row in changed if all(row is not other for other in new)]
+        return [(row, ("free", "used")) for row in existing]
+
+    def save(self) -> None:
+        fastsql.update_many(self.changes())

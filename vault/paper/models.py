@@ -24,9 +24,23 @@ class PaperAccount(models.Model):
     secret_sha256 = models.CharField(max_length=64)
     funded = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Requests counted in the current clock minute, for the per-account limiter.
+    # Requests and their weight counted in the current clock minute, for the
+    # per-account limiter and the used-weight header.
     rate_minute = models.BigIntegerField(default=0)
     rate_count = models.PositiveIntegerField(default=0)
+    rate_weight = models.PositiveIntegerField(default=0)
+    # New orders in the current 10-second window (Binance's ORDERS limit).
+    order_window = models.BigIntegerField(default=0)
+    order_window_count = models.PositiveIntegerField(default=0)
+    # Running totals, as the exchange would bill them: requests answered, their
+    # weight, and requests refused with a 429 (benchmarks read these).
+    requests = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+    throttled = models.BigIntegerField(default=0)
+    # The first clock minute an open order still has to be evaluated for; null
+    # when nothing is open, so a call on an idle account skips the settle query.
+    # It may be earlier than needed (costs one query), never later.
+    settle_from = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"paper account {self.pk}"

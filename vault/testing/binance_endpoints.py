@@ -131,8 +131,8 @@ def _by_symbol(with_symbol: int, without: int) -> Callable[[dict[str, str]], int
     return lambda params: with_symbol if params.get("symbol") else without
 
 
-def _by_param(name: str, with_it: int, without: int) -> Callable[[dict[str, str]], int]:
-    return lambda params: with_it if params.get(name) else without
+def _my_trades_weight(params: dict[str, str]) -> int:
+    return 5 if params.get("orderId") else 20  # one order's fills weigh a quarter
 
 
 def _depth_weight(params: dict[str, str]) -> int:
@@ -356,9 +356,7 @@ def _my_trades(venue: Venue, call: Call, key: EmulatorKey | None) -> JSON:
     start, end = call.integer("startTime"), call.integer("endTime")
     from_id, order_id = call.integer("fromId"), call.integer("orderId")
     with venue.desk(key) as desk:
-        trades = desk.trades(symbol=spec.symbol, since_ms=start)
-    if order_id is not None:  # Binance: the trades of that one order, oldest first
-        trades = [t for t in trades if t.order_id == order_id]
+        trades = desk.trades(symbol=spec.symbol, since_ms=start, order_id=call.integer("orderId"))
     if end is not None:
         trades = [t for t in trades if wire.ms(t.executed_at) <= end]  # type: ignore[operator]
     if from_id is not None:
@@ -418,7 +416,7 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
         _open_orders, _by_symbol(6, 80), signed=True, paper_method="fetch_open_orders"
     ),
     ("GET", "/api/v3/myTrades"): Endpoint(
-        _my_trades, _by_param("orderId", 5, 20), signed=True, paper_method="fetch_my_trades"
+        _my_trades, _my_trades_weight, signed=True, paper_method="fetch_my_trades"
     ),
     ("GET", "/sapi/v1/account/apiRestrictions"): Endpoint(
         _api_restrictions, _fixed(1), signed=True, sapi=True, paper_method="check_permissions"

@@ -451,3 +451,17 @@ def test_latency_delays_every_answer(
     started = time.monotonic()
     price(binance)
     assert time.monotonic() - started >= 0.2
+
+
+def test_my_trades_with_an_order_id_lists_that_orders_fills_at_a_quarter_of_the_weight(
+    binance_emulator: BinanceEmulator, binance_key: EmulatorKey
+) -> None:
+    client = binance_client(binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN)
+    first = client.create_order(SYMBOL, "market", "buy", 0.001)
+    second = client.create_order(SYMBOL, "market", "buy", 0.002)
+    assert [t["amount"] for t in first["trades"]] == [0.001]  # FULL reply: fills included
+    before = binance_emulator.total_weight
+    (trade,) = client.fetch_my_trades(SYMBOL, params={"orderId": second["id"]})
+    assert trade["order"] == second["id"] and trade["amount"] == 0.002
+    assert binance_emulator.total_weight - before == 5
+    assert len(client.fetch_my_trades(SYMBOL)) == 2
