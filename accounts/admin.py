@@ -50,7 +50,7 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
     list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
     list_select_related = ["user"]
     search_fields = ["user__email"]
-    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

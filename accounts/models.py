@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -14,10 +15,10 @@ from vault.fields import SealedFieldsMixin, VaultField
 class UserManager(DjangoUserManager):
     """People sign in with their email address; there is no username."""
 
-    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:  # type: ignore[override]
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required")
-        user = self.model(email=self.normalize_email(email), **extra)
+        user = cast(User, self.model(email=self.normalize_email(email), **extra))
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -40,7 +41,11 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    # Set on each request's user by django_otp's OTPMiddleware: True once this
+    # session entered a one-time code.
+    is_verified: Callable[[], bool]
 
     objects = UserManager()  # type: ignore[misc]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from functools import cache
+from typing import Any, cast
 from urllib.parse import unquote
 
 from django import forms
@@ -13,6 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+
+from accounts.http import AuthenticatedHttpRequest
 
 COOKIE = "tz"  # set by static/js/app.js from Intl.DateTimeFormat
 
@@ -62,15 +65,15 @@ class TimeZoneForm(forms.Form):
         help_text="Every time on the site is shown in this zone, and labelled with it.",
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [("", "Same as my browser")] + [
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = [("", "Same as my browser")] + [
             (name, name.replace("_", " ")) for name in zone_names()
         ]
 
 
 @login_required
-def time_zone_view(request: HttpRequest) -> HttpResponse:
+def time_zone_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
     if request.method == "POST" and form.is_valid():
         request.user.time_zone = form.cleaned_data["time_zone"]

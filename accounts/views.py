@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.backup_codes import remaining_backup_codes
 from accounts.forms import OTPCodeForm, TOTPConfirmForm, TwoFactorDisableForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.otp import OTPThrottled, has_two_factor, verify_otp
 from accounts.services import (
     TwoFactorError,
@@ -43,17 +44,19 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def security_events(request: HttpRequest) -> HttpResponse:
+def security_events(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(request.user.security_events.all(), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/security_events.html", {"page": page})
 
 
 @login_required
-def ip_whitelist(request: HttpRequest) -> HttpResponse:
+def ip_whitelist(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/ip_whitelist.html", {"egress_ips": settings.EGRESS_IPS})
 
 
-def _code_form_view(request: HttpRequest, *, purpose: str, template: str) -> HttpResponse:
+def _code_form_view(
+    request: AuthenticatedHttpRequest, *, purpose: str, template: str
+) -> HttpResponse:
     """Ask for a one-time code; on success mark the session and go on."""
     form = OTPCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -72,14 +75,14 @@ def _code_form_view(request: HttpRequest, *, purpose: str, template: str) -> Htt
 
 
 @login_required
-def otp_login(request: HttpRequest) -> HttpResponse:
+def otp_login(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.user.is_verified() or not has_two_factor(request.user):
         return redirect(_safe_next(request, "dashboard"))
     return _code_form_view(request, purpose="login", template="accounts/otp_login.html")
 
 
 @login_required
-def stepup(request: HttpRequest) -> HttpResponse:
+def stepup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not has_two_factor(request.user):
         messages.warning(request, "Turn on two-factor authentication first.")
         return redirect("accounts:twofa_setup")
@@ -87,7 +90,7 @@ def stepup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def twofa_overview(request: HttpRequest) -> HttpResponse:
+def twofa_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/twofa_overview.html",
@@ -100,7 +103,7 @@ def twofa_overview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def twofa_setup(request: HttpRequest) -> HttpResponse:
+def twofa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     replacing = has_two_factor(request.user)
     # Replacing the authenticator is a sensitive action: it needs a fresh code.
     if replacing and not has_fresh_stepup(request):
@@ -139,7 +142,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def twofa_disable(request: HttpRequest) -> HttpResponse:
+def twofa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TwoFactorDisableForm(request.POST)
     if form.is_valid():
         try:
@@ -166,7 +169,7 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
 
 
 @require_fresh_otp
-def backup_codes_new(request: HttpRequest) -> HttpResponse:
+def backup_codes_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/backup_codes_new.html")
     codes = backup_codes_regenerate(request=request, user=request.user)
@@ -174,7 +177,7 @@ def backup_codes_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where alerts go: email always, Telegram when linked."""
     from accounts.models import TelegramLink
     from accounts.telegram_links import telegram_link_start, telegram_unlink

@@ -61,6 +61,8 @@ def _refuse_out_of_range_ids(formfield: forms.ModelChoiceField) -> None:
     Django looks the submitted ids up as they come: ``"9" * 400`` overflows the
     database's integer (OverflowError on SQLite: a 500 from the admin's forms).
     """
+    if formfield.queryset is None:
+        return
     pk = formfield.queryset.model._meta.pk
     if pk.get_internal_type() not in {
         "AutoField",
@@ -170,7 +172,8 @@ class OneClickAdminSite(admin.AdminSite):
         super().register(model_or_iterable, guarded, **options)
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and request.user.is_verified()
+        user = request.user
+        return super().has_permission(request) and user.is_authenticated and user.is_verified()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.user.is_authenticated:

@@ -36,7 +36,7 @@ def _form_has_nul(request: HttpRequest) -> bool:
     for key, values in request.POST.lists():
         if NUL in key or _any_nul(values):
             return True
-    return any(NUL in (upload.name or "") for upload in request.FILES.values())
+    return any(NUL in (upload.name or "") for _, files in request.FILES.lists() for upload in files)
 
 
 def _body_has_nul(request: HttpRequest) -> bool:

@@ -14,10 +14,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from oneclick.local_secrets import fernet_key, local_secret, random_secret
+
+# Lets classes subscript Django's generics at run time (`admin.ModelAdmin[Bot]`), as
+# the type checker wants them written.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

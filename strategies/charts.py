@@ -164,14 +164,17 @@ def backtest_series(backtest: Any) -> dict[str, Any]:
         return series
     first_close = rows[0][4]
     capital = Decimal(str(backtest.capital))
-    benchmark, index = [], 0
+    benchmark: list[list[Any]] = []
+    index = 0
     for point in curve:
         seconds = int(point[0]) // 1000
         while index + 1 < len(rows) and int(rows[index + 1][0].timestamp()) <= seconds:
             index += 1
         benchmark.append([seconds, f"{capital * rows[index][4] / first_close:.2f}"])
     series["benchmark"] = benchmark
-    plain = [[int(t.timestamp()), str(o), str(h), str(lo), str(c)] for t, o, h, lo, c in rows]
+    plain: list[list[Any]] = [
+        [int(t.timestamp()), str(o), str(h), str(lo), str(c)] for t, o, h, lo, c in rows
+    ]
     size = -(-len(plain) // MAX_CANDLES)
     series["candles"] = {
         backtest.market: plain

@@ -195,6 +195,10 @@ class Source:
         return iter(io.StringIO(self.read().decode("utf-8"), newline=""))
 
 
+def _constant(content: bytes) -> Callable[[], bytes]:
+    return lambda: content
+
+
 def _zip_sources(data: Callable[[], bytes], where: str) -> list[Source]:
     with zipfile.ZipFile(io.BytesIO(data())) as archive:
         names = sorted(n for n in archive.namelist() if not n.endswith("/"))
@@ -203,9 +207,9 @@ def _zip_sources(data: Callable[[], bytes], where: str) -> list[Source]:
     for name, content in contents.items():
         label = f"{where}:{name}"
         if name.lower().endswith(".zip"):
-            sources += _zip_sources(lambda content=content: content, label)
+            sources += _zip_sources(_constant(content), label)
         else:
-            sources.append(Source(Path(name).name, label, lambda content=content: content))
+            sources.append(Source(Path(name).name, label, _constant(content)))
     return sources
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-SIGNAL_RECEIVERS: list[Callable[[list[str]], None]] = []
+SIGNAL_RECEIVERS: list[Callable[[list[str]], object]] = []
 
 
 def signals_emitted(ids: list[str]) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,7 +20,8 @@ def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
         bot_pause(request=None, bot=bot, reason=why)
         count += 1
     record_event(
-        user=request.user,
+        # The admin lets only signed-in staff this far.
+        user=request.user if isinstance(request.user, User) else None,
         kind=SecurityEvent.Kind.BOTS_PAUSED_BY_STAFF,
         request=request,
         why=why,
@@ -28,14 +31,16 @@ def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
 
 
 @admin.action(description="Pause the selected bots")
-def pause_bots(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bot]) -> None:
+def pause_bots(
+    modeladmin: admin.ModelAdmin[Bot], request: HttpRequest, queryset: QuerySet[Bot]
+) -> None:
     count = _pause(request, queryset, "Paused by OneClick staff")
     modeladmin.message_user(request, f"Paused {count} bot(s).", messages.SUCCESS)
 
 
 @admin.action(description="Incident switch: pause every bot on the same exchange(s)")
 def pause_exchange(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bot]
+    modeladmin: admin.ModelAdmin[Bot], request: HttpRequest, queryset: QuerySet[Bot]
 ) -> TemplateResponse | None:
     """Asks first (it stops trading for every user of the exchange), then tells each owner."""
     exchanges = sorted(set(queryset.values_list("credential__exchange_id", flat=True)))
@@ -78,7 +83,7 @@ def pause_exchange(
     return None
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(admin.ModelAdmin[Any]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -35,7 +35,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await _fully_signed_in(user, self.scope.get("session")):
+        if user is None or not await _fully_signed_in(user, self.scope.get("session")):
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         self.group = user_group(user.pk)

@@ -29,7 +29,10 @@ def user_group(user_id: int) -> str:
 def _group_send_after_commit(user_id: int, message: dict[str, Any], what: str) -> None:
     def send() -> None:
         try:
-            async_to_sync(get_channel_layer().group_send)(user_group(user_id), message)
+            layer = get_channel_layer()
+            if layer is None:
+                raise RuntimeError("no channel layer is configured")
+            async_to_sync(layer.group_send)(user_group(user_id), message)
         except Exception:  # a live page missing an update must not fail the action
             logger.warning("Could not push %s to user %s", what, user_id, exc_info=True)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -25,11 +26,15 @@ class HistoryFilterForm(forms.Form):
         required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args: object, bots: list[Bot], **kwargs: object) -> None:
+    def __init__(self, *args: Any, bots: list[Bot], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["bot"].choices = [("", "All bots")] + [(str(b.pk), b.name) for b in bots]
+        cast(forms.ChoiceField, self.fields["bot"]).choices = [("", "All bots")] + [
+            (str(b.pk), b.name) for b in bots
+        ]
         markets = sorted({m for b in bots for m in b.markets})
-        self.fields["market"].choices = [("", "All markets")] + [(m, m) for m in markets]
+        cast(forms.ChoiceField, self.fields["market"]).choices = [("", "All markets")] + [
+            (m, m) for m in markets
+        ]
 
     def to_filter(self) -> HistoryFilter:
         """The filter; dates are whole days in the viewer's time zone."""
@@ -38,7 +43,7 @@ class HistoryFilterForm(forms.Form):
         data = self.cleaned_data
         zone = timezone.get_current_timezone()
 
-        def start_of(day: object) -> datetime | None:
+        def start_of(day: date | None) -> datetime | None:
             return datetime.combine(day, time.min, tzinfo=zone) if day else None
 
         until = data.get("until")

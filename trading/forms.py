@@ -1,19 +1,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from accounts.models import User
 from trading.health import min_allocation, min_order_value
 from vault.selectors import credentials_of
 
+if TYPE_CHECKING:
+    from strategies.models import Strategy
+    from vault.models import ExchangeCredential
+
 
 class BotForm(forms.Form):
     name = forms.CharField(max_length=80)
-    credential = forms.ModelChoiceField(queryset=None, label="Exchange key", empty_label=None)
-    strategy = forms.ModelChoiceField(queryset=None, empty_label=None)
+    credential: forms.ModelChoiceField[ExchangeCredential] = forms.ModelChoiceField(
+        queryset=None, label="Exchange key", empty_label=None
+    )
+    strategy: forms.ModelChoiceField[Strategy] = forms.ModelChoiceField(
+        queryset=None, empty_label=None
+    )
     quote_currency = forms.ChoiceField(
         choices=[("USDT", "USDT"), ("USDC", "USDC")], label="Quote currency"
     )
@@ -33,7 +42,8 @@ class BotForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         credential, allocation = data.get("credential"), data.get("allocation")
         if credential is not None and allocation is not None:
             least = min_allocation(credential.exchange_id)
@@ -50,11 +60,17 @@ class BotForm(forms.Form):
         from strategies.models import Strategy
 
         super().__init__(*args, **kwargs)
-        self.fields["credential"].queryset = credentials_of(user).filter(status="active")
-        strategies = Strategy.objects.filter(is_active=True).order_by("name")
-        self.fields["strategy"].queryset = strategies
-        markets = sorted({m for s in strategies for m in s.markets})
-        self.fields["markets"].choices = [(m, m) for m in markets]
+        self._strategies = Strategy.objects.filter(is_active=True).order_by("name")
+        cast("forms.ModelChoiceField[Any]", self.fields["credential"]).queryset = credentials_of(
+            user
+        ).filter(status="active")
+        cast("forms.ModelChoiceField[Any]", self.fields["strategy"]).queryset = self._strategies
+        markets = sorted({m for s in self._strategies for m in s.markets})
+        cast(forms.ChoiceField, self.fields["markets"]).choices = [(m, m) for m in markets]
+
+    def strategy_choices(self) -> QuerySet[Strategy]:
+        """The strategies the form offers (the page shows each one's schedule)."""
+        return self._strategies
 
 
 class AllocationForm(forms.Form):

@@ -146,7 +146,7 @@ def _default_store() -> WindowStore:
     return RedisWindows(url) if url else DatabaseWindows()
 
 
-store: WindowStore = SimpleLazyObject(_default_store)  # type: ignore[assignment]
+store: WindowStore = SimpleLazyObject(_default_store)
 
 
 def _window_start(budget: Budget, now: float) -> int:

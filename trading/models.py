@@ -1,13 +1,38 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import Combinable
 
-MONEY = {"max_digits": 30, "decimal_places": 12}
+# What a money column accepts on assignment; reads are always Decimal (or None when nullable).
+MoneyInput = str | float | Decimal | Combinable
+
+
+@overload
+def money_field(
+    *, null: Literal[False] = False, **kwargs: Any
+) -> models.DecimalField[MoneyInput, Decimal]: ...
+
+
+@overload
+def money_field(
+    *, null: Literal[True], **kwargs: Any
+) -> models.DecimalField[MoneyInput | None, Decimal | None]: ...
+
+
+def money_field(*, null: bool = False, **kwargs: Any) -> models.DecimalField[Any, Any]:
+    """A money column: 30 digits, 12 after the point, the same everywhere.
+
+    A function (not a field subclass) so migrations keep seeing a plain DecimalField;
+    the overloads give mypy the nullable/non-nullable read type a `**dict` would lose.
+    """
+    return models.DecimalField(max_digits=30, decimal_places=12, null=null, **kwargs)
 
 
 class RateWindow(models.Model):
@@ -28,6 +53,11 @@ class RateWindow(models.Model):
 
 class Bot(models.Model):
     """Trades one strategy's signals on one of the owner's exchange keys."""
+
+    # Not columns: filled in by trading.selectors for the pages that list bots.
+    last_decision: Decision | None
+    next_signal_at: datetime | None
+    pnl: Decimal
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Running"
@@ -52,16 +82,16 @@ class Bot(models.Model):
     name = models.CharField(max_length=80)
     markets = models.JSONField(default=list)
     quote_currency = models.CharField(max_length=4, choices=Quote.choices)
-    allocation = models.DecimalField(**MONEY)
+    allocation = money_field()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     status_reason = models.CharField(max_length=300, blank=True)
     # The bot's book (trading.pnl.Book), rebuilt from its fills at every sync.
-    cash = models.DecimalField(**MONEY, default=Decimal(0))
-    realised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
-    unrealised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
-    fees_paid = models.DecimalField(**MONEY, default=Decimal(0))
-    equity = models.DecimalField(**MONEY, default=Decimal(0))
-    peak_equity = models.DecimalField(**MONEY, default=Decimal(0))
+    cash = money_field(default=Decimal(0))
+    realised_pnl = money_field(default=Decimal(0))
+    unrealised_pnl = money_field(default=Decimal(0))
+    fees_paid = money_field(default=Decimal(0))
+    equity = money_field(default=Decimal(0))
+    peak_equity = money_field(default=Decimal(0))
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=8, default=Decimal(0))
     marked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -81,8 +111,8 @@ class Bot(models.Model):
 class Position(models.Model):
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")
     market = models.CharField(max_length=40)
-    amount = models.DecimalField(**MONEY, default=Decimal(0))
-    avg_entry = models.DecimalField(**MONEY, default=Decimal(0))
+    amount = money_field(default=Decimal(0))
+    avg_entry = money_field(default=Decimal(0))
 
     class Meta:
         constraints = [
@@ -157,15 +187,15 @@ class Order(models.Model):
     market = models.CharField(max_length=40)
     side = models.CharField(max_length=4, choices=[("buy", "Buy"), ("sell", "Sell")])
     type = models.CharField(max_length=10, default="market")
-    amount = models.DecimalField(**MONEY)
-    price = models.DecimalField(**MONEY, null=True, blank=True)
+    amount = money_field()
+    price = money_field(null=True, blank=True)
     client_order_id = models.CharField(max_length=36, unique=True)
     # NULL (not "") until the exchange names it, so the unique constraint skips it.
     exchange_order_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    filled = models.DecimalField(**MONEY, default=Decimal(0))
-    average = models.DecimalField(**MONEY, null=True, blank=True)
-    cost = models.DecimalField(**MONEY, default=Decimal(0))
+    filled = money_field(default=Decimal(0))
+    average = money_field(null=True, blank=True)
+    cost = money_field(default=Decimal(0))
     error = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lookups = models.PositiveIntegerField(default=0)
@@ -177,7 +207,7 @@ class Order(models.Model):
     # One worker at a time moves an order on: it holds the row until this time.
     claimed_until = models.DateTimeField(null=True, blank=True)
     # Quote (buy, fee included) or base (sell) the order ties up until it is settled.
-    reserved = models.DecimalField(**MONEY, default=Decimal(0))
+    reserved = money_field(default=Decimal(0))
     # Final on the exchange and every fill stored: nothing left to do.
     settled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -215,9 +245,9 @@ class Fill(models.Model):
         "vault.ExchangeCredential", on_delete=models.PROTECT, related_name="fills"
     )
     trade_id = models.CharField(max_length=100)
-    amount = models.DecimalField(**MONEY)
-    price = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**MONEY, default=Decimal(0))
+    amount = money_field()
+    price = money_field()
+    fee = money_field(default=Decimal(0))
     fee_currency = models.CharField(max_length=20, blank=True)
     taken_at = models.DateTimeField()
     # Applied to the bot's stored book (``trading.sync.update_book``): books are
@@ -247,9 +277,9 @@ class Balance(models.Model):
         "vault.ExchangeCredential", on_delete=models.CASCADE, related_name="balances"
     )
     currency = models.CharField(max_length=20)
-    free = models.DecimalField(**MONEY, default=Decimal(0))
-    used = models.DecimalField(**MONEY, default=Decimal(0))
-    total = models.DecimalField(**MONEY, default=Decimal(0))
+    free = money_field(default=Decimal(0))
+    used = money_field(default=Decimal(0))
+    total = money_field(default=Decimal(0))
     synced_at = models.DateTimeField()
 
     class Meta:
@@ -269,8 +299,8 @@ class ActivityIncident(models.Model):
     )
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    volume_24h = models.DecimalField(**MONEY)
-    position_size = models.DecimalField(**MONEY)
+    volume_24h = money_field()
+    position_size = money_field()
 
     class Meta:
         constraints = [
@@ -290,11 +320,11 @@ class EquitySnapshot(models.Model):
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="snapshots")
     taken_at = models.DateTimeField()
-    equity = models.DecimalField(**MONEY)
-    cash = models.DecimalField(**MONEY)
-    realised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
-    unrealised_pnl = models.DecimalField(**MONEY, default=Decimal(0))
-    fees_paid = models.DecimalField(**MONEY, default=Decimal(0))
+    equity = money_field()
+    cash = money_field()
+    realised_pnl = money_field(default=Decimal(0))
+    unrealised_pnl = money_field(default=Decimal(0))
+    fees_paid = money_field(default=Decimal(0))
 
     class Meta:
         ordering = ["taken_at"]

@@ -1,5 +1,8 @@
+from typing import Any, cast
+
 from django.urls import path
 
 from trading.consumers import LiveConsumer
 
-websocket_urlpatterns = [path("ws/live/", LiveConsumer.as_asgi())]
+# Django's `path` is typed for views; channels' URLRouter routes ASGI apps through it.
+websocket_urlpatterns: list[Any] = [path("ws/live/", cast(Any, LiveConsumer.as_asgi()))]

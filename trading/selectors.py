@@ -10,7 +10,6 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db.models import (
-    DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -28,7 +27,6 @@ from accounts.otp import has_two_factor
 from strategies.schedules import run_schedule_name
 from trading.health import with_health
 from trading.models import (
-    MONEY,
     ActivityIncident,
     Balance,
     Bot,
@@ -37,6 +35,7 @@ from trading.models import (
     Fill,
     Order,
     Position,
+    money_field,
 )
 from vault.models import ExchangeCredential
 
@@ -232,7 +231,8 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
         bot.last_decision = decisions.get(bot.last_decision_id)
         bot.next_signal_at = runs.get(run_schedule_name(bot.strategy))
         bot.pnl = bot.realised_pnl + bot.unrealised_pnl
-    return rows
+    listed: list[Bot] = list(rows)
+    return listed
 
 
 def _totals(bots: list[Bot]) -> dict[str, Totals]:
@@ -378,7 +378,7 @@ def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
 
 def history_fill_totals(fills: QuerySet[Fill]) -> dict[str, Any]:
     """Over the whole filtered set: cost bought and sold per quote, fees per fee currency."""
-    cost = ExpressionWrapper(F("amount") * F("price"), output_field=DecimalField(**MONEY))
+    cost = ExpressionWrapper(F("amount") * F("price"), output_field=money_field())
     sides = (
         fills.order_by()
         .values("order__side", "order__bot__quote_currency")

@@ -180,7 +180,7 @@ def bot_pause(*, request: HttpRequest | None, bot: Bot, reason: str = "Paused by
     _set_status(bot, Bot.Status.PAUSED, reason, request=request, kind=SecurityEvent.Kind.BOT_PAUSED)
 
 
-def bot_resume(*, request: HttpRequest, bot: Bot) -> None:
+def bot_resume(*, request: HttpRequest | None, bot: Bot) -> None:
     """The caller has checked a fresh one-time code."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be resumed; create a new one.")
@@ -194,7 +194,7 @@ def _in_use(bot: Bot) -> Decimal:
     return bot.allocation - bot.cash + reserved(bot)[0]
 
 
-def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -> None:
+def bot_set_allocation(*, request: HttpRequest | None, bot: Bot, allocation: Decimal) -> None:
     """Change the allocation; raising it needs a fresh code (checked by the caller).
 
     Never below what the bot has spent or reserved for orders in flight.

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -7,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.stepup import require_fresh_otp
 from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
@@ -43,17 +47,17 @@ HISTORY_PAGE_SIZE = 50
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "trading/dashboard.html", {"page": dashboard_of(request.user)})
 
 
 @login_required
-def bot_list(request: HttpRequest) -> HttpResponse:
+def bot_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "trading/bot_list.html", {"bots": bots_of(request.user)})
 
 
 @require_fresh_otp
-def bot_create_view(request: HttpRequest) -> HttpResponse:
+def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = BotForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -79,14 +83,14 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
                 else f"{bot.name} is running. It acts on the strategy's next signal.",
             )
             return redirect("trading:detail", bot.pk)
-    strategies = list(form.fields["strategy"].queryset)
+    strategies = list(form.strategy_choices())
     runs = next_runs(strategies)
     schedule = [(s, runs[s.pk]) for s in strategies]
     return render(request, "trading/bot_create.html", {"form": form, "schedule": schedule})
 
 
 @login_required
-def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
+def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
     orders = list(orders_of(bot)[:20])
@@ -127,13 +131,14 @@ def _page_number(request: HttpRequest) -> int:
 
 
 @login_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest) -> HttpResponse:
     bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
     number = _page_number(request)
     if form.is_bound and not form.is_valid():
+        rows: list[Any]
         rows, more, totals = [], False, None  # say what is wrong rather than show everything
     elif kind == "orders":
         rows, more = page_of(history_orders(request.user, criteria), number, HISTORY_PAGE_SIZE)
@@ -165,7 +170,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def history_export(request: HttpRequest) -> StreamingHttpResponse:
+def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
     bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
     form = HistoryFilterForm(request.GET or None, bots=bots)
@@ -180,7 +185,7 @@ def history_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 @require_POST
-def bot_pause_view(request: HttpRequest, bot_id: str) -> HttpResponse:
+def bot_pause_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
         bot_pause(request=request, bot=bot)
@@ -193,7 +198,7 @@ def bot_pause_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 
 @require_fresh_otp
 @require_POST
-def bot_resume_view(request: HttpRequest, bot_id: str) -> HttpResponse:
+def bot_resume_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
         bot_resume(request=request, bot=bot)
@@ -206,7 +211,7 @@ def bot_resume_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def bot_allocation_view(request: HttpRequest, bot_id: str) -> HttpResponse:
+def bot_allocation_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     form = AllocationForm(request.POST)
     if not form.is_valid():
@@ -219,7 +224,9 @@ def bot_allocation_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     return _raise_allocation(request, bot, allocation)
 
 
-def _raise_allocation(request: HttpRequest, bot: object, allocation: object) -> HttpResponse:
+def _raise_allocation(
+    request: AuthenticatedHttpRequest, bot: Bot, allocation: Decimal
+) -> HttpResponse:
     try:
         bot_set_allocation(request=request, bot=bot, allocation=allocation)
     except BotRefused as exc:
@@ -233,7 +240,7 @@ def _raise_allocation(request: HttpRequest, bot: object, allocation: object) -> 
 
 @login_required
 @require_POST
-def bot_stop_view(request: HttpRequest, bot_id: str) -> HttpResponse:
+def bot_stop_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     form = StopForm(request.POST)
     sell = form.is_valid() and form.cleaned_data["sell_positions"]
@@ -247,7 +254,7 @@ def bot_stop_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 
 
 @login_required
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_detail(request: AuthenticatedHttpRequest, order_id: int) -> HttpResponse:
     order = order_of(request.user, order_id)
     return render(
         request, "trading/order_detail.html", {"order": order, "fills": order.fills.all()}
@@ -255,6 +262,6 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @login_required
-def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
+def decision_detail(request: AuthenticatedHttpRequest, decision_id: int) -> HttpResponse:
     decision = decision_of(request.user, decision_id)
     return render(request, "trading/decision_detail.html", {"decision": decision})

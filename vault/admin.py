@@ -7,18 +7,18 @@ from vault.models import CredentialUse, ExchangeCredential
 
 
 @admin.register(ExchangeCredential)
-class ExchangeCredentialAdmin(admin.ModelAdmin):
+class ExchangeCredentialAdmin(admin.ModelAdmin[ExchangeCredential]):
     """Staff see the masked key, status and permissions; never a secret."""
 
     list_display = ["label", "owner", "exchange_id", "api_key_masked", "status", "last_verified_at"]
     list_filter = ["status", "exchange_id", "permissions_verified", "ip_restricted"]
     search_fields = ["owner__email", "label", "api_key_masked"]
     list_select_related = ["owner"]
-    fields = [
+    fields = (
         "id", "owner", "exchange_id", "label", "api_key_masked", "status", "status_reason",
         "permissions", "permissions_verified", "ip_restricted", "expires_at",
         "last_verified_at", "created_at", "updated_at", "deleted_at",
-    ]  # fmt: skip
+    )  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -33,7 +33,7 @@ class ExchangeCredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(CredentialUse)
-class CredentialUseAdmin(admin.ModelAdmin):
+class CredentialUseAdmin(admin.ModelAdmin[CredentialUse]):
     list_display = ["created_at", "credential", "purpose", "detail"]
     list_filter = ["purpose"]
     list_select_related = ["credential"]

@@ -145,9 +145,9 @@ def key_format_errors(exchange_id: str, *, api_key: str, secret: str) -> dict[st
     Messages describe the expected shape and never repeat the value.
     """
     info = _SUPPORTED.get(exchange_id)
-    fmt = info.key_format if info else None
-    if fmt is None:
+    if info is None or info.key_format is None:
         return {}
+    fmt = info.key_format
     errors: dict[str, str] = {}
     if fmt.api_key is not None and not fmt.api_key.fullmatch(api_key):
         errors["api_key"] = f"This is not a {info.name} API key: {fmt.api_key_shape}."

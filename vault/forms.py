@@ -70,7 +70,8 @@ class LinkCredentialForm(forms.Form):
             self.fields["uid"] = forms.CharField(label="User ID", max_length=128, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         exchange_id = data.get("exchange_id")
         if not exchange_id:
             return data

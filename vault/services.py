@@ -301,10 +301,11 @@ def credential_recheck(credential: ExchangeCredential) -> str:
             )
             alert_owner(credential, kind=Kind.KEY_PERMISSIONS_CHANGED)
             result = "changed"
-        expiring = check.expires_at and check.expires_at - timezone.now() < dt.timedelta(
+        expires_at = check.expires_at
+        expiring = expires_at is not None and expires_at - timezone.now() < dt.timedelta(
             days=settings.KEY_EXPIRY_WARNING_DAYS
         )
-        if expiring and credential.expiry_warned_for != check.expires_at:
+        if expires_at is not None and expiring and credential.expiry_warned_for != expires_at:
             ExchangeCredential.objects.filter(pk=credential.pk).update(
                 expiry_warned_for=check.expires_at
             )
@@ -312,7 +313,7 @@ def credential_recheck(credential: ExchangeCredential) -> str:
                 user=credential.owner,
                 kind=Kind.KEY_EXPIRING,
                 credential=str(credential.pk),
-                expires_at=check.expires_at.isoformat(),
+                expires_at=expires_at.isoformat(),
             )
             alert_owner(credential, kind=Kind.KEY_EXPIRING)
             result = "expiring"

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.otp import has_two_factor
 from accounts.stepup import require_fresh_otp
 from vault.exchanges import GUIDES, exchange_info
@@ -56,7 +57,7 @@ def _warn(request: HttpRequest, warnings: list[str]) -> None:
 
 
 @login_required
-def credential_list(request: HttpRequest) -> HttpResponse:
+def credential_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "vault/credential_list.html",
@@ -66,7 +67,7 @@ def credential_list(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters(*SECRET_FIELDS)
 @require_fresh_otp
-def credential_link_view(request: HttpRequest) -> HttpResponse:
+def credential_link_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = LinkCredentialForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -125,7 +126,7 @@ def exchange_guide(request: HttpRequest, exchange: str) -> HttpResponse:
 
 
 @login_required
-def credential_detail(request: HttpRequest, credential_id: str) -> HttpResponse:
+def credential_detail(request: AuthenticatedHttpRequest, credential_id: str) -> HttpResponse:
     credential = credential_of(request.user, credential_id)
     uses = Paginator(credential.uses.all(), 25).get_page(request.GET.get("page"))
     return render(
@@ -137,7 +138,7 @@ def credential_detail(request: HttpRequest, credential_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def credential_disable_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+def credential_disable_view(request: AuthenticatedHttpRequest, credential_id: str) -> HttpResponse:
     credential = credential_of(request.user, credential_id)
     credential_disable(request=request, credential=credential)
     messages.success(request, "The key is disabled. Nothing will trade with it.")
@@ -145,7 +146,7 @@ def credential_disable_view(request: HttpRequest, credential_id: str) -> HttpRes
 
 
 @require_fresh_otp
-def credential_enable_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+def credential_enable_view(request: AuthenticatedHttpRequest, credential_id: str) -> HttpResponse:
     credential = credential_of(request.user, credential_id)
     if request.method != "POST":
         return render(
@@ -162,7 +163,7 @@ def credential_enable_view(request: HttpRequest, credential_id: str) -> HttpResp
 
 
 @require_fresh_otp
-def credential_delete_view(request: HttpRequest, credential_id: str) -> HttpResponse:
+def credential_delete_view(request: AuthenticatedHttpRequest, credential_id: str) -> HttpResponse:
     credential = credential_of(request.user, credential_id)
     if request.method != "POST":
         return render(
@@ -175,7 +176,7 @@ def credential_delete_view(request: HttpRequest, credential_id: str) -> HttpResp
 
 @require_fresh_otp
 @require_POST
-def credential_link_paper_view(request: HttpRequest) -> HttpResponse:
+def credential_link_paper_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new paper account with generated keys: try everything without an exchange."""
     from vault.paper.keys import new_credentials
 

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from typing import cast
+
 import factory
 from allauth.account.models import EmailAddress
 
 from accounts.models import TOTPDevice, User
 from accounts.totp import new_totp_key
+from oneclick.tests.typed_factory import ModelFactory
 
 PASSWORD = "a-Long-unguessable-passphrase-42"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -19,12 +22,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def verified_email(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
-        self.save()
+        user = cast(User, self)  # a post-generation hook receives the object built
+        user.save()
         if create and extracted is not False:
-            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
 
 
-class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+class TOTPDeviceFactory(ModelFactory[TOTPDevice]):
     class Meta:
         model = TOTPDevice
 

@@ -23,6 +23,7 @@ class FakeTelegram:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 loopback server
         return f"http://{host}:{port}/bot"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -84,7 +84,7 @@ def page_problems(page: Page) -> list[str]:
 def confirmation_path() -> str:
     """The path of the verification link in the one email sent so far."""
     assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
-    match = re.search(r"https?://\S+/account/confirm-email/\S+/", mail.outbox[0].body)
+    match = re.search(r"https?://\S+/account/confirm-email/\S+/", str(mail.outbox[0].body))
     assert match, mail.outbox[0].body
     return urlsplit(match.group(0)).path
 

@@ -48,6 +48,7 @@ class TestSecurityEventsAreAppendOnly:
         assert SecurityEvent.objects.get(pk=event.pk).kind == "login"
 
     def test_events_outlive_their_user(self, event: SecurityEvent) -> None:
+        assert event.user is not None
         event.user.delete()
         assert SecurityEvent.objects.filter(pk=event.pk).exists()
 

@@ -19,11 +19,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import DEFAULT_CHANNEL_LAYER, BaseChannelLayer, channel_layers
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import BaseChannelLayer, channel_layers
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
@@ -57,7 +58,7 @@ def layer(configured_databases: None) -> BaseChannelLayer:
 
 def short_lived_layer(expiry: int) -> BaseChannelLayer:
     """The configured layer, but its messages expire after ``expiry`` seconds."""
-    config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
+    config: dict[str, Any] = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
     return import_string(config["BACKEND"])(**{**config.get("CONFIG", {}), "expiry": expiry})
 
 
@@ -72,7 +73,7 @@ def run(scenario: Awaitable[T], *layers: BaseChannelLayer) -> T:
                 if hasattr(layer, "close_pools"):  # channels-redis
                     await layer.close_pools()
                 else:  # channels-lite: stop its polling task
-                    await layer.close()
+                    await cast(Any, layer).close()
             # The ORM of channels-lite ran in asgiref's one sync thread.
             await sync_to_async(connections.close_all)()
 

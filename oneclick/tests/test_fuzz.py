@@ -12,15 +12,16 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from html.parser import HTMLParser
+from typing import cast
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -208,8 +209,8 @@ def test_no_form_or_page_answers_odd_input_with_a_server_error(fuzzer: Fuzzer) -
         ]:
             response = client.get(url)
             fuzzer.check(f"GET {url} as {who}", response)
-            if response.streaming:  # the CSV export: read the whole stream, no forms in it
-                b"".join(response.streaming_content)
+            if isinstance(response, StreamingHttpResponse):  # the CSV export: read it all
+                b"".join(cast(Iterable[bytes], response.streaming_content))
                 continue
             forms = post_forms(response.content.decode(errors="replace"), url)
             if not forms and who == "user":

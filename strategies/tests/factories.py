@@ -3,11 +3,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.db import connection
 from django.utils import timezone
 
+from oneclick.tests.typed_factory import ModelFactory
 from strategies.models import Backtest, Candle, Signal, Strategy, StrategyRun
 from strategies.series import CandleSeries
 from strategies.signing import generate_key_pair, sign_signal
@@ -16,7 +18,7 @@ from strategies.timeframes import step
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-class StrategyFactory(factory.django.DjangoModelFactory):
+class StrategyFactory(ModelFactory[Strategy]):
     class Meta:
         model = Strategy
 
@@ -33,7 +35,7 @@ class StrategyFactory(factory.django.DjangoModelFactory):
     public_key = factory.LazyAttribute(lambda o: o.key_pair[1])
 
 
-class StrategyRunFactory(factory.django.DjangoModelFactory):
+class StrategyRunFactory(ModelFactory[StrategyRun]):
     class Meta:
         model = StrategyRun
 
@@ -42,7 +44,7 @@ class StrategyRunFactory(factory.django.DjangoModelFactory):
     status = StrategyRun.Status.SUCCEEDED
 
 
-class SignalFactory(factory.django.DjangoModelFactory):
+class SignalFactory(ModelFactory[Signal]):
     """A stored signal, signed by its strategy's key."""
 
     class Meta:
@@ -58,14 +60,14 @@ class SignalFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
 
     @classmethod
-    def _create(cls, model_class: type[Signal], *args: object, **kwargs: object) -> Signal:
-        signal = model_class(*args, **kwargs)
+    def _create(cls, model_class: type[Signal], *args: Any, **kwargs: Any) -> Signal:
+        signal = model_class(**kwargs)  # factory_boy passes fields by name only
         sign_signal(signal)
         signal.save(force_insert=True)
         return signal
 
 
-class BacktestFactory(factory.django.DjangoModelFactory):
+class BacktestFactory(ModelFactory[Backtest]):
     """A finished official backtest with a small curve."""
 
     class Meta:
@@ -130,7 +132,7 @@ def series_from_closes(closes: Sequence[float], **kwargs: object) -> CandleSerie
 
 
 def store_rows(
-    rows: Sequence[Sequence[object]],
+    rows: Sequence[Sequence[Any]],
     *,
     exchange_id: str = "paper",
     market: str = "BTC/USDT",

@@ -30,6 +30,7 @@ def test_a_short_curve_is_kept_whole() -> None:
 
 def test_the_equity_line_spans_the_chart_with_the_peak_at_the_top() -> None:
     chart = equity_chart([[0, "100.00", "0"], [1, "150.00", "0"], [2, "50.00", "0.6"]])
+    assert chart is not None
     points = [tuple(map(float, p.split(","))) for p in chart.points.split()]
     assert points[0][0] == PAD and points[-1][0] == WIDTH - PAD
     assert points[1][1] == PAD and points[2][1] == HEIGHT - PAD
@@ -38,6 +39,7 @@ def test_the_equity_line_spans_the_chart_with_the_peak_at_the_top() -> None:
 
 def test_the_drawdown_chart_hangs_from_zero() -> None:
     chart = drawdown_chart([[0, "1", "0"], [1, "1", "0.25"]])
+    assert chart is not None
     points = [tuple(map(float, p.split(","))) for p in chart.points.split()]
     assert points[0][1] == PAD and points[1][1] == HEIGHT - PAD
     assert chart.bottom_label == "-25.0%"

@@ -55,6 +55,7 @@ def test_a_good_binance_file_is_imported(tmp_path: Path) -> None:
     result = import_candles(path, exchange_id="binance", market="BTC/USDT", timeframe="4h")
     assert (result.rows, result.added, result.already_stored) == (6, 6, 0)
     first = Candle.objects.order_by("open_time").first()
+    assert first is not None
     assert first.open_time == datetime(2024, 1, 1, tzinfo=UTC)
     assert (first.open, first.close, first.volume) == (
         Decimal("42283.58"),
@@ -68,7 +69,7 @@ def test_microsecond_timestamps_and_a_header_line_are_understood(tmp_path: Path)
     path = write(tmp_path, [header] + [kline(i, micro=True) for i in range(3)])
     result = import_candles(path, exchange_id="binance", market="BTC/USDT", timeframe="4h")
     assert result.added == 3
-    assert Candle.objects.order_by("open_time").first().open_time == datetime(
+    assert Candle.objects.order_by("open_time").values_list("open_time", flat=True)[0] == datetime(
         2024, 1, 1, tzinfo=UTC
     )
 
@@ -225,6 +226,7 @@ def test_the_longest_gap_is_named_among_several(tmp_path: Path) -> None:
     result = import_candles(
         write(tmp_path, rows), exchange_id="binance", market="BTC/USDT", timeframe="4h"
     )
+    assert result.gaps.longest is not None
     assert (result.gaps.count, result.gaps.missing, result.gaps.longest.candles) == (2, 5, 4)
     assert result.gaps.longest.first_missing == datetime(2024, 1, 1, 20, tzinfo=UTC)
     assert result.gaps.lines()[0].startswith("2 gap(s), 5 candle(s) missing; longest 4")

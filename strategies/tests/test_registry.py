@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -37,7 +39,12 @@ def test_a_valid_definition_passes() -> None:
     ],
 )
 def test_each_bad_field_is_named(definition: dict, field: str) -> None:
-    values = {"kind": "trend_following", "params": {}, "markets": ["BTC/USDT"], "timeframe": "4h"}
+    values: dict[str, Any] = {
+        "kind": "trend_following",
+        "params": {},
+        "markets": ["BTC/USDT"],
+        "timeframe": "4h",
+    }
     values.update(definition)
     with pytest.raises(ValidationError) as error:
         validate_definition(**values)

@@ -41,6 +41,7 @@ def test_a_run_emits_one_signed_signal_per_market_for_the_last_closed_candle(
         2,
         [],
     )
+    assert run.finished_at is not None
     assert run.started_at == NOW and run.finished_at >= NOW
     signals = list(Signal.objects.select_related("strategy").order_by("market"))
     assert [s.market for s in signals] == ["BTC/USDT", "ETH/USDT"]

@@ -56,6 +56,7 @@ def test_running_it_again_updates_instead_of_adding_copies() -> None:
 def test_a_rerun_keeps_the_next_run_time_it_had() -> None:
     strategy = StrategyFactory()
     schedule = strategy_schedule_sync(strategy=strategy)
+    assert schedule is not None
     later = datetime(2030, 1, 1, tzinfo=UTC)
     Schedule.objects.filter(pk=schedule.pk).update(next_run=later)
     strategy_schedule_sync(strategy=strategy)
@@ -98,4 +99,5 @@ def test_migrating_another_database_touches_nothing_here(settings) -> None:
 def test_the_schedule_task_argument_is_the_strategy_id_only() -> None:
     strategy = StrategyFactory()
     schedule = strategy_schedule_sync(strategy=strategy)
+    assert schedule is not None
     assert schedule.args == f"({strategy.pk},)" and schedule.kwargs in (None, "")

@@ -37,7 +37,8 @@ def test_a_sell_of_everything_sells_every_unit_held() -> None:
 
 def test_refusals_say_why() -> None:
     assert size(cash=D(0)) == Refusal("no_cash", "The bot has no cash left in its allocation.")
-    assert isinstance(size(side="sell"), Refusal) and size(side="sell").reason == "nothing_held"
+    refusal = size(side="sell")
+    assert isinstance(refusal, Refusal) and refusal.reason == "nothing_held"
     below = size(cash=D("4"))
     assert isinstance(below, Refusal) and below.reason == "below_minimum"
     assert "minimum order value 5" in below.message

@@ -6,12 +6,13 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from oneclick.tests.typed_factory import ModelFactory
 from strategies.tests.factories import StrategyFactory
 from trading.models import Bot, Fill, Order
 from vault.tests.factories import CredentialFactory
 
 
-class BotFactory(factory.django.DjangoModelFactory):
+class BotFactory(ModelFactory[Bot]):
     """A running bot on a paper account (its paper account opens on first use)."""
 
     class Meta:
@@ -29,7 +30,7 @@ class BotFactory(factory.django.DjangoModelFactory):
     peak_equity = factory.LazyAttribute(lambda o: o.allocation)
 
 
-class OrderFactory(factory.django.DjangoModelFactory):
+class OrderFactory(ModelFactory[Order]):
     """A filled market order of a bot (no exchange is asked)."""
 
     class Meta:
@@ -50,7 +51,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     cost = factory.LazyAttribute(lambda o: o.amount * o.price)
 
 
-class FillFactory(factory.django.DjangoModelFactory):
+class FillFactory(ModelFactory[Fill]):
     class Meta:
         model = Fill
 

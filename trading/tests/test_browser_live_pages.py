@@ -73,7 +73,7 @@ def test_a_fill_from_a_worker_appears_without_reload_and_signing_out_elsewhere_c
     # The worker process takes a moment to exit after committing: the deadline is
     # measured from its commit to the page's refresh (live.js stamps it), not here.
     expect(order).to_contain_text("Buy", timeout=5_000)
-    refreshed_at = int(page.locator("html").get_attribute("data-live-refreshed")) / 1000
+    refreshed_at = int(page.locator("html").get_attribute("data-live-refreshed") or 0) / 1000
     assert refreshed_at - float(done_at) <= 2
     assert page.evaluate("window.__notReloaded") is True  # updated in place
     ARTEFACTS.mkdir(parents=True, exist_ok=True)

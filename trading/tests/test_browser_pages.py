@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, FloatRect
 
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_browser_signup_flow import (
@@ -36,6 +36,7 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
 ) -> None:
     bots = seed_account(user)
     order = bots[0].orders.order_by("-created_at").first()
+    assert order is not None
     backtest = BacktestFactory(strategy=bots[0].strategy)
     pages = {
         "dashboard": "/dashboard/",
@@ -87,7 +88,12 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
             if size == "phone":  # the full page is too tall to read shrunk: in parts too
                 total = page.evaluate("document.documentElement.scrollHeight")
                 for part, top in enumerate(range(0, min(total, 8000), 1400)):
-                    clip = {"x": 0, "y": top, "width": width, "height": min(1400, total - top)}
+                    clip: FloatRect = {
+                        "x": 0,
+                        "y": top,
+                        "width": width,
+                        "height": min(1400, total - top),
+                    }
                     page.screenshot(
                         path=ARTEFACTS / f"{name}-{size}-{part}.png", full_page=True, clip=clip
                     )

@@ -34,7 +34,9 @@ def test_a_fully_signed_in_user_receives_their_updates(verified_client: Client, 
         assert connected
         from channels.layers import get_channel_layer
 
-        await get_channel_layer().group_send(
+        layer = get_channel_layer()
+        assert layer is not None
+        await layer.group_send(
             f"user.{user.pk}", {"type": "live.event", "event": "order", "data": {"id": 1}}
         )
         assert await ws.receive_json_from(timeout=2) == {"event": "order", "data": {"id": 1}}
@@ -80,7 +82,9 @@ def test_users_do_not_see_each_others_updates(verified_client: Client, user) -> 
         await ws.connect()
         from channels.layers import get_channel_layer
 
-        await get_channel_layer().group_send(
+        layer = get_channel_layer()
+        assert layer is not None
+        await layer.group_send(
             f"user.{user.pk + 1000}", {"type": "live.event", "event": "order", "data": {}}
         )
         assert await ws.receive_nothing(timeout=0.3)

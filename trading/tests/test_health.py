@@ -84,7 +84,7 @@ def test_an_exchange_account_without_funds_blocks_the_bot_until_an_order_goes_th
     bot,
 ) -> None:
     now = timezone.now()
-    failed = Decision.objects.create(
+    Decision.objects.create(
         bot=bot,
         signal=SignalFactory(strategy=bot.strategy),
         outcome="failed",
@@ -97,7 +97,7 @@ def test_an_exchange_account_without_funds_blocks_the_bot_until_an_order_goes_th
         bot=bot,
         signal=SignalFactory(strategy=bot.strategy),
         outcome="executed",
-        decided_at=failed.decided_at + dt.timedelta(seconds=1),
+        decided_at=now + dt.timedelta(seconds=1),
     )
     assert health(bot).label == "Running"
 

@@ -70,7 +70,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert nesting_depth('{"a": [{"b": []}]}') == 4
 
 
-@pytest.mark.parametrize("frame", ODD_TEXT_FRAMES + ODD_BINARY_FRAMES, ids=repr)
+@pytest.mark.parametrize("frame", [*ODD_TEXT_FRAMES, *ODD_BINARY_FRAMES], ids=repr)
 def test_any_frame_gets_a_clear_error_and_the_socket_stays_usable(
     verified_client: Client, user, frame
 ) -> None:
@@ -84,7 +84,9 @@ def test_any_frame_gets_a_clear_error_and_the_socket_stays_usable(
         # Still open and still receiving the user's updates.
         from channels.layers import get_channel_layer
 
-        await get_channel_layer().group_send(
+        layer = get_channel_layer()
+        assert layer is not None
+        await layer.group_send(
             f"user.{user.pk}", {"type": "live.event", "event": "order", "data": {"id": 7}}
         )
         assert await ws.receive_json_from(timeout=2) == {"event": "order", "data": {"id": 7}}

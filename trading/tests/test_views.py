@@ -131,7 +131,7 @@ def test_pause_needs_no_code_and_resume_does(verified_client: Client, bot) -> No
     bot.refresh_from_db()
     assert bot.status == "paused"
     response = verified_client.post(f"/bots/{bot.pk}/resume/")
-    assert "/account/2fa/confirm/" in response.url
+    assert "/account/2fa/confirm/" in response["Location"]
     bot.refresh_from_db()
     assert bot.status == "paused"
 
@@ -148,7 +148,7 @@ def test_raising_the_allocation_needs_a_fresh_code_lowering_does_not(
 ) -> None:
     stale(verified_client)
     response = verified_client.post(f"/bots/{bot.pk}/allocation/", {"allocation": "1500"})
-    assert "/account/2fa/confirm/" in response.url
+    assert "/account/2fa/confirm/" in response["Location"]
     bot.refresh_from_db()
     assert bot.allocation == Decimal("1000")
     verified_client.post(f"/bots/{bot.pk}/allocation/", {"allocation": "800"})

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 JSON = Any
@@ -128,7 +128,7 @@ class FakeExchangeServer:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> FakeExchangeServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

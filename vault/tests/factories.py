@@ -3,10 +3,11 @@ from __future__ import annotations
 import factory
 
 from accounts.tests.factories import UserFactory
+from oneclick.tests.typed_factory import ModelFactory
 from vault.models import ExchangeCredential, mask_key
 
 
-class CredentialFactory(factory.django.DjangoModelFactory):
+class CredentialFactory(ModelFactory[ExchangeCredential]):
     """A stored credential, as if linked (no exchange is asked)."""
 
     class Meta:

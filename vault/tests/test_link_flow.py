@@ -171,7 +171,7 @@ def test_the_recheck_schedule_exists_after_migrate() -> None:
 def test_a_paper_account_opens_in_one_click(verified_client: Client, user) -> None:
     response = verified_client.post("/keys/link/paper/")
     credential = ExchangeCredential.objects.get(owner=user)
-    assert response.status_code == 302 and response.url == f"/keys/{credential.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/keys/{credential.pk}/"
     assert credential.exchange_id == "paper" and credential.status == "active"
     from vault.services import client_for
 
@@ -184,7 +184,7 @@ def test_a_paper_account_needs_a_fresh_code_too(verified_client: Client, user) -
     session.pop("oneclick_stepup_at", None)
     session.save()
     response = verified_client.post("/keys/link/paper/")
-    assert response.status_code == 302 and "/account/2fa/confirm/" in response.url
+    assert response.status_code == 302 and "/account/2fa/confirm/" in response["Location"]
     assert not ExchangeCredential.objects.exists()
 
 

@@ -51,8 +51,9 @@ def test_an_interrupted_rotation_finishes_on_the_next_run(settings, monkeypatch)
     CredentialFactory.create_batch(3)
     settings.VAULT_KEYS = [Fernet.generate_key().decode(), settings.VAULT_KEYS[0]]
     import vault.rotation as rotation
+    from vault.crypto import reseal as real_reseal
 
-    real_reseal, calls = rotation.reseal, {"n": 0}
+    calls = {"n": 0}
 
     def crash_after_two(token: str, *, context: str) -> str:
         calls["n"] += 1

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from django.contrib import admin
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_q.brokers import get_broker
@@ -58,7 +60,7 @@ def _admin_urls() -> Iterator[str]:
         meta = model._meta
         base = f"/admin/{meta.app_label}/{meta.model_name}/"
         yield base
-        for obj in model_admin.get_queryset(_FakeRequest()).all()[:5]:
+        for obj in model_admin.get_queryset(cast(HttpRequest, _FakeRequest())).all()[:5]:
             yield f"{base}{obj.pk}/change/"
 
 
@@ -76,7 +78,7 @@ def _as_text(value: object) -> str:
 
 def _database_text() -> str:
     """Every value of every table, as text (a secret stored in clear would show)."""
-    chunks = []
+    chunks: list[str] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
@@ -163,7 +165,7 @@ def test_no_secret_ever_leaves_the_vault(
     assert len(seen) > 40, "too few pages visited for the check to mean much"
     assert any("500" in where for where, _ in seen), "the crash did not happen"
     queued = _queued_task_text(monkeypatch)
-    emails = "\n".join(m.subject + m.body + str(m.to) for m in mail.outbox)
+    emails = "\n".join(f"{m.subject}{m.body}{m.to}" for m in mail.outbox)
     logs = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records)
     assert mail.outbox, "no email was sent: the check would prove nothing"
     database = _database_text()

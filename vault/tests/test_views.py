@@ -89,7 +89,7 @@ def test_an_unknown_id_is_a_404(verified_client: Client) -> None:
 def test_linking_needs_two_factor(client: Client, user: User) -> None:
     password_login(client, user)
     response = client.get("/keys/link/")
-    assert response.status_code == 302 and response.url == "/account/2fa/setup/"
+    assert response.status_code == 302 and response["Location"] == "/account/2fa/setup/"
 
 
 def test_linking_needs_a_fresh_code(verified_client: Client) -> None:
@@ -98,7 +98,7 @@ def test_linking_needs_a_fresh_code(verified_client: Client) -> None:
         "/keys/link/",
         {"exchange_id": "paper", "label": "x", "api_key": "k" * 20, "secret": "s" * 20},
     )
-    assert response.status_code == 302 and response.url.startswith("/account/2fa/confirm/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/2fa/confirm/")
     assert not ExchangeCredential.objects.exists()
 
 
@@ -114,7 +114,7 @@ def test_disabling_needs_no_code_and_is_logged(verified_client: Client, credenti
 def test_deleting_needs_a_fresh_code(verified_client: Client, credential) -> None:
     stale_stepup(verified_client)
     response = verified_client.post(f"/keys/{credential.pk}/delete/")
-    assert response.status_code == 302 and "/account/2fa/confirm/" in response.url
+    assert response.status_code == 302 and "/account/2fa/confirm/" in response["Location"]
     credential.refresh_from_db()
     assert credential.status == "active"
 
@@ -136,7 +136,7 @@ def test_re_enabling_needs_a_fresh_code(verified_client: Client, credential) -> 
     credential.save()
     stale_stepup(verified_client)
     response = verified_client.post(f"/keys/{credential.pk}/enable/")
-    assert response.status_code == 302 and "/account/2fa/confirm/" in response.url
+    assert response.status_code == 302 and "/account/2fa/confirm/" in response["Location"]
     credential.refresh_from_db()
     assert credential.status == "disabled"
 

@@ -267,7 +267,9 @@ def test_a_418_ip_ban_is_ddos_protection(
     with pytest.raises(ccxt.DDoSProtection, match="418") as banned:
         binance.fetch_ticker(SYMBOL)
     assert binance.last_response_headers["Retry-After"] == "120"
-    until = int(re.search(r"IP banned until (\d{13})", str(banned.value)).group(1))
+    found = re.search(r"IP banned until (\d{13})", str(banned.value))
+    assert found, banned.value
+    until = int(found.group(1))
     assert until / 1000 == pytest.approx(time.time() + 120, abs=2)
 
 
