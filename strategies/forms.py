@@ -14,7 +14,9 @@ REAL, EXCHANGE = "real", "exchange"
 
 class BacktestRequestForm(forms.Form):
     market = forms.ChoiceField()
-    data = forms.ChoiceField(label="Market data", initial=REAL, required=False)
+    # A field named like BaseForm.data: the form metaclass moves it into ``fields``,
+    # so it never shadows the bound data at run time; only the type checker sees both.
+    data = forms.ChoiceField(label="Market data", initial=REAL, required=False)  # type: ignore[assignment]
     days = forms.TypedChoiceField(
         choices=PERIODS,
         coerce=int,

@@ -15,12 +15,14 @@ Calmar ratio, time in market.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -69,15 +71,17 @@ def costs_shown() -> dict[str, Decimal]:
     }
 
 
+def _read_gzipped(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes())
+
+
 def shipped_sources() -> list[Source]:
     """The gzipped dumps in ``strategies/data``, as the importer reads files."""
     sources = []
     for path in sorted(SHIPPED.glob("*.csv.gz")):
         if NAME.match(path.name):
             name = path.name.removesuffix(".gz")
-            sources.append(
-                Source(name, str(path), lambda path=path: gzip.decompress(path.read_bytes()))
-            )
+            sources.append(Source(name, str(path), functools.partial(_read_gzipped, path)))
     return sources
 
 
@@ -199,11 +203,25 @@ class Shown:
             value = data.get(name)
             return None if value is None else Decimal(str(value))
 
-        return cls(*(number(name) for name in STAT_NAMES), trades=int(data.get("trades") or 0))
+        return cls(
+            total_return=number("total_return"),
+            cagr=number("cagr"),
+            max_drawdown=number("max_drawdown"),
+            calmar=number("calmar"),
+            exposure=number("exposure"),
+            trades=int(data.get("trades") or 0),
+        )
 
     @classmethod
     def of(cls, summary: Summary) -> Shown:
-        return cls(*(getattr(summary, name) for name in STAT_NAMES), trades=summary.trades)
+        return cls(
+            total_return=summary.total_return,
+            cagr=summary.cagr,
+            max_drawdown=summary.max_drawdown,
+            calmar=summary.calmar,
+            exposure=summary.exposure,
+            trades=summary.trades,
+        )
 
 
 @dataclass(frozen=True)
@@ -214,13 +232,17 @@ class OfficialRecord:
     yearly: list[tuple[int, Decimal | None, Decimal | None]]
 
 
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
 def _shown(record: TrackRecord, *, yearly: bool = True) -> OfficialRecord:
     return OfficialRecord(
         record=record,
         mine=Shown.from_json(record.strategy_stats),
         holding=Shown.from_json(record.holding_stats),
         yearly=[
-            (int(year), *(None if v is None else Decimal(v) for v in (mine, held)))
+            (int(year), _decimal_or_none(mine), _decimal_or_none(held))
             for year, mine, held in (record.yearly if yearly else [])
         ],
     )

@@ -33,6 +33,7 @@ def test_calmar_is_cagr_over_the_worst_drawdown_and_none_without_a_drawdown() ->
         trades=0,
         timeframe="1d",
     )
+    assert stats.cagr is not None
     assert calmar(stats) == stats.cagr / D("0.2")
     flat = compute_stats(
         equity=[D(1), D(2)], times_ms=[0, day], invested=[D(0)] * 2, sell_pnls=[], trades=0,

@@ -76,6 +76,7 @@ def test_the_official_record_is_the_walk_forward_backtest_beside_buy_and_hold(lo
     [btc, _sol] = official_records(strategy)
     expected = summary_of(result, "4h")
     assert btc.mine.total_return == expected.total_return.quantize(D("0.000001"))
+    assert expected.calmar is not None
     assert btc.mine.calmar == expected.calmar.quantize(D("0.000001"))
     assert btc.holding.max_drawdown == summary_of(holding, "4h").max_drawdown.quantize(
         D("0.000001")
@@ -117,8 +118,10 @@ def test_the_live_record_prices_its_own_signals_like_the_backtest(settings) -> N
     assert (record.market, record.since, record.signals, record.candles) == (
         "BTC/USDT", START, 3, 6,
     )  # fmt: skip
+    assert record.mine is not None and record.holding is not None
     assert record.mine.total_return == D("0.5") and record.mine.trades == 2
     assert record.holding.total_return == D("0.5")
+    assert record.mine.exposure is not None and record.holding.exposure is not None
     assert D(0) < record.mine.exposure < record.holding.exposure
 
 
