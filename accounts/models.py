@@ -8,7 +8,7 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django_otp.models import Device, TimestampMixin
 
-from vault.fields import SealedFieldsMixin, VaultField
+from sealed.fields import SealedFieldsMixin, VaultField
 
 
 class UserManager(DjangoUserManager):

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from vault.fields import VaultField
+from sealed.fields import VaultField
 
 
 def vault_field_in_lookup(model: type[models.Model], lookup: str) -> VaultField | None:

@@ -20,8 +20,8 @@ from django_q.tasks import async_task
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
 from accounts.otp import has_two_factor
+from sealed.crypto import VaultDecryptionError
 from vault.clients import KeyMaterial, build_client
-from vault.crypto import VaultDecryptionError
 from vault.exchanges import exchange_info
 from vault.models import CredentialUse, ExchangeCredential, mask_key
 from vault.permissions import KeyCheck, KeyRefused, enforce_policy
