@@ -152,6 +152,24 @@ class NoVaultLookupsMixin:
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system: staff read them, nobody adds or edits them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class UndeletableAdmin(ReadOnlyAdmin):
+    """Read-only and kept: evidence (security events, orders, fills) or rows whose
+    removal has its own flow (a credential's deletion erases the secret and logs it)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class OneClickAdminSite(admin.AdminSite):
     """The admin, reachable only by staff who signed in with a one-time code."""
 

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
+from oneclick.admin_site import UndeletableAdmin
 from trading.models import ActivityIncident, Bot, Decision, Fill, Order
 from trading.services import bot_pause
 
@@ -78,19 +79,8 @@ def pause_exchange(
     return None
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Bot)
-class BotAdmin(ReadOnly):
+class BotAdmin(UndeletableAdmin):
     list_display = ["name", "owner", "strategy", "credential", "allocation", "equity", "status"]
     list_filter = ["status", "credential__exchange_id", "strategy"]
     search_fields = ["name", "owner__email"]
@@ -105,7 +95,7 @@ class BotAdmin(ReadOnly):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnly):
+class DecisionAdmin(UndeletableAdmin):
     list_display = ["created_at", "bot", "outcome", "reason", "message"]
     list_filter = ["outcome", "reason"]
     search_fields = ["bot__name", "bot__owner__email", "reason"]
@@ -113,7 +103,7 @@ class DecisionAdmin(ReadOnly):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnly):
+class OrderAdmin(UndeletableAdmin):
     list_display = ["created_at", "bot", "market", "side", "amount", "status", "client_order_id"]
     list_filter = ["status", "exchange_id", "side"]
     search_fields = ["client_order_id", "exchange_order_id", "bot__owner__email"]
@@ -121,13 +111,13 @@ class OrderAdmin(ReadOnly):
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnly):
+class FillAdmin(UndeletableAdmin):
     list_display = ["taken_at", "order", "amount", "price", "fee", "fee_currency"]
     search_fields = ["trade_id", "order__client_order_id"]
     list_select_related = ["order"]
 
 
 @admin.register(ActivityIncident)
-class ActivityIncidentAdmin(ReadOnly):
+class ActivityIncidentAdmin(UndeletableAdmin):
     list_display = ["opened_at", "credential", "volume_24h", "position_size", "closed_at"]
     list_select_related = ["credential"]
