@@ -63,7 +63,7 @@ PERIODIC: tuple[Periodic, ...] = (
         "trading: irregular activity watch",
         "trading.tasks.watch_activity",
         60,
-        "checks each active account with bots: 24 h volume over 10x positions alerts",
+        "one check task per active account with bots: 24 h volume over 10x positions alerts",
     ),
     Periodic(
         "trading: prune rate windows",

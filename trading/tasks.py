@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from django_q.tasks import async_task
+
 from trading.execution import execute
 from trading.models import RateWindow
 from trading.snapshots import balances_refresh, snapshots_prune, snapshots_take
@@ -20,11 +22,28 @@ def sweep_unfinished() -> dict[str, int]:
     return sweep()
 
 
-def watch_activity() -> dict[str, str]:
-    accounts = ExchangeCredential.objects.filter(
-        status=ExchangeCredential.Status.ACTIVE, bots__isnull=False
-    ).distinct()
-    return {str(c.pk): check_account(c) for c in accounts}
+def watch_activity() -> int:
+    """Scheduled: one check task per active account with a bot, so one slow exchange
+    never holds the others past the task timeout (as vault's re-check does)."""
+    ids = list(
+        ExchangeCredential.objects.filter(
+            status=ExchangeCredential.Status.ACTIVE, bots__isnull=False
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        async_task("trading.tasks.watch_account", str(pk))
+    return len(ids)
+
+
+def watch_account(credential_id: str) -> str:
+    credential = ExchangeCredential.objects.filter(
+        pk=credential_id, status=ExchangeCredential.Status.ACTIVE
+    ).first()
+    if credential is None:  # disabled or deleted since it was queued
+        return "skipped"
+    return check_account(credential)
 
 
 def prune_rate_windows() -> int:

@@ -6,13 +6,18 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django_q.brokers import get_broker
+from django_q.conf import Conf
+from django_q.signing import SignedPackage
 
 from accounts.models import SecurityEvent, TelegramLink
 from accounts.tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from trading.models import ActivityIncident
+from trading.tasks import watch_account, watch_activity
 from trading.tests.factories import BotFactory
 from trading.watch import check_account
 from vault.services import client_for
+from vault.tests.factories import CredentialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +67,56 @@ def test_an_account_without_bots_is_not_checked() -> None:
     from vault.tests.factories import CredentialFactory
 
     assert check_account(CredentialFactory()) == "idle"
+
+
+def queued_watch_tasks(monkeypatch) -> list[tuple[str, tuple]]:
+    """Run the scheduled fan-out against the real broker and read what it queued."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+    broker = get_broker()
+    broker.purge_queue()
+    assert watch_activity() >= 0
+    queued = []
+    for _ in range(50):
+        tasks = broker.dequeue()
+        if not tasks:
+            break
+        for ack_id, payload in tasks:
+            package = SignedPackage.loads(payload)
+            queued.append((package["func"], package["args"]))
+            broker.acknowledge(ack_id)
+    return queued
+
+
+def test_the_watch_queues_one_task_per_active_account_with_bots(monkeypatch) -> None:
+    first = BotFactory()
+    BotFactory(credential=first.credential)  # two bots, one account: one task
+    second = BotFactory()
+    disabled = BotFactory()
+    disabled.credential.status = disabled.credential.Status.DISABLED
+    disabled.credential.save(update_fields=["status"])
+    CredentialFactory()  # no bot: nothing to compare with
+    queued = queued_watch_tasks(monkeypatch)
+    assert sorted(queued) == sorted(
+        ("trading.tasks.watch_account", (str(bot.credential.pk),)) for bot in (first, second)
+    )
+
+
+def test_each_queued_check_alerts_on_its_own_account(django_capture_on_commit_callbacks) -> None:
+    bot = BotFactory(allocation=Decimal("100"))
+    quiet = BotFactory(allocation=Decimal("1000"))
+    trade_outside_oneclick(bot.credential, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert watch_activity() == 2  # tests run django-q inline: both checks ran
+    assert list(ActivityIncident.objects.values_list("credential", flat=True)) == [
+        bot.credential.pk
+    ]
+    assert watch_account(str(quiet.credential.pk)) == "normal"
+
+
+def test_a_check_queued_for_an_account_disabled_since_is_skipped() -> None:
+    bot = BotFactory(allocation=Decimal("100"))
+    trade_outside_oneclick(bot.credential, 1)
+    bot.credential.status = bot.credential.Status.DISABLED
+    bot.credential.save(update_fields=["status"])
+    assert watch_account(str(bot.credential.pk)) == "skipped"
+    assert not ActivityIncident.objects.exists()
