@@ -15,13 +15,14 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from django_q.tasks import async_task
 
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
+from accounts.notifications import notify_user
 from accounts.otp import has_two_factor
 from sealed.crypto import VaultDecryptionError
 from vault.clients import KeyMaterial, build_client
+from vault.emails import key_alert_body
 from vault.exchanges import exchange_info
 from vault.models import CredentialUse, ExchangeCredential, mask_key
 from vault.permissions import KeyCheck, KeyRefused, enforce_policy
@@ -43,9 +44,17 @@ class LinkResult:
 
 
 def alert_owner(credential: ExchangeCredential, *, kind: SecurityEvent.Kind) -> None:
-    """Tell the owner about their key, by email, after the transaction commits."""
-    transaction.on_commit(
-        lambda: async_task("vault.tasks.send_key_alert", str(credential.pk), str(kind))
+    """Tell the owner about their key after the transaction commits: by email, and by
+    Telegram when linked (accounts.notifications routes every alert)."""
+    notify_user(
+        user=credential.owner,
+        subject=f"{kind.label}: {credential.label}",
+        body=key_alert_body(credential, kind),
+        short=(
+            f"Your key {credential.label} ({credential.api_key_masked}) on "
+            f"{credential.exchange_id}: {credential.status_reason or kind.label}. "
+            "See the key's page on OneClick."
+        ),
     )
 
 
