@@ -11,8 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.backup_codes import remaining_backup_codes
+from accounts.events import RequestMeta
 from accounts.forms import OTPCodeForm, TOTPConfirmForm, TwoFactorDisableForm
-from accounts.otp import OTPThrottled, has_two_factor, verify_otp
+from accounts.otp import OTPThrottled, has_two_factor, mark_session_verified, verify_otp
 from accounts.services import (
     TwoFactorError,
     backup_codes_regenerate,
@@ -115,11 +116,14 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             codes = totp_device_confirm(
-                request=request, device=device, code=form.cleaned_data["code"]
+                meta=RequestMeta.of(request), device=device, code=form.cleaned_data["code"]
             )
         except TwoFactorError as exc:
             form.add_error("code", str(exc))
         else:
+            # The session that proved the code is the one trusted from now on.
+            mark_session_verified(request, device)
+            mark_stepped_up(request)
             if codes:
                 return render(request, "accounts/backup_codes.html", {"codes": codes})
             messages.success(request, "Your new authenticator app is set up.")
@@ -153,7 +157,7 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
             form.add_error("code", str(exc))
         else:
             if ok:
-                two_factor_disable(request=request, user=request.user)
+                two_factor_disable(meta=RequestMeta.of(request), user=request.user)
                 messages.success(request, "Two-factor authentication is off. We emailed you.")
                 return redirect("accounts:twofa_overview")
             form.add_error("code", "That code is not right, or it was already used.")
@@ -169,7 +173,7 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
 def backup_codes_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/backup_codes_new.html")
-    codes = backup_codes_regenerate(request=request, user=request.user)
+    codes = backup_codes_regenerate(meta=RequestMeta.of(request), user=request.user)
     return render(request, "accounts/backup_codes.html", {"codes": codes})
 
 

@@ -16,7 +16,7 @@ from trading.services import bot_pause
 def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
     count = 0
     for bot in bots.exclude(status__in=[Bot.Status.STOPPED, Bot.Status.PAUSED]):
-        bot_pause(request=None, bot=bot, reason=why)
+        bot_pause(meta=None, bot=bot, reason=why)
         count += 1
     record_event(
         user=request.user,

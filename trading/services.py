@@ -10,11 +10,10 @@ from typing import Any
 
 import ccxt
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.events import record_event
+from accounts.events import RequestMeta, record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
 from trading.events import push_to_user
@@ -81,7 +80,7 @@ def _check_allocation(
 
 def bot_create(
     *,
-    request: HttpRequest,
+    meta: RequestMeta | None,
     user: User,
     credential: ExchangeCredential,
     strategy: Any,
@@ -127,9 +126,7 @@ def bot_create(
             equity=allocation,
             peak_equity=allocation,
         )
-        record_event(
-            user=user, kind=SecurityEvent.Kind.BOT_CREATED, request=request, bot=str(bot.pk)
-        )
+        record_event(user=user, kind=SecurityEvent.Kind.BOT_CREATED, meta=meta, bot=str(bot.pk))
         if join_now:
             _join_current_position(bot)
     push_to_user(user.pk, "bot", {"bot": str(bot.pk), "status": bot.status})
@@ -163,30 +160,30 @@ def _join_current_position(bot: Bot) -> None:
 
 
 def _set_status(
-    bot: Bot, status: str, reason: str, *, request: HttpRequest | None, kind: SecurityEvent.Kind
+    bot: Bot, status: str, reason: str, *, meta: RequestMeta | None, kind: SecurityEvent.Kind
 ) -> None:
     Bot.objects.filter(pk=bot.pk).update(
         status=status, status_reason=reason, updated_at=timezone.now()
     )
     bot.status, bot.status_reason = status, reason
-    record_event(user=bot.owner, kind=kind, request=request, bot=str(bot.pk))
+    record_event(user=bot.owner, kind=kind, meta=meta, bot=str(bot.pk))
     push_to_user(bot.owner_id, "bot", {"bot": str(bot.pk), "status": status})
 
 
-def bot_pause(*, request: HttpRequest | None, bot: Bot, reason: str = "Paused by you") -> None:
+def bot_pause(*, meta: RequestMeta | None, bot: Bot, reason: str = "Paused by you") -> None:
     """No new orders from now on; open orders and positions stay."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be paused.")
-    _set_status(bot, Bot.Status.PAUSED, reason, request=request, kind=SecurityEvent.Kind.BOT_PAUSED)
+    _set_status(bot, Bot.Status.PAUSED, reason, meta=meta, kind=SecurityEvent.Kind.BOT_PAUSED)
 
 
-def bot_resume(*, request: HttpRequest, bot: Bot) -> None:
+def bot_resume(*, meta: RequestMeta | None, bot: Bot) -> None:
     """The caller has checked a fresh one-time code."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be resumed; create a new one.")
     if bot.credential.status != ExchangeCredential.Status.ACTIVE:
         raise BotRefused("The bot's exchange key is not active. Re-enable or replace it first.")
-    _set_status(bot, Bot.Status.ACTIVE, "", request=request, kind=SecurityEvent.Kind.BOT_RESUMED)
+    _set_status(bot, Bot.Status.ACTIVE, "", meta=meta, kind=SecurityEvent.Kind.BOT_RESUMED)
 
 
 def _in_use(bot: Bot) -> Decimal:
@@ -194,7 +191,7 @@ def _in_use(bot: Bot) -> Decimal:
     return bot.allocation - bot.cash + reserved(bot)[0]
 
 
-def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -> None:
+def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decimal) -> None:
     """Change the allocation; raising it needs a fresh code (checked by the caller).
 
     Never below what the bot has spent or reserved for orders in flight.
@@ -214,13 +211,13 @@ def bot_set_allocation(*, request: HttpRequest, bot: Bot, allocation: Decimal) -
             updated_at=timezone.now(),
         )  # fmt: skip
         record_event(
-            user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, request=request,
+            user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, meta=meta,
             bot=str(bot.pk), allocation=str(allocation),
         )  # fmt: skip
     bot.refresh_from_db()
 
 
-def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> list[str]:
+def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> list[str]:
     """Stop for good: cancel the bot's open orders and, if asked, sell its positions.
 
     Returns problems met (the bot is stopped regardless; they are also alerted).
@@ -229,7 +226,7 @@ def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> 
         bot,
         Bot.Status.STOPPED,
         "Stopped by you",
-        request=request,
+        meta=meta,
         kind=SecurityEvent.Kind.BOT_STOPPED,
     )
     problems: list[str] = []

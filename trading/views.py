@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.events import RequestMeta
 from accounts.stepup import require_fresh_otp
 from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
@@ -59,7 +60,7 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             bot = bot_create(
-                request=request,
+                meta=RequestMeta.of(request),
                 user=request.user,
                 credential=data["credential"],
                 strategy=data["strategy"],
@@ -183,7 +184,7 @@ def history_export(request: HttpRequest) -> StreamingHttpResponse:
 def bot_pause_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
-        bot_pause(request=request, bot=bot)
+        bot_pause(meta=RequestMeta.of(request), bot=bot)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -196,7 +197,7 @@ def bot_pause_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 def bot_resume_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
-        bot_resume(request=request, bot=bot)
+        bot_resume(meta=RequestMeta.of(request), bot=bot)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -221,7 +222,7 @@ def bot_allocation_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 
 def _raise_allocation(request: HttpRequest, bot: object, allocation: object) -> HttpResponse:
     try:
-        bot_set_allocation(request=request, bot=bot, allocation=allocation)
+        bot_set_allocation(meta=RequestMeta.of(request), bot=bot, allocation=allocation)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -237,7 +238,7 @@ def bot_stop_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     form = StopForm(request.POST)
     sell = form.is_valid() and form.cleaned_data["sell_positions"]
-    problems = bot_stop(request=request, bot=bot, sell_positions=sell)
+    problems = bot_stop(meta=RequestMeta.of(request), bot=bot, sell_positions=sell)
     for problem in problems:
         messages.warning(request, problem)
     messages.success(

@@ -12,11 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.events import record_event
+from accounts.events import RequestMeta, record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
 from accounts.otp import has_two_factor
@@ -90,7 +89,7 @@ def _apply_check(credential: ExchangeCredential, check: KeyCheck) -> None:
 @sensitive_variables("api_key", "secret", "passphrase", "uid", "key")
 def credential_link(
     *,
-    request: HttpRequest,
+    meta: RequestMeta | None,
     user: User,
     exchange_id: str,
     label: str,
@@ -119,7 +118,7 @@ def credential_link(
         )
     except (KeyRefused, ExchangeUnavailable) as exc:
         record_event(
-            user=user, kind=Kind.KEY_LINK_REFUSED, request=request,
+            user=user, kind=Kind.KEY_LINK_REFUSED, meta=meta,
             exchange=exchange_id, reason=str(exc)[:200],
         )  # fmt: skip
         raise
@@ -138,7 +137,7 @@ def credential_link(
         credential.save()
         CredentialUse.objects.create(credential=credential, purpose=CredentialUse.Purpose.VERIFY)
         record_event(
-            user=user, kind=Kind.KEY_LINKED, request=request,
+            user=user, kind=Kind.KEY_LINKED, meta=meta,
             credential=str(credential.pk), exchange=exchange_id, warnings=warnings,
         )  # fmt: skip
     return LinkResult(credential=credential, warnings=warnings)
@@ -154,18 +153,18 @@ def _set_status(
     credential.status, credential.status_reason = status, reason
 
 
-def credential_disable(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+def credential_disable(*, meta: RequestMeta | None, credential: ExchangeCredential) -> None:
     """Stop all use of the key at once (bots stop before their next order)."""
     _set_status(credential, Status.DISABLED, "Disabled by you")
     record_event(
         user=credential.owner,
         kind=Kind.KEY_DISABLED,
-        request=request,
+        meta=meta,
         credential=str(credential.pk),
     )
 
 
-def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -> list[str]:
+def credential_enable(*, meta: RequestMeta | None, credential: ExchangeCredential) -> list[str]:
     """Re-verify the key with its exchange, then make it active again.
 
     Raises KeyRefused or ExchangeUnavailable (the key stays as it was).
@@ -185,13 +184,13 @@ def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -
             ]
         )  # fmt: skip
         record_event(
-            user=credential.owner, kind=Kind.KEY_ENABLED, request=request,
+            user=credential.owner, kind=Kind.KEY_ENABLED, meta=meta,
             credential=str(credential.pk),
         )  # fmt: skip
     return warnings
 
 
-def credential_delete(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+def credential_delete(*, meta: RequestMeta | None, credential: ExchangeCredential) -> None:
     """Erase the sealed secrets for good; the row stays for the history it explains."""
     with transaction.atomic():
         credential.api_key = None
@@ -203,7 +202,7 @@ def credential_delete(*, request: HttpRequest, credential: ExchangeCredential) -
         credential.deleted_at = timezone.now()
         credential.save()
         record_event(
-            user=credential.owner, kind=Kind.KEY_DELETED, request=request,
+            user=credential.owner, kind=Kind.KEY_DELETED, meta=meta,
             credential=str(credential.pk),
         )  # fmt: skip
 

@@ -95,3 +95,9 @@ def test_the_check_catches_an_import_hidden_in_a_function(tmp_path):
     assert not allowed("accounts", "trading.models")
     assert not allowed("strategies", "vault.models")
     assert not allowed("vault", "oneclick.urls")
+
+
+@pytest.mark.parametrize("app", ["accounts", "vault", "trading", "strategies"])
+def test_services_take_what_they_need_not_an_http_request(app):
+    services = ROOT / app / "services.py"
+    assert [m for _, m in imported_modules(services) if m.startswith("django.http")] == []
