@@ -217,11 +217,11 @@ def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decima
     bot.refresh_from_db()
 
 
-def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> list[str]:
-    """Stop for good: cancel the bot's open orders and, if asked, sell its positions.
-
-    Returns problems met (the bot is stopped regardless; they are also alerted).
-    """
+def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> None:
+    """Stop for good: no new order from this moment. Cancelling its open orders and,
+    if asked, selling its positions run in a task after commit (``bot_wind_down``), so
+    the exchange is never called inside the owner's request; the bot page shows each
+    sell as it goes and problems reach the owner by email (and Telegram)."""
     _set_status(
         bot,
         Bot.Status.STOPPED,
@@ -229,11 +229,35 @@ def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> lis
         meta=meta,
         kind=SecurityEvent.Kind.BOT_STOPPED,
     )
+    bot_id = str(bot.pk)
+    transaction.on_commit(lambda: async_task("trading.tasks.wind_down_bot", bot_id, sell_positions))
+
+
+def bot_wind_down(*, bot: Bot, sell_positions: bool) -> list[str]:
+    """Cancel a stopped bot's open orders and, if asked, sell its positions.
+
+    Safe to run again (a retried task): cancels act on open orders only and each
+    sell has one deterministic client order id. Returns the problems met; the
+    owner is told of them.
+    """
     problems: list[str] = []
     try:
         client = client_for(bot.credential, purpose=CredentialUse.Purpose.TRADE, detail="stop bot")
     except CredentialUnusable as exc:
-        return [f"Open orders and positions were left as they are: {exc}"]
+        problems = [f"Open orders and positions were left as they are: {exc}"]
+    else:
+        problems = _cancel_and_sell(bot, client, sell_positions=sell_positions)
+    if problems:
+        notify_user(
+            user=bot.owner,
+            subject=f"Bot {bot.name} stopped with problems",
+            body="\n".join(problems),
+        )
+    return problems
+
+
+def _cancel_and_sell(bot: Bot, client: Any, *, sell_positions: bool) -> list[str]:
+    problems: list[str] = []
     api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
     for order in bot.orders.filter(status=Order.Status.OPEN):
         try:
@@ -251,10 +275,4 @@ def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> lis
             problem = sell_position(bot, position, api)
             if problem:
                 problems.append(problem)
-    if problems:
-        notify_user(
-            user=bot.owner,
-            subject=f"Bot {bot.name} stopped with problems",
-            body="\n".join(problems),
-        )
     return problems

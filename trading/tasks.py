@@ -7,7 +7,8 @@ import time
 from django_q.tasks import async_task
 
 from trading.execution import execute
-from trading.models import RateWindow
+from trading.models import Bot, RateWindow
+from trading.services import bot_wind_down
 from trading.snapshots import balances_refresh, snapshots_prune, snapshots_take
 from trading.sweeper import sweep
 from trading.watch import check_account
@@ -16,6 +17,12 @@ from vault.models import ExchangeCredential
 
 def execute_signal(bot_id: str, signal_id: str) -> str:
     return execute(bot_id, signal_id).outcome
+
+
+def wind_down_bot(bot_id: str, sell_positions: bool) -> list[str]:
+    """Queued by bot_stop: cancel the stopped bot's open orders, sell if asked."""
+    bot = Bot.objects.select_related("owner", "credential").get(pk=bot_id)
+    return bot_wind_down(bot=bot, sell_positions=sell_positions)
 
 
 def sweep_unfinished() -> dict[str, int]:

@@ -238,11 +238,12 @@ def bot_stop_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     form = StopForm(request.POST)
     sell = form.is_valid() and form.cleaned_data["sell_positions"]
-    problems = bot_stop(meta=RequestMeta.of(request), bot=bot, sell_positions=sell)
-    for problem in problems:
-        messages.warning(request, problem)
+    bot_stop(meta=RequestMeta.of(request), bot=bot, sell_positions=sell)
     messages.success(
-        request, "The bot is stopped." + (" Its positions are being sold." if sell else "")
+        request,
+        "The bot is stopped. Its open orders are being cancelled"
+        + (" and its positions sold: each sell shows here as it goes." if sell else ".")
+        + " If anything cannot be done, we tell you by email.",
     )
     return redirect("trading:detail", bot.pk)
 

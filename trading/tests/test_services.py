@@ -3,12 +3,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from accounts.events import RequestMeta
 from accounts.models import SecurityEvent
 from accounts.tests.conftest import totp_device, user, verified_client  # noqa: F401
 from trading.models import Bot, Order
-from trading.services import BotRefused, bot_pause, bot_resume, bot_set_allocation, bot_stop
+from trading.services import (
+    BotRefused,
+    bot_pause,
+    bot_resume,
+    bot_set_allocation,
+    bot_stop,
+    bot_wind_down,
+)
 from trading.tests.factories import BotFactory
 from vault.models import ExchangeCredential
 
@@ -18,8 +26,9 @@ pytestmark = pytest.mark.django_db
 def test_stopping_with_a_disabled_key_stops_the_bot_and_says_what_was_left() -> None:
     bot = BotFactory()
     ExchangeCredential.objects.filter(pk=bot.credential.pk).update(status="disabled")
-    problems = bot_stop(meta=None, bot=bot, sell_positions=True)
+    bot_stop(meta=None, bot=bot, sell_positions=True)
     assert Bot.objects.get(pk=bot.pk).status == "stopped"
+    problems = bot_wind_down(bot=bot, sell_positions=True)
     assert problems and "left as they are" in problems[0]
 
 
@@ -75,3 +84,15 @@ def test_the_view_hands_the_service_the_callers_address(verified_client, user) -
     )
     event = SecurityEvent.objects.get(user=user, kind="bot_paused")
     assert (event.ip, event.user_agent) == ("198.51.100.4", "Safari")
+
+
+def test_a_wind_down_that_cannot_reach_the_exchange_tells_the_owner(
+    django_capture_on_commit_callbacks,
+) -> None:
+    bot = BotFactory()
+    ExchangeCredential.objects.filter(pk=bot.credential.pk).update(status="disabled")
+    with django_capture_on_commit_callbacks(execute=True):
+        bot_stop(meta=None, bot=bot, sell_positions=True)
+    [email] = mail.outbox
+    assert email.to == [bot.owner.email] and "stopped with problems" in email.subject
+    assert "left as they are" in email.body
