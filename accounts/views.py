@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.backup_codes import remaining_backup_codes
 from accounts.events import RequestMeta
 from accounts.forms import OTPCodeForm, TOTPConfirmForm, TwoFactorDisableForm
+from accounts.models import TelegramLink
 from accounts.otp import OTPThrottled, has_two_factor, mark_session_verified, verify_otp
 from accounts.services import (
     TwoFactorError,
@@ -23,6 +24,7 @@ from accounts.services import (
     two_factor_disable,
 )
 from accounts.stepup import has_fresh_stepup, mark_stepped_up, require_fresh_otp
+from accounts.telegram_links import telegram_link_start, telegram_unlink
 from accounts.totp import base32_secret, provisioning_uri
 
 
@@ -180,9 +182,6 @@ def backup_codes_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
     """Where alerts go: email always, Telegram when linked."""
-    from accounts.models import TelegramLink
-    from accounts.telegram_links import telegram_link_start, telegram_unlink
-
     deep_link = None
     if request.method == "POST":
         if request.POST.get("action") == "unlink":

@@ -165,6 +165,7 @@ class Strategy(SealedFieldsMixin, models.Model):
         return f"<Strategy {self.slug} {self.kind}>"
 
     def clean(self) -> None:
+        # Start-up cost: the library loads numpy, and models load in every process.
         from strategies.library import validate_definition
 
         validate_definition(

@@ -18,6 +18,7 @@ from django_q.models import Schedule
 
 from oneclick.schedules import STRATEGY_RUNS, ensure_periodic
 from strategies.models import Strategy
+from strategies.seed import seed_strategies
 from strategies.timeframes import period_start, step
 
 RUN_PREFIX = "strategies: run "
@@ -80,7 +81,5 @@ def after_migrate(*, using: str = "default", apps: Any = None, **kwargs: Any) ->
             apps.get_model("strategies", "Strategy")
         except LookupError:  # migrated back to before the strategies existed
             return
-    from strategies.seed import seed_strategies
-
     seed_strategies()
     ensure_schedules()

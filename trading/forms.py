@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import User
+from strategies.models import Strategy
 from trading.health import min_allocation, min_order_value
 from vault.selectors import credentials_of
 
@@ -47,8 +48,6 @@ class BotForm(forms.Form):
         return data
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        from strategies.models import Strategy
-
         super().__init__(*args, **kwargs)
         self.fields["credential"].queryset = credentials_of(user).filter(status="active")
         strategies = Strategy.objects.filter(is_active=True).order_by("name")

@@ -16,9 +16,11 @@ from django_q.tasks import async_task
 from accounts.events import RequestMeta, record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
+from strategies.models import Signal
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
 from trading.health import min_allocation
+from trading.liquidation import sell_position
 from trading.models import Bot, Order
 from trading.orders import reserved
 from vault.models import CredentialUse, ExchangeCredential
@@ -139,8 +141,6 @@ def joinable_signals(bot: Bot) -> list[Any]:
     Only the latest counts: an older buy followed by a sell or a hold is a position
     the strategy no longer holds.
     """
-    from strategies.models import Signal
-
     cutoff = timezone.now() - dt.timedelta(seconds=bot.strategy.max_signal_age)
     latest: dict[str, Any] = {}
     recent = Signal.objects.filter(
@@ -269,8 +269,6 @@ def _cancel_and_sell(bot: Bot, client: Any, *, sell_positions: bool) -> list[str
         except (ccxt.BaseError, RateLimited) as exc:
             problems.append(f"Could not cancel order {order.client_order_id}: {type(exc).__name__}")
     if sell_positions:
-        from trading.liquidation import sell_position
-
         for position in bot.positions.filter(amount__gt=0):
             problem = sell_position(bot, position, api)
             if problem:

@@ -16,6 +16,7 @@ from accounts.otp import has_two_factor
 from accounts.stepup import require_fresh_otp
 from vault.exchanges import GUIDES, exchange_info
 from vault.forms import LinkCredentialForm, exchange_hints
+from vault.paper.keys import new_credentials
 from vault.permissions import PERMISSION_NAMES, KeyRefused
 from vault.selectors import credential_of, credentials_of
 from vault.services import (
@@ -178,8 +179,6 @@ def credential_delete_view(request: HttpRequest, credential_id: str) -> HttpResp
 @require_POST
 def credential_link_paper_view(request: HttpRequest) -> HttpResponse:
     """A new paper account with generated keys: try everything without an exchange."""
-    from vault.paper.keys import new_credentials
-
     api_key, secret = new_credentials()
     try:
         result = credential_link(
