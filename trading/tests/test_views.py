@@ -176,28 +176,26 @@ def test_stopping_sells_the_position_when_asked(
 def test_stopping_answers_before_the_exchange_is_called_and_a_task_sells(
     verified_client: Client, bot, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    from django_q.brokers import get_broker
-    from django_q.conf import Conf
-    from django_q.signing import SignedPackage
-
+    from oneclick.tests.broker import queued_packages
     from strategies.tests.factories import SignalFactory
     from trading.execution import execute
     from trading.tasks import wind_down_bot
 
     execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
-    broker = get_broker()
-    broker.purge_queue()
-    monkeypatch.setattr(Conf, "SYNC", False)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
-    monkeypatch.setattr(Conf, "SYNC", True)
+    responses = []
+
+    def stop() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            responses.append(
+                verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
+            )
+
+    [task] = queued_packages(monkeypatch, stop)
+    [response] = responses
     assert response.status_code == 302
     bot.refresh_from_db()
     assert bot.status == "stopped"
     assert not Order.objects.filter(bot=bot, side="sell").exists(), "sold inside the request"
-    [(ack_id, payload)] = broker.dequeue()
-    broker.acknowledge(ack_id)
-    task = SignedPackage.loads(payload)
     assert (task["func"], task["args"]) == ("trading.tasks.wind_down_bot", (str(bot.pk), True))
     wind_down_bot(*task["args"])  # the worker's turn
     assert Order.objects.get(bot=bot, side="sell").status == "closed"

@@ -6,12 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django_q.brokers import get_broker
-from django_q.conf import Conf
-from django_q.signing import SignedPackage
 
 from accounts.models import SecurityEvent, TelegramLink
 from accounts.tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
+from oneclick.tests.broker import queued_packages
 from trading.models import ActivityIncident
 from trading.tasks import watch_account, watch_activity
 from trading.tests.factories import BotFactory
@@ -71,20 +69,7 @@ def test_an_account_without_bots_is_not_checked() -> None:
 
 def queued_watch_tasks(monkeypatch) -> list[tuple[str, tuple]]:
     """Run the scheduled fan-out against the real broker and read what it queued."""
-    monkeypatch.setattr(Conf, "SYNC", False)
-    broker = get_broker()
-    broker.purge_queue()
-    assert watch_activity() >= 0
-    queued = []
-    for _ in range(50):
-        tasks = broker.dequeue()
-        if not tasks:
-            break
-        for ack_id, payload in tasks:
-            package = SignedPackage.loads(payload)
-            queued.append((package["func"], package["args"]))
-            broker.acknowledge(ack_id)
-    return queued
+    return [(p["func"], p["args"]) for p in queued_packages(monkeypatch, watch_activity)]
 
 
 def test_the_watch_queues_one_task_per_active_account_with_bots(monkeypatch) -> None:
