@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
 
 from accounts.models import SecurityEvent, TOTPDevice, User
+from oneclick.admin_site import ReadOnlyAdmin, UndeletableAdmin
 
 
 @admin.register(User)
@@ -25,7 +25,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(UndeletableAdmin):
     list_display = ["created_at", "kind", "user", "ip"]
     list_filter = ["kind", "created_at"]
     search_fields = ["user__email", "ip"]
@@ -33,18 +33,9 @@ class SecurityEventAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "kind", "user", "ip", "user_agent", "detail"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin):
+class TOTPDeviceAdmin(ReadOnlyAdmin):
     """Staff can see that a user has an authenticator, never its secret."""
 
     list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
@@ -52,9 +43,3 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

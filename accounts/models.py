@@ -9,7 +9,8 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django_otp.models import Device, TimestampMixin
 
-from vault.fields import SealedFieldsMixin, VaultField
+from accounts.totp import totp_time_step
+from sealed.fields import SealedFieldsMixin, VaultField
 
 
 class UserManager(DjangoUserManager):
@@ -153,8 +154,6 @@ class TOTPDevice(SealedFieldsMixin, TimestampMixin, Device):
         verbose_name = "authenticator app"
 
     def verify_token(self, token: Any) -> bool:
-        from accounts.totp import totp_time_step
-
         step = totp_time_step(self, str(token))
         if step is None:
             return False
@@ -174,6 +173,7 @@ class BackupCodeDevice(Device):
         verbose_name = "backup code set"
 
     def verify_token(self, token: Any) -> bool:
+        # A cycle: accounts.backup_codes imports these models.
         from accounts.backup_codes import use_backup_code
 
         return use_backup_code(device=self, code=str(token))

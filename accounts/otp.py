@@ -18,7 +18,7 @@ from django_otp.models import Device
 from accounts.backup_codes import looks_like_backup_code
 from accounts.events import record_event
 from accounts.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
-from vault.crypto import VaultDecryptionError
+from sealed.crypto import VaultDecryptionError
 
 logger = logging.getLogger(__name__)
 

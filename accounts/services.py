@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django_q.tasks import async_task
 
 from accounts.backup_codes import replace_backup_codes
-from accounts.events import record_event
+from accounts.events import RequestMeta, record_event
 from accounts.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
-from accounts.otp import mark_session_verified
-from accounts.stepup import mark_stepped_up
 from accounts.totp import new_totp_key, totp_time_step
 
 
@@ -47,11 +44,11 @@ def totp_device_start(*, user: User) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) -> list[str]:
+def totp_device_confirm(*, meta: RequestMeta | None, device: TOTPDevice, code: str) -> list[str]:
     """Confirm a pending authenticator with its first code.
 
     Replaces any earlier authenticator. Returns new backup codes on first
-    enrolment (empty when replacing). Marks the session verified and fresh.
+    enrolment (empty when replacing). The caller marks its session verified and fresh.
     Raises TwoFactorError on a wrong code.
     """
     user = device.user
@@ -63,31 +60,29 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
     device.confirmed = True
     device.last_t = step
     device.save(update_fields=["confirmed", "last_t"])
-    mark_session_verified(request, device)
-    mark_stepped_up(request)
     codes: list[str] = []
     if replacing:
         kind = SecurityEvent.Kind.TWOFA_REPLACED
     else:
         kind = SecurityEvent.Kind.TWOFA_ENABLED
         codes = replace_backup_codes(user=user, count=settings.BACKUP_CODE_COUNT)
-    record_event(user=user, kind=kind, request=request)
+    record_event(user=user, kind=kind, meta=meta)
     notify_security_change(user=user, kind=kind)
     return codes
 
 
 @transaction.atomic
-def two_factor_disable(*, request: HttpRequest, user: User) -> None:
+def two_factor_disable(*, meta: RequestMeta | None, user: User) -> None:
     """Remove every OTP device of ``user``. The caller has checked a current code."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
-    record_event(user=user, kind=SecurityEvent.Kind.TWOFA_DISABLED, request=request)
+    record_event(user=user, kind=SecurityEvent.Kind.TWOFA_DISABLED, meta=meta)
     notify_security_change(user=user, kind=SecurityEvent.Kind.TWOFA_DISABLED)
 
 
-def backup_codes_regenerate(*, request: HttpRequest, user: User) -> list[str]:
+def backup_codes_regenerate(*, meta: RequestMeta | None, user: User) -> list[str]:
     """Replace the user's backup codes; the old ones stop working at once."""
     codes = replace_backup_codes(user=user, count=settings.BACKUP_CODE_COUNT)
-    record_event(user=user, kind=SecurityEvent.Kind.BACKUP_CODES_REGENERATED, request=request)
+    record_event(user=user, kind=SecurityEvent.Kind.BACKUP_CODES_REGENERATED, meta=meta)
     notify_security_change(user=user, kind=SecurityEvent.Kind.BACKUP_CODES_REGENERATED)
     return codes

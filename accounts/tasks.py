@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.mail import send_mail
+
 from accounts.emails import send_ip_whitelist_email, send_security_notice_email
-from accounts.models import SecurityEvent, User
+from accounts.models import SecurityEvent, TelegramLink, User
 
 
 def send_ip_whitelist(user_id: int) -> None:
@@ -15,15 +17,13 @@ def send_security_notice(user_id: int, kind: str) -> None:
 
 
 def deliver_email(user_id: int, subject: str, body: str) -> None:
-    from django.core.mail import send_mail
-
     user = User.objects.get(pk=user_id)
     send_mail(f"[OneClick] {subject}", body, from_email=None, recipient_list=[user.email])
 
 
 def deliver_telegram(user_id: int, subject: str, body: str) -> None:
     """Raises on a Telegram failure, so the queue retries this message alone."""
-    from accounts.models import TelegramLink
+    # Start-up cost: python-telegram-bot (and httpx) load only when a message goes out.
     from accounts.telegram import send_message
 
     link = TelegramLink.objects.filter(user_id=user_id).first()

@@ -11,9 +11,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.backup_codes import remaining_backup_codes
+from accounts.events import RequestMeta
 from accounts.forms import OTPCodeForm, TOTPConfirmForm, TwoFactorDisableForm
 from accounts.http import AuthenticatedHttpRequest
-from accounts.otp import OTPThrottled, has_two_factor, verify_otp
+from accounts.models import TelegramLink
+from accounts.otp import OTPThrottled, has_two_factor, mark_session_verified, verify_otp
 from accounts.services import (
     TwoFactorError,
     backup_codes_regenerate,
@@ -23,6 +25,7 @@ from accounts.services import (
     two_factor_disable,
 )
 from accounts.stepup import has_fresh_stepup, mark_stepped_up, require_fresh_otp
+from accounts.telegram_links import telegram_link_start, telegram_unlink
 from accounts.totp import base32_secret, provisioning_uri
 
 
@@ -118,11 +121,14 @@ def twofa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             codes = totp_device_confirm(
-                request=request, device=device, code=form.cleaned_data["code"]
+                meta=RequestMeta.of(request), device=device, code=form.cleaned_data["code"]
             )
         except TwoFactorError as exc:
             form.add_error("code", str(exc))
         else:
+            # The session that proved the code is the one trusted from now on.
+            mark_session_verified(request, device)
+            mark_stepped_up(request)
             if codes:
                 return render(request, "accounts/backup_codes.html", {"codes": codes})
             messages.success(request, "Your new authenticator app is set up.")
@@ -156,7 +162,7 @@ def twofa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.add_error("code", str(exc))
         else:
             if ok:
-                two_factor_disable(request=request, user=request.user)
+                two_factor_disable(meta=RequestMeta.of(request), user=request.user)
                 messages.success(request, "Two-factor authentication is off. We emailed you.")
                 return redirect("accounts:twofa_overview")
             form.add_error("code", "That code is not right, or it was already used.")
@@ -172,16 +178,13 @@ def twofa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
 def backup_codes_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/backup_codes_new.html")
-    codes = backup_codes_regenerate(request=request, user=request.user)
+    codes = backup_codes_regenerate(meta=RequestMeta.of(request), user=request.user)
     return render(request, "accounts/backup_codes.html", {"codes": codes})
 
 
 @login_required
 def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where alerts go: email always, Telegram when linked."""
-    from accounts.models import TelegramLink
-    from accounts.telegram_links import telegram_link_start, telegram_unlink
-
     deep_link = None
     if request.method == "POST":
         if request.POST.get("action") == "unlink":

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from vault.fields import VaultField
+from sealed.fields import VaultField
 
 
 def vault_field_in_lookup(model: type[models.Model], lookup: str) -> VaultField | None:
@@ -152,6 +152,24 @@ class NoVaultLookupsMixin:
         if bad_date_hierarchy(self.date_hierarchy, request.GET):  # type: ignore[attr-defined]
             return HttpResponseBadRequest("That date is not valid.", content_type="text/plain")
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system: staff read them, nobody adds or edits them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class UndeletableAdmin(ReadOnlyAdmin):
+    """Read-only and kept: evidence (security events, orders, fills) or rows whose
+    removal has its own flow (a credential's deletion erases the secret and logs it)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class OneClickAdminSite(admin.AdminSite):

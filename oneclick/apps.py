@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.admin.apps import AdminConfig
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -11,8 +12,7 @@ class OneClickConfig(AppConfig):
     verbose_name = "OneClick"
 
     def ready(self) -> None:
-        from django.core import checks
-
+        # Imported here: these modules load models, which needs the app registry ready.
         from oneclick.queue_config import queue_config_problems
         from vault.selftest import vault_keys_system_check
 

@@ -14,6 +14,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django_q.tasks import async_task
 
+from oneclick.admin_site import ReadOnlyAdmin
 from strategies.models import (
     Backtest,
     Candle,
@@ -33,16 +34,6 @@ from strategies.services import (
 )
 
 OFFICIAL_BACKTEST_DAYS = 730
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the system: staff read them, nobody edits them here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Strategy)

@@ -9,6 +9,7 @@ class StrategiesConfig(AppConfig):
     verbose_name = "Strategies"
 
     def ready(self) -> None:
+        # Imported here: these modules load models, which needs the app registry ready.
         from strategies.schedules import after_migrate
 
         post_migrate.connect(after_migrate, sender=self)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from strategies.models import Candle, Strategy
 from strategies.timeframes import from_ms
 
 MAX_POINTS = 400
@@ -136,8 +137,6 @@ def backtest_series(backtest: Any) -> dict[str, Any]:
     from the stored candles the backtest ran on (one query); ``candles`` are those
     candles for the price chart, merged when there are many.
     """
-    from strategies.models import Candle, Strategy
-
     curve = backtest.curve or []
     series: dict[str, Any] = {
         "equity": [[int(p[0]) // 1000, str(p[1])] for p in curve],

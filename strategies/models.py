@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from vault.fields import SealedFieldsMixin, VaultField
+from sealed.fields import SealedFieldsMixin, VaultField
 
 # Prices and volumes as Binance publishes them (8 decimals) with room to spare.
 PRICE_DIGITS, PRICE_PLACES = 30, 12
@@ -165,6 +165,7 @@ class Strategy(SealedFieldsMixin, models.Model):
         return f"<Strategy {self.slug} {self.kind}>"
 
     def clean(self) -> None:
+        # Start-up cost: the library loads numpy, and models load in every process.
         from strategies.library import validate_definition
 
         validate_definition(

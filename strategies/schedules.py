@@ -2,7 +2,8 @@
 
 One schedule per active strategy runs it every ``interval_minutes``, first at
 the next period edge (a minute after a candle closes, when the exchange has
-it); one more refits learned models that are due. Schedules are looked up by
+it); the fixed ones (refit learned models, fail stalled backtests) are listed
+in ``oneclick.schedules`` with every other app's. Schedules are looked up by
 name, so running this again updates them instead of adding copies.
 """
 
@@ -11,16 +12,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import router
 from django.utils import timezone
 from django_q.models import Schedule
 
+from oneclick.schedules import STRATEGY_RUNS, ensure_periodic
 from strategies.models import Strategy
+from strategies.seed import seed_strategies
 from strategies.timeframes import period_start, step
 
 RUN_PREFIX = "strategies: run "
-RETRAIN_NAME = "strategies: refit learned models"
+RETRAIN_NAME = "strategies: refit learned models"  # its period: oneclick.schedules
 # After a candle closes, give the exchange this long to publish it.
 CLOSE_DELAY = timedelta(minutes=1)
 
@@ -43,14 +45,14 @@ def strategy_schedule_sync(*, strategy: Strategy, now: datetime | None = None) -
     schedule, _ = Schedule.objects.update_or_create(
         name=name,
         defaults={
-            "func": "strategies.tasks.run_strategy",
+            "func": STRATEGY_RUNS.func,
             "args": repr((strategy.pk,)),
             "schedule_type": Schedule.MINUTES,
             "minutes": strategy.interval_minutes,
             "repeats": -1,
         },
         create_defaults={
-            "func": "strategies.tasks.run_strategy",
+            "func": STRATEGY_RUNS.func,
             "args": repr((strategy.pk,)),
             "schedule_type": Schedule.MINUTES,
             "minutes": strategy.interval_minutes,
@@ -67,24 +69,7 @@ def ensure_schedules() -> None:
     # Schedules of strategies deleted since: their task would find nothing to run.
     names = {run_schedule_name(s) for s in Strategy.objects.filter(is_active=True)}
     Schedule.objects.filter(name__startswith=RUN_PREFIX).exclude(name__in=names).delete()
-    Schedule.objects.update_or_create(
-        name="strategies: fail stalled backtests",
-        defaults={
-            "func": "strategies.tasks.fail_stalled_backtests",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 15,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name=RETRAIN_NAME,
-        defaults={
-            "func": "strategies.tasks.refit_due_models",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": int(getattr(settings, "STRATEGY_REFIT_CHECK_MINUTES", 60)),
-            "repeats": -1,
-        },
-    )
+    ensure_periodic("strategies")
 
 
 def after_migrate(*, using: str = "default", apps: Any = None, **kwargs: Any) -> None:
@@ -96,7 +81,5 @@ def after_migrate(*, using: str = "default", apps: Any = None, **kwargs: Any) ->
             apps.get_model("strategies", "Strategy")
         except LookupError:  # migrated back to before the strategies existed
             return
-    from strategies.seed import seed_strategies
-
     seed_strategies()
     ensure_schedules()

@@ -76,7 +76,7 @@ def canonical_payload(signal: Signal) -> bytes:
 def sign_signal(signal: Signal) -> None:
     """Fill ``signal.signature`` with the strategy's private key (not saved here).
 
-    Raises vault.crypto.VaultDecryptionError if the private key does not open,
+    Raises sealed.crypto.VaultDecryptionError if the private key does not open,
     ValueError for a field that cannot be signed.
     """
     payload = canonical_payload(signal)

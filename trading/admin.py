@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,6 +8,7 @@ from django.template.response import TemplateResponse
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
+from oneclick.admin_site import UndeletableAdmin
 from trading.models import ActivityIncident, Bot, Decision, Fill, Order
 from trading.services import bot_pause
 
@@ -17,7 +16,7 @@ from trading.services import bot_pause
 def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
     count = 0
     for bot in bots.exclude(status__in=[Bot.Status.STOPPED, Bot.Status.PAUSED]):
-        bot_pause(request=None, bot=bot, reason=why)
+        bot_pause(meta=None, bot=bot, reason=why)
         count += 1
     record_event(
         # The admin lets only signed-in staff this far.
@@ -83,19 +82,8 @@ def pause_exchange(
     return None
 
 
-class ReadOnly(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Bot)
-class BotAdmin(ReadOnly):
+class BotAdmin(UndeletableAdmin):
     list_display = ["name", "owner", "strategy", "credential", "allocation", "equity", "status"]
     list_filter = ["status", "credential__exchange_id", "strategy"]
     search_fields = ["name", "owner__email"]
@@ -110,7 +98,7 @@ class BotAdmin(ReadOnly):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnly):
+class DecisionAdmin(UndeletableAdmin):
     list_display = ["created_at", "bot", "outcome", "reason", "message"]
     list_filter = ["outcome", "reason"]
     search_fields = ["bot__name", "bot__owner__email", "reason"]
@@ -118,7 +106,7 @@ class DecisionAdmin(ReadOnly):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnly):
+class OrderAdmin(UndeletableAdmin):
     list_display = ["created_at", "bot", "market", "side", "amount", "status", "client_order_id"]
     list_filter = ["status", "exchange_id", "side"]
     search_fields = ["client_order_id", "exchange_order_id", "bot__owner__email"]
@@ -126,13 +114,13 @@ class OrderAdmin(ReadOnly):
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnly):
+class FillAdmin(UndeletableAdmin):
     list_display = ["taken_at", "order", "amount", "price", "fee", "fee_currency"]
     search_fields = ["trade_id", "order__client_order_id"]
     list_select_related = ["order"]
 
 
 @admin.register(ActivityIncident)
-class ActivityIncidentAdmin(ReadOnly):
+class ActivityIncidentAdmin(UndeletableAdmin):
     list_display = ["opened_at", "credential", "volume_24h", "position_size", "closed_at"]
     list_select_related = ["credential"]

@@ -7,6 +7,7 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self) -> None:
+        # Imported here: these modules load models, which needs the app registry ready.
         from strategies import hooks
         from trading import receivers  # noqa: F401  (connects the receivers)
         from trading.fanout import fan_out

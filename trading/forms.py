@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from accounts.models import User
+from strategies.models import Strategy
 from trading.health import min_allocation, min_order_value
 from vault.selectors import credentials_of
 
@@ -57,8 +58,6 @@ class BotForm(forms.Form):
         return data
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        from strategies.models import Strategy
-
         super().__init__(*args, **kwargs)
         self._strategies = Strategy.objects.filter(is_active=True).order_by("name")
         cast("forms.ModelChoiceField[Any]", self.fields["credential"]).queryset = credentials_of(

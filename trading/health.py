@@ -21,8 +21,10 @@ from decimal import Decimal
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import Schedule
 
 from strategies.models import Strategy
+from strategies.schedules import first_run_at, run_schedule_name
 from trading.models import Bot, Decision
 from vault.models import ExchangeCredential
 
@@ -150,10 +152,6 @@ def bot_health(bot: Bot) -> Health:
 def next_runs(strategies: Iterable[Strategy], now: datetime | None = None) -> dict[int, datetime]:
     """When each strategy next runs: its schedule's next run (one query for all),
     or, before its schedule exists or when it is overdue, the next candle close."""
-    from django_q.models import Schedule
-
-    from strategies.schedules import first_run_at, run_schedule_name
-
     now = now or timezone.now()
     by_name = {run_schedule_name(s): s for s in strategies}
     scheduled = dict(Schedule.objects.filter(name__in=by_name).values_list("name", "next_run"))

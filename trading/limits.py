@@ -62,6 +62,7 @@ class RedisWindows:
     """
 
     def __init__(self, url: str) -> None:
+        # Start-up cost: only production talks to Redis; the embedded default never loads it.
         import redis
 
         self.redis = redis.Redis.from_url(url)

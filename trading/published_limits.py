@@ -67,6 +67,7 @@ def refresh_published_limits(client: Any, exchange_id: str) -> dict[str, int]:
     They come with the markets (one exchangeInfo request, counted in the weight
     budget, see ``trading.market_cache``). A failure keeps the configured figures.
     """
+    # A cycle: exchange_calls and market_cache import this module.
     from trading.exchange_calls import RateLimited
     from trading.market_cache import load_markets
 

@@ -24,6 +24,7 @@ from django_q.models import Schedule
 
 from accounts.models import User
 from accounts.otp import has_two_factor
+from strategies.models import Candle
 from strategies.schedules import run_schedule_name
 from trading.health import with_health
 from trading.models import (
@@ -148,8 +149,6 @@ def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:
 
 def price_candles(bot: Bot, market: str, *, limit: int = 500) -> list[list[Any]]:
     """The strategy's stored candles of ``market``: ``[[epoch s, o, h, l, c], …]`` oldest first."""
-    from strategies.models import Candle
-
     rows = (
         Candle.objects.filter(
             exchange_id=bot.strategy.exchange_id, market=market, timeframe=bot.strategy.timeframe

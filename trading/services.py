@@ -10,16 +10,17 @@ from typing import Any
 
 import ccxt
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.events import record_event
+from accounts.events import RequestMeta, record_event
 from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
+from strategies.models import Signal
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
 from trading.health import min_allocation
+from trading.liquidation import sell_position
 from trading.models import Bot, Order
 from trading.orders import reserved
 from vault.models import CredentialUse, ExchangeCredential
@@ -81,7 +82,7 @@ def _check_allocation(
 
 def bot_create(
     *,
-    request: HttpRequest,
+    meta: RequestMeta | None,
     user: User,
     credential: ExchangeCredential,
     strategy: Any,
@@ -127,9 +128,7 @@ def bot_create(
             equity=allocation,
             peak_equity=allocation,
         )
-        record_event(
-            user=user, kind=SecurityEvent.Kind.BOT_CREATED, request=request, bot=str(bot.pk)
-        )
+        record_event(user=user, kind=SecurityEvent.Kind.BOT_CREATED, meta=meta, bot=str(bot.pk))
         if join_now:
             _join_current_position(bot)
     push_to_user(user.pk, "bot", {"bot": str(bot.pk), "status": bot.status})
@@ -142,8 +141,6 @@ def joinable_signals(bot: Bot) -> list[Any]:
     Only the latest counts: an older buy followed by a sell or a hold is a position
     the strategy no longer holds.
     """
-    from strategies.models import Signal
-
     cutoff = timezone.now() - dt.timedelta(seconds=bot.strategy.max_signal_age)
     latest: dict[str, Any] = {}
     recent = Signal.objects.filter(
@@ -163,30 +160,30 @@ def _join_current_position(bot: Bot) -> None:
 
 
 def _set_status(
-    bot: Bot, status: str, reason: str, *, request: HttpRequest | None, kind: SecurityEvent.Kind
+    bot: Bot, status: str, reason: str, *, meta: RequestMeta | None, kind: SecurityEvent.Kind
 ) -> None:
     Bot.objects.filter(pk=bot.pk).update(
         status=status, status_reason=reason, updated_at=timezone.now()
     )
     bot.status, bot.status_reason = status, reason
-    record_event(user=bot.owner, kind=kind, request=request, bot=str(bot.pk))
+    record_event(user=bot.owner, kind=kind, meta=meta, bot=str(bot.pk))
     push_to_user(bot.owner_id, "bot", {"bot": str(bot.pk), "status": status})
 
 
-def bot_pause(*, request: HttpRequest | None, bot: Bot, reason: str = "Paused by you") -> None:
+def bot_pause(*, meta: RequestMeta | None, bot: Bot, reason: str = "Paused by you") -> None:
     """No new orders from now on; open orders and positions stay."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be paused.")
-    _set_status(bot, Bot.Status.PAUSED, reason, request=request, kind=SecurityEvent.Kind.BOT_PAUSED)
+    _set_status(bot, Bot.Status.PAUSED, reason, meta=meta, kind=SecurityEvent.Kind.BOT_PAUSED)
 
 
-def bot_resume(*, request: HttpRequest | None, bot: Bot) -> None:
+def bot_resume(*, meta: RequestMeta | None, bot: Bot) -> None:
     """The caller has checked a fresh one-time code."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be resumed; create a new one.")
     if bot.credential.status != ExchangeCredential.Status.ACTIVE:
         raise BotRefused("The bot's exchange key is not active. Re-enable or replace it first.")
-    _set_status(bot, Bot.Status.ACTIVE, "", request=request, kind=SecurityEvent.Kind.BOT_RESUMED)
+    _set_status(bot, Bot.Status.ACTIVE, "", meta=meta, kind=SecurityEvent.Kind.BOT_RESUMED)
 
 
 def _in_use(bot: Bot) -> Decimal:
@@ -194,7 +191,7 @@ def _in_use(bot: Bot) -> Decimal:
     return bot.allocation - bot.cash + reserved(bot)[0]
 
 
-def bot_set_allocation(*, request: HttpRequest | None, bot: Bot, allocation: Decimal) -> None:
+def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decimal) -> None:
     """Change the allocation; raising it needs a fresh code (checked by the caller).
 
     Never below what the bot has spent or reserved for orders in flight.
@@ -214,29 +211,53 @@ def bot_set_allocation(*, request: HttpRequest | None, bot: Bot, allocation: Dec
             updated_at=timezone.now(),
         )  # fmt: skip
         record_event(
-            user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, request=request,
+            user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, meta=meta,
             bot=str(bot.pk), allocation=str(allocation),
         )  # fmt: skip
     bot.refresh_from_db()
 
 
-def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> list[str]:
-    """Stop for good: cancel the bot's open orders and, if asked, sell its positions.
-
-    Returns problems met (the bot is stopped regardless; they are also alerted).
-    """
+def bot_stop(*, meta: RequestMeta | None, bot: Bot, sell_positions: bool) -> None:
+    """Stop for good: no new order from this moment. Cancelling its open orders and,
+    if asked, selling its positions run in a task after commit (``bot_wind_down``), so
+    the exchange is never called inside the owner's request; the bot page shows each
+    sell as it goes and problems reach the owner by email (and Telegram)."""
     _set_status(
         bot,
         Bot.Status.STOPPED,
         "Stopped by you",
-        request=request,
+        meta=meta,
         kind=SecurityEvent.Kind.BOT_STOPPED,
     )
+    bot_id = str(bot.pk)
+    transaction.on_commit(lambda: async_task("trading.tasks.wind_down_bot", bot_id, sell_positions))
+
+
+def bot_wind_down(*, bot: Bot, sell_positions: bool) -> list[str]:
+    """Cancel a stopped bot's open orders and, if asked, sell its positions.
+
+    Safe to run again (a retried task): cancels act on open orders only and each
+    sell has one deterministic client order id. Returns the problems met; the
+    owner is told of them.
+    """
     problems: list[str] = []
     try:
         client = client_for(bot.credential, purpose=CredentialUse.Purpose.TRADE, detail="stop bot")
     except CredentialUnusable as exc:
-        return [f"Open orders and positions were left as they are: {exc}"]
+        problems = [f"Open orders and positions were left as they are: {exc}"]
+    else:
+        problems = _cancel_and_sell(bot, client, sell_positions=sell_positions)
+    if problems:
+        notify_user(
+            user=bot.owner,
+            subject=f"Bot {bot.name} stopped with problems",
+            body="\n".join(problems),
+        )
+    return problems
+
+
+def _cancel_and_sell(bot: Bot, client: Any, *, sell_positions: bool) -> list[str]:
+    problems: list[str] = []
     api = with_limits(client, bot.credential.exchange_id, bot.credential_id)
     for order in bot.orders.filter(status=Order.Status.OPEN):
         try:
@@ -248,16 +269,8 @@ def bot_stop(*, request: HttpRequest | None, bot: Bot, sell_positions: bool) -> 
         except (ccxt.BaseError, RateLimited) as exc:
             problems.append(f"Could not cancel order {order.client_order_id}: {type(exc).__name__}")
     if sell_positions:
-        from trading.liquidation import sell_position
-
         for position in bot.positions.filter(amount__gt=0):
             problem = sell_position(bot, position, api)
             if problem:
                 problems.append(problem)
-    if problems:
-        notify_user(
-            user=bot.owner,
-            subject=f"Bot {bot.name} stopped with problems",
-            body="\n".join(problems),
-        )
     return problems

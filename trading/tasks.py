@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
+from django_q.tasks import async_task
+
 from trading.execution import execute
 from trading.fanout import execute_batch as run_batch
-from trading.models import RateWindow
+from trading.models import Bot, RateWindow
 from trading.orders import accounts_due_balances
 from trading.orders import refresh_balances as refresh_account_balances
+from trading.services import bot_wind_down
 from trading.snapshots import snapshots_prune, snapshots_take
 from trading.sweeper import sweep
 from trading.watch import check_account
@@ -22,15 +25,38 @@ def execute_signal(bot_id: str, signal_id: str) -> str:
     return execute(bot_id, signal_id).outcome
 
 
+def wind_down_bot(bot_id: str, sell_positions: bool) -> list[str]:
+    """Queued by bot_stop: cancel the stopped bot's open orders, sell if asked."""
+    bot = Bot.objects.select_related("owner", "credential").get(pk=bot_id)
+    return bot_wind_down(bot=bot, sell_positions=sell_positions)
+
+
 def sweep_unfinished() -> dict[str, int]:
     return sweep()
 
 
-def watch_activity() -> dict[str, str]:
-    accounts = ExchangeCredential.objects.filter(
-        status=ExchangeCredential.Status.ACTIVE, bots__isnull=False
-    ).distinct()
-    return {str(c.pk): check_account(c) for c in accounts}
+def watch_activity() -> int:
+    """Scheduled: one check task per active account with a bot, so one slow exchange
+    never holds the others past the task timeout (as vault's re-check does)."""
+    ids = list(
+        ExchangeCredential.objects.filter(
+            status=ExchangeCredential.Status.ACTIVE, bots__isnull=False
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        async_task("trading.tasks.watch_account", str(pk))
+    return len(ids)
+
+
+def watch_account(credential_id: str) -> str:
+    credential = ExchangeCredential.objects.filter(
+        pk=credential_id, status=ExchangeCredential.Status.ACTIVE
+    ).first()
+    if credential is None:  # disabled or deleted since it was queued
+        return "skipped"
+    return check_account(credential)
 
 
 def prune_rate_windows() -> int:

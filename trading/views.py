@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.stepup import require_fresh_otp
 from trading.exports import fill_rows
@@ -63,7 +64,7 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             bot = bot_create(
-                request=request,
+                meta=RequestMeta.of(request),
                 user=request.user,
                 credential=data["credential"],
                 strategy=data["strategy"],
@@ -188,7 +189,7 @@ def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
 def bot_pause_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
-        bot_pause(request=request, bot=bot)
+        bot_pause(meta=RequestMeta.of(request), bot=bot)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -201,7 +202,7 @@ def bot_pause_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpRespon
 def bot_resume_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_of(request.user, bot_id)
     try:
-        bot_resume(request=request, bot=bot)
+        bot_resume(meta=RequestMeta.of(request), bot=bot)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -228,7 +229,7 @@ def _raise_allocation(
     request: AuthenticatedHttpRequest, bot: Bot, allocation: Decimal
 ) -> HttpResponse:
     try:
-        bot_set_allocation(request=request, bot=bot, allocation=allocation)
+        bot_set_allocation(meta=RequestMeta.of(request), bot=bot, allocation=allocation)
     except BotRefused as exc:
         messages.error(request, str(exc))
     else:
@@ -244,11 +245,12 @@ def bot_stop_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpRespons
     bot = bot_of(request.user, bot_id)
     form = StopForm(request.POST)
     sell = form.is_valid() and form.cleaned_data["sell_positions"]
-    problems = bot_stop(request=request, bot=bot, sell_positions=sell)
-    for problem in problems:
-        messages.warning(request, problem)
+    bot_stop(meta=RequestMeta.of(request), bot=bot, sell_positions=sell)
     messages.success(
-        request, "The bot is stopped." + (" Its positions are being sold." if sell else "")
+        request,
+        "The bot is stopped. Its open orders are being cancelled"
+        + (" and its positions sold: each sell shows here as it goes." if sell else ".")
+        + " If anything cannot be done, we tell you by email.",
     )
     return redirect("trading:detail", bot.pk)
 

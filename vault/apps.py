@@ -7,6 +7,7 @@ class VaultConfig(AppConfig):
     verbose_name = "Vault"
 
     def ready(self) -> None:
+        # Imported here: these modules load models, which needs the app registry ready.
         from vault.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from vault.exchanges import PAPER
+from vault.paper.exchange import PaperExchange
 
 
 @dataclass(frozen=True, repr=False)
@@ -48,8 +49,6 @@ def route_to(client: ccxt.Exchange, base_url: str) -> None:
 @sensitive_variables("key")
 def build_client(exchange_id: str, key: KeyMaterial) -> Any:
     if exchange_id == PAPER:
-        from vault.paper.exchange import PaperExchange
-
         return PaperExchange(apiKey=key.api_key, secret=key.secret)
     exchange_class = getattr(ccxt, exchange_id)
     config: dict[str, Any] = {

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from vault.fields import SealedFieldsMixin, VaultField
+from sealed.fields import SealedFieldsMixin, VaultField
 
 
 class VaultSentinel(SealedFieldsMixin, models.Model):

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import models
 
-from vault.crypto import VaultDecryptionError, is_sealed_by_primary, reseal
-from vault.fields import VaultField, _Ciphertext
+from sealed.crypto import VaultDecryptionError, is_sealed_by_primary, reseal
+from sealed.fields import Ciphertext, VaultField
 
 BATCH = 500
 
@@ -64,7 +64,7 @@ def rotate_all() -> RotationReport:
                     report.failed.append(f"{model._meta.label} {row.pk} {vault_field.name}")
                     continue
                 model._base_manager.filter(
-                    pk=row.pk, **{vault_field.attname: _Ciphertext(raw)}
-                ).update(**{vault_field.attname: _Ciphertext(fresh)})
+                    pk=row.pk, **{vault_field.attname: Ciphertext(raw)}
+                ).update(**{vault_field.attname: Ciphertext(fresh)})
                 report.rotated += 1
     return report

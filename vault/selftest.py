@@ -21,7 +21,7 @@ from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, transaction
 
-from vault.crypto import VaultDecryptionError
+from sealed.crypto import VaultDecryptionError
 from vault.models import VaultSentinel
 
 SENTINEL_NAME = "sentinel"

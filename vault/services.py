@@ -12,16 +12,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from django_q.tasks import async_task
 
-from accounts.events import record_event
+from accounts.events import RequestMeta, record_event
 from accounts.models import SecurityEvent, User
+from accounts.notifications import notify_user
 from accounts.otp import has_two_factor
+from sealed.crypto import VaultDecryptionError
 from vault.clients import KeyMaterial, build_client
-from vault.crypto import VaultDecryptionError
+from vault.emails import key_alert_body
 from vault.exchanges import exchange_info
 from vault.models import CredentialUse, ExchangeCredential, mask_key
 from vault.permissions import KeyCheck, KeyRefused, enforce_policy
@@ -43,9 +43,17 @@ class LinkResult:
 
 
 def alert_owner(credential: ExchangeCredential, *, kind: SecurityEvent.Kind) -> None:
-    """Tell the owner about their key, by email, after the transaction commits."""
-    transaction.on_commit(
-        lambda: async_task("vault.tasks.send_key_alert", str(credential.pk), str(kind))
+    """Tell the owner about their key after the transaction commits: by email, and by
+    Telegram when linked (accounts.notifications routes every alert)."""
+    notify_user(
+        user=credential.owner,
+        subject=f"{kind.label}: {credential.label}",
+        body=key_alert_body(credential, kind),
+        short=(
+            f"Your key {credential.label} ({credential.api_key_masked}) on "
+            f"{credential.exchange_id}: {credential.status_reason or kind.label}. "
+            "See the key's page on OneClick."
+        ),
     )
 
 
@@ -81,7 +89,7 @@ def _apply_check(credential: ExchangeCredential, check: KeyCheck) -> None:
 @sensitive_variables("api_key", "secret", "passphrase", "uid", "key")
 def credential_link(
     *,
-    request: HttpRequest,
+    meta: RequestMeta | None,
     user: User,
     exchange_id: str,
     label: str,
@@ -110,7 +118,7 @@ def credential_link(
         )
     except (KeyRefused, ExchangeUnavailable) as exc:
         record_event(
-            user=user, kind=Kind.KEY_LINK_REFUSED, request=request,
+            user=user, kind=Kind.KEY_LINK_REFUSED, meta=meta,
             exchange=exchange_id, reason=str(exc)[:200],
         )  # fmt: skip
         raise
@@ -129,7 +137,7 @@ def credential_link(
         credential.save()
         CredentialUse.objects.create(credential=credential, purpose=CredentialUse.Purpose.VERIFY)
         record_event(
-            user=user, kind=Kind.KEY_LINKED, request=request,
+            user=user, kind=Kind.KEY_LINKED, meta=meta,
             credential=str(credential.pk), exchange=exchange_id, warnings=warnings,
         )  # fmt: skip
     return LinkResult(credential=credential, warnings=warnings)
@@ -145,18 +153,18 @@ def _set_status(
     credential.status, credential.status_reason = status, reason
 
 
-def credential_disable(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+def credential_disable(*, meta: RequestMeta | None, credential: ExchangeCredential) -> None:
     """Stop all use of the key at once (bots stop before their next order)."""
     _set_status(credential, Status.DISABLED, "Disabled by you")
     record_event(
         user=credential.owner,
         kind=Kind.KEY_DISABLED,
-        request=request,
+        meta=meta,
         credential=str(credential.pk),
     )
 
 
-def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -> list[str]:
+def credential_enable(*, meta: RequestMeta | None, credential: ExchangeCredential) -> list[str]:
     """Re-verify the key with its exchange, then make it active again.
 
     Raises KeyRefused or ExchangeUnavailable (the key stays as it was).
@@ -176,13 +184,13 @@ def credential_enable(*, request: HttpRequest, credential: ExchangeCredential) -
             ]
         )  # fmt: skip
         record_event(
-            user=credential.owner, kind=Kind.KEY_ENABLED, request=request,
+            user=credential.owner, kind=Kind.KEY_ENABLED, meta=meta,
             credential=str(credential.pk),
         )  # fmt: skip
     return warnings
 
 
-def credential_delete(*, request: HttpRequest, credential: ExchangeCredential) -> None:
+def credential_delete(*, meta: RequestMeta | None, credential: ExchangeCredential) -> None:
     """Erase the sealed secrets for good; the row stays for the history it explains."""
     with transaction.atomic():
         credential.api_key = None
@@ -194,7 +202,7 @@ def credential_delete(*, request: HttpRequest, credential: ExchangeCredential) -
         credential.deleted_at = timezone.now()
         credential.save()
         record_event(
-            user=credential.owner, kind=Kind.KEY_DELETED, request=request,
+            user=credential.owner, kind=Kind.KEY_DELETED, meta=meta,
             credential=str(credential.pk),
         )  # fmt: skip
 

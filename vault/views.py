@@ -11,11 +11,13 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.otp import has_two_factor
 from accounts.stepup import require_fresh_otp
 from vault.exchanges import GUIDES, exchange_info
 from vault.forms import LinkCredentialForm, exchange_hints
+from vault.paper.keys import new_credentials
 from vault.permissions import PERMISSION_NAMES, KeyRefused
 from vault.selectors import credential_of, credentials_of
 from vault.services import (
@@ -73,7 +75,7 @@ def credential_link_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = credential_link(
-                request=request,
+                meta=RequestMeta.of(request),
                 user=request.user,
                 exchange_id=data["exchange_id"],
                 label=data["label"],
@@ -140,7 +142,7 @@ def credential_detail(request: AuthenticatedHttpRequest, credential_id: str) -> 
 @require_POST
 def credential_disable_view(request: AuthenticatedHttpRequest, credential_id: str) -> HttpResponse:
     credential = credential_of(request.user, credential_id)
-    credential_disable(request=request, credential=credential)
+    credential_disable(meta=RequestMeta.of(request), credential=credential)
     messages.success(request, "The key is disabled. Nothing will trade with it.")
     return redirect("vault:detail", credential.pk)
 
@@ -153,7 +155,7 @@ def credential_enable_view(request: AuthenticatedHttpRequest, credential_id: str
             request, "vault/credential_confirm.html", {"credential": credential, "action": "enable"}
         )
     try:
-        warnings = credential_enable(request=request, credential=credential)
+        warnings = credential_enable(meta=RequestMeta.of(request), credential=credential)
     except (KeyRefused, ExchangeUnavailable) as exc:
         messages.error(request, str(exc))
     else:
@@ -169,7 +171,7 @@ def credential_delete_view(request: AuthenticatedHttpRequest, credential_id: str
         return render(
             request, "vault/credential_confirm.html", {"credential": credential, "action": "delete"}
         )
-    credential_delete(request=request, credential=credential)
+    credential_delete(meta=RequestMeta.of(request), credential=credential)
     messages.success(request, "The key is deleted: its secret is erased from our database.")
     return redirect("vault:list")
 
@@ -178,12 +180,10 @@ def credential_delete_view(request: AuthenticatedHttpRequest, credential_id: str
 @require_POST
 def credential_link_paper_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new paper account with generated keys: try everything without an exchange."""
-    from vault.paper.keys import new_credentials
-
     api_key, secret = new_credentials()
     try:
         result = credential_link(
-            request=request,
+            meta=RequestMeta.of(request),
             user=request.user,
             exchange_id="paper",
             label="Paper account",

@@ -4,7 +4,7 @@ import accounts.models
 import django.db.models.deletion
 import django.utils.timezone
 import uuid
-import vault.fields
+import sealed.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, help_text='The date and time when this device was initially created in the system.', null=True)),
                 ('last_used_at', models.DateTimeField(blank=True, help_text='The most recent date and time this device was used.', null=True)),
                 ('uid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('key', vault.fields.VaultField(bind=('user_id', 'uid'), help_text='Hex-encoded shared secret')),
+                ('key', sealed.fields.VaultField(bind=('user_id', 'uid'), help_text='Hex-encoded shared secret')),
                 ('step', models.PositiveSmallIntegerField(default=30)),
                 ('digits', models.PositiveSmallIntegerField(default=6)),
                 ('tolerance', models.PositiveSmallIntegerField(default=1)),

@@ -97,7 +97,7 @@ def test_a_broken_queue_config_refuses_to_start(tmp_path: Path) -> None:
 
 def test_a_malformed_vault_key_refuses_to_start(tmp_path: Path) -> None:
     result = run(
-        "from vault.crypto import seal; seal('x', context='c')",
+        "from sealed.crypto import seal; seal('x', context='c')",
         {"VAULT_KEYS": "not-a-fernet-key"},
         tmp_path,
     )

@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import strategies.models
 import uuid
-import vault.fields
+import sealed.fields
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True)),
                 ('risk', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=10)),
                 ('public_key', models.CharField(max_length=64)),
-                ('private_key', vault.fields.VaultField(bind=('slug',))),
+                ('private_key', sealed.fields.VaultField(bind=('slug',))),
                 ('keys_rotated_at', models.DateTimeField(blank=True, null=True)),
                 ('max_signal_age', models.PositiveIntegerField(default=28800, validators=[django.core.validators.MinValueValidator(60)])),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'strategies',
                 'ordering': ['name'],
             },
-            bases=(vault.fields.SealedFieldsMixin, models.Model),
+            bases=(sealed.fields.SealedFieldsMixin, models.Model),
         ),
         migrations.CreateModel(
             name='Candle',

@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from strategies.charts import backtest_series, calmar
 from trading.formatting import DASH, format_money, to_decimal
 
 register = template.Library()
@@ -86,8 +87,6 @@ def _zone_label(local: datetime) -> str:
 @register.simple_tag
 def backtest_charts(backtest: object) -> dict[str, object]:
     """``{% backtest_charts backtest as charts %}``: series, benchmark and Calmar ratio."""
-    from strategies.charts import backtest_series, calmar
-
     if backtest is None:
         return {}
     series = backtest_series(backtest)

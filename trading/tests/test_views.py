@@ -156,18 +156,50 @@ def test_raising_the_allocation_needs_a_fresh_code_lowering_does_not(
     assert bot.allocation == Decimal("800") and bot.cash == Decimal("800")
 
 
-def test_stopping_sells_the_position_when_asked(verified_client: Client, bot, settings) -> None:
+def test_stopping_sells_the_position_when_asked(
+    verified_client: Client, bot, settings, django_capture_on_commit_callbacks
+) -> None:
     from strategies.tests.factories import SignalFactory
     from trading.execution import execute
 
     execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
     assert bot.positions.get().amount > 0
-    verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
     bot.refresh_from_db()
     assert bot.status == "stopped"
     sell = Order.objects.get(bot=bot, side="sell")
     assert sell.status == "closed"
     assert bot.positions.get().amount < Decimal("0.00001")  # only the unsellable dust stays
+
+
+def test_stopping_answers_before_the_exchange_is_called_and_a_task_sells(
+    verified_client: Client, bot, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from oneclick.tests.broker import queued_packages
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+    from trading.tasks import wind_down_bot
+
+    execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    responses = []
+
+    def stop() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            responses.append(
+                verified_client.post(f"/bots/{bot.pk}/stop/", {"sell_positions": "on"})
+            )
+
+    [task] = queued_packages(monkeypatch, stop)
+    [response] = responses
+    assert response.status_code == 302
+    bot.refresh_from_db()
+    assert bot.status == "stopped"
+    assert not Order.objects.filter(bot=bot, side="sell").exists(), "sold inside the request"
+    assert (task["func"], task["args"]) == ("trading.tasks.wind_down_bot", (str(bot.pk), True))
+    wind_down_bot(*task["args"])  # the worker's turn
+    assert Order.objects.get(bot=bot, side="sell").status == "closed"
+    assert verified_client.get(f"/bots/{bot.pk}/").status_code == 200
 
 
 def test_the_bot_page_query_count_is_constant(

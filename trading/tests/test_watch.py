@@ -9,10 +9,13 @@ from django.core import mail
 
 from accounts.models import SecurityEvent, TelegramLink
 from accounts.tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
+from oneclick.tests.broker import queued_packages
 from trading.models import ActivityIncident
+from trading.tasks import watch_account, watch_activity
 from trading.tests.factories import BotFactory
 from trading.watch import check_account
 from vault.services import client_for
+from vault.tests.factories import CredentialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +65,43 @@ def test_an_account_without_bots_is_not_checked() -> None:
     from vault.tests.factories import CredentialFactory
 
     assert check_account(CredentialFactory()) == "idle"
+
+
+def queued_watch_tasks(monkeypatch) -> list[tuple[str, tuple]]:
+    """Run the scheduled fan-out against the real broker and read what it queued."""
+    return [(p["func"], p["args"]) for p in queued_packages(monkeypatch, watch_activity)]
+
+
+def test_the_watch_queues_one_task_per_active_account_with_bots(monkeypatch) -> None:
+    first = BotFactory()
+    BotFactory(credential=first.credential)  # two bots, one account: one task
+    second = BotFactory()
+    disabled = BotFactory()
+    disabled.credential.status = disabled.credential.Status.DISABLED
+    disabled.credential.save(update_fields=["status"])
+    CredentialFactory()  # no bot: nothing to compare with
+    queued = queued_watch_tasks(monkeypatch)
+    assert sorted(queued) == sorted(
+        ("trading.tasks.watch_account", (str(bot.credential.pk),)) for bot in (first, second)
+    )
+
+
+def test_each_queued_check_alerts_on_its_own_account(django_capture_on_commit_callbacks) -> None:
+    bot = BotFactory(allocation=Decimal("100"))
+    quiet = BotFactory(allocation=Decimal("1000"))
+    trade_outside_oneclick(bot.credential, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert watch_activity() == 2  # tests run django-q inline: both checks ran
+    assert list(ActivityIncident.objects.values_list("credential", flat=True)) == [
+        bot.credential.pk
+    ]
+    assert watch_account(str(quiet.credential.pk)) == "normal"
+
+
+def test_a_check_queued_for_an_account_disabled_since_is_skipped() -> None:
+    bot = BotFactory(allocation=Decimal("100"))
+    trade_outside_oneclick(bot.credential, 1)
+    bot.credential.status = bot.credential.Status.DISABLED
+    bot.credential.save(update_fields=["status"])
+    assert watch_account(str(bot.credential.pk)) == "skipped"
+    assert not ActivityIncident.objects.exists()

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import uuid
-import vault.fields
+import sealed.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -21,10 +21,10 @@ class Migration(migrations.Migration):
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('exchange_id', models.CharField(max_length=40)),
                 ('label', models.CharField(max_length=80)),
-                ('api_key', vault.fields.VaultField(bind=('owner_id', 'id'), null=True)),
-                ('secret', vault.fields.VaultField(bind=('owner_id', 'id'), null=True)),
-                ('passphrase', vault.fields.VaultField(bind=('owner_id', 'id'), blank=True, null=True)),
-                ('uid', vault.fields.VaultField(bind=('owner_id', 'id'), blank=True, null=True)),
+                ('api_key', sealed.fields.VaultField(bind=('owner_id', 'id'), null=True)),
+                ('secret', sealed.fields.VaultField(bind=('owner_id', 'id'), null=True)),
+                ('passphrase', sealed.fields.VaultField(bind=('owner_id', 'id'), blank=True, null=True)),
+                ('uid', sealed.fields.VaultField(bind=('owner_id', 'id'), blank=True, null=True)),
                 ('api_key_masked', models.CharField(max_length=20)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('disabled', 'Disabled'), ('invalid', 'Not working'), ('deleted', 'Deleted')], default='active', max_length=10)),
                 ('status_reason', models.CharField(blank=True, max_length=300)),

@@ -84,14 +84,13 @@ def test_a_kraken_secret_that_is_not_base64_never_reaches_kraken(
 
 
 def test_a_signer_error_is_a_refusal_not_a_crash(
-    user, totp_device, kraken_fake: FakeKraken, rf, caplog
+    user, totp_device, kraken_fake: FakeKraken, caplog
 ) -> None:
     """Past the form (e.g. a caller that skips it): ccxt's binascii.Error is caught."""
     caplog.set_level(logging.DEBUG)
-    request = rf.post("/keys/link/")
     with pytest.raises(KeyRefused, match="not in the format Kraken issues"):
         credential_link(
-            request=request,
+            meta=None,
             user=user,
             exchange_id="kraken",
             label="x",

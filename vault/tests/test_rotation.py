@@ -51,7 +51,7 @@ def test_an_interrupted_rotation_finishes_on_the_next_run(settings, monkeypatch)
     CredentialFactory.create_batch(3)
     settings.VAULT_KEYS = [Fernet.generate_key().decode(), settings.VAULT_KEYS[0]]
     import vault.rotation as rotation
-    from vault.crypto import reseal as real_reseal
+    from sealed.crypto import reseal as real_reseal
 
     calls = {"n": 0}
 

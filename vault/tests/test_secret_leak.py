@@ -20,12 +20,10 @@ from django.db import connection
 from django.http import HttpRequest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django_q.brokers import get_broker
-from django_q.conf import Conf
-from django_q.signing import SignedPackage
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from oneclick.tests.broker import queued_packages
 from vault.models import ExchangeCredential
 from vault.paper import faults
 
@@ -90,18 +88,7 @@ def _queued_task_text(monkeypatch: pytest.MonkeyPatch) -> str:
     """Queue the fan-out for real (not inline) and read what the broker holds."""
     from vault.tasks import recheck_all_credentials
 
-    monkeypatch.setattr(Conf, "SYNC", False)
-    broker = get_broker()
-    broker.purge_queue()
-    recheck_all_credentials()
-    packages = []
-    for _ in range(50):
-        tasks = broker.dequeue()
-        if not tasks:
-            break
-        for ack_id, payload in tasks:
-            packages.append(repr(SignedPackage.loads(payload)))
-            broker.acknowledge(ack_id)
+    packages = [repr(p) for p in queued_packages(monkeypatch, recheck_all_credentials)]
     assert packages, "nothing was queued: the check would prove nothing"
     return "\n".join(packages)
 

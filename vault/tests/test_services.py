@@ -6,7 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core import mail
 
-from accounts.models import SecurityEvent
+from accounts.models import SecurityEvent, TelegramLink
+from accounts.tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for, credential_mark_invalid
 from vault.tests.factories import CredentialFactory
@@ -43,6 +44,25 @@ def test_an_undecryptable_secret_marks_the_key_invalid_and_alerts_the_owner(
     assert SecurityEvent.objects.filter(kind="key_invalid", user=credential.owner).exists()
     assert [m.to for m in mail.outbox] == [[credential.owner.email]]
     assert "stopped working" in mail.outbox[0].subject
+
+
+def test_a_key_alert_goes_by_email_and_to_a_linked_telegram_chat_once_committed(
+    fake_telegram: FakeTelegram, django_capture_on_commit_callbacks
+) -> None:
+    credential = CredentialFactory()
+    TelegramLink.objects.create(user=credential.owner, chat_id=7)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        credential_mark_invalid(credential, reason="Binance says the key was revoked")
+    assert not mail.outbox and not fake_telegram.sent, "nothing leaves before the commit"
+    for callback in callbacks:
+        callback()
+    [email] = mail.outbox
+    assert email.to == [credential.owner.email]
+    assert email.subject == f"[OneClick] Exchange key stopped working: {credential.label}"
+    assert "Binance says the key was revoked" in email.body
+    [chat] = fake_telegram.sent
+    assert credential.api_key_masked in chat["text"]
+    assert "Binance says the key was revoked" in chat["text"]
 
 
 def test_an_undecryptable_secret_is_never_re_saved(settings) -> None:

@@ -13,8 +13,8 @@ from django.db import connection
 
 from accounts.models import TOTPDevice
 from accounts.tests.factories import TOTPDeviceFactory, UserFactory
-from vault.crypto import VaultDecryptionError
-from vault.fields import Sealed, VaultLookupRefused, _Ciphertext
+from sealed.crypto import VaultDecryptionError
+from sealed.fields import Ciphertext, Sealed, VaultLookupRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -116,8 +116,8 @@ def test_no_lookup_can_look_inside_the_column(lookup: str) -> None:
 def test_the_rotation_compare_and_set_on_the_exact_ciphertext_still_works() -> None:
     device = TOTPDeviceFactory()
     raw = TOTPDevice.objects.get(pk=device.pk).__dict__["key"]
-    assert TOTPDevice.objects.filter(pk=device.pk, key=_Ciphertext(raw)).count() == 1
-    assert TOTPDevice.objects.filter(pk=device.pk, key=_Ciphertext("gAAAAother")).count() == 0
+    assert TOTPDevice.objects.filter(pk=device.pk, key=Ciphertext(raw)).count() == 1
+    assert TOTPDevice.objects.filter(pk=device.pk, key=Ciphertext("gAAAAother")).count() == 0
 
 
 def test_forms_and_serializers_never_see_the_secret() -> None:

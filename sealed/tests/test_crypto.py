@@ -4,7 +4,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from vault.crypto import VaultDecryptionError, is_sealed_by_primary, reseal, seal, unseal
+from sealed.crypto import VaultDecryptionError, is_sealed_by_primary, reseal, seal, unseal
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from encrypted_fields.fields import EncryptedTextField
 
-from vault.crypto import seal, unseal
+from sealed.crypto import seal, unseal
 
 
 class VaultLookupRefused(FieldError):
@@ -53,7 +53,7 @@ class Sealed(str):
         return "<sealed secret>"
 
 
-class _Ciphertext(str):
+class Ciphertext(str):
     """Ciphertext produced by ``pre_save``: the only value allowed into the column."""
 
     __slots__ = ()
@@ -162,11 +162,11 @@ class VaultField(_SealedText):  # type: ignore[type-arg]
         if raw is None or raw == "":
             return None
         if isinstance(raw, Sealed):
-            return _Ciphertext(raw)
-        return _Ciphertext(seal(str(raw), context=self.vault_context(model_instance)))
+            return Ciphertext(raw)
+        return Ciphertext(seal(str(raw), context=self.vault_context(model_instance)))
 
     def get_prep_value(self, value: Any) -> Any:
-        if value is None or isinstance(value, _Ciphertext):
+        if value is None or isinstance(value, Ciphertext):
             return None if value is None else str(value)
         raise TypeError(
             f"{self.name} is encrypted: set it on the instance and call save(); "
