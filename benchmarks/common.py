@@ -89,8 +89,8 @@ def fund_accounts(keys: Sequence[str], balances: dict[str, str] | None = None) -
     """Open and fund paper accounts in bulk (what their first call would do)."""
     from decimal import Decimal
 
-    from vault.paper.keys import hash_secret
-    from vault.paper.models import PaperAccount, PaperBalance
+    from paper.keys import hash_secret
+    from paper.models import PaperAccount, PaperBalance
 
     balances = balances or {"USDT": "10000", "USDC": "10000"}
     accounts = PaperAccount.objects.bulk_create(
@@ -113,7 +113,7 @@ def paper_config(**overrides: Any) -> Any:
     are dropped, so the same script measures an older checkout ("before")."""
     import dataclasses
 
-    from vault.paper.config import PaperConfig
+    from paper.config import PaperConfig
 
     known = {f.name for f in dataclasses.fields(PaperConfig)}
     return PaperConfig.from_settings(**{k: v for k, v in overrides.items() if k in known})

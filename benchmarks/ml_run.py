@@ -62,12 +62,12 @@ def timed_runs(
     kind: str, markets: tuple[str, ...], runs: int, tag: str
 ) -> tuple[float, list[float]]:
     """(cold seconds, steady seconds per run) for a fresh strategy of ``kind``."""
+    from paper.clock import ManualClock
+    from paper.config import PaperConfig
+    from paper.exchange import PaperExchange
     from strategies.models import Candle, CandleGap, ModelState, StrategyRun
     from strategies.runs import strategy_run
     from strategies.services import strategy_create
-    from vault.paper.clock import ManualClock
-    from vault.paper.config import PaperConfig
-    from vault.paper.exchange import PaperExchange
 
     # Cold means cold: no candle of any market stored by an earlier case.
     Candle.objects.all().delete()

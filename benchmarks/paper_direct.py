@@ -34,7 +34,7 @@ def baseline_job(latency_ms: float):
     def job(key: str) -> None:
         from django.db import transaction
 
-        from vault.paper.models import PaperAccount
+        from paper.models import PaperAccount
 
         if latency_ms:
             time.sleep(latency_ms / 1000)
@@ -46,7 +46,7 @@ def baseline_job(latency_ms: float):
 
 def paper_job(latency_ms: float):
     def job(key: str) -> None:
-        from vault.paper.exchange import PaperExchange
+        from paper.exchange import PaperExchange
 
         config = common.paper_config(rate_limit_per_minute=None, latency_ms=latency_ms)
         exchange = PaperExchange(apiKey=key, secret=common.BENCH_SECRET, config=config)
@@ -59,7 +59,7 @@ def paper_job(latency_ms: float):
 
 def async_paper_job(latency_ms: float):
     async def job(key: str) -> None:
-        from vault.paper.async_support import AsyncPaperExchange
+        from paper.async_support import AsyncPaperExchange
 
         config = common.paper_config(rate_limit_per_minute=None, latency_ms=latency_ms)
         exchange = AsyncPaperExchange(apiKey=key, secret=common.BENCH_SECRET, config=config)
@@ -84,7 +84,7 @@ def main() -> None:
     args = parse()
     label = common.use_throwaway_database(args.database)
     common.setup_django(migrate=True)
-    from vault.paper.models import PaperOrder, PaperTrade
+    from paper.models import PaperOrder, PaperTrade
 
     keys = [f"bench-direct-{i:06d}" for i in range(args.orders)]
     common.fund_accounts(keys)

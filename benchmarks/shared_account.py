@@ -54,7 +54,7 @@ def main() -> None:
     import world
     from django.conf import settings
 
-    from vault.paper.models import PaperAccount, PaperOrder
+    from paper.models import PaperAccount, PaperOrder
 
     print(f"shared_account: {args.bots} bots on ONE paper account, one signal, {label}")
     print(f"machine: {common.machine()}")

@@ -195,8 +195,8 @@ class Progress:
 def progress(api_keys: list[str], signal_id: str) -> Progress:
     from django.db.models import Count
 
+    from paper.models import PaperOrder
     from trading.models import Decision, Fill
-    from vault.paper.models import PaperOrder
 
     orders = PaperOrder.objects.filter(account__api_key__in=api_keys).count()
     fills = Fill.objects.filter(order__decision__signal_id=signal_id).count()
@@ -214,7 +214,7 @@ def paper_usage(api_keys: list[str]) -> tuple[int, int]:
     """(requests, weight) the paper exchange counted for these accounts."""
     from django.db.models import Sum
 
-    from vault.paper.models import PaperAccount
+    from paper.models import PaperAccount
 
     totals = PaperAccount.objects.filter(api_key__in=api_keys).aggregate(
         requests=Sum("requests"), weight=Sum("weight")
@@ -224,7 +224,7 @@ def paper_usage(api_keys: list[str]) -> tuple[int, int]:
 
 def order_delays(api_keys: list[str], since: datetime) -> list[float]:
     """Seconds from ``since`` to each order's placement, as the exchange stamped it."""
-    from vault.paper.models import PaperOrder
+    from paper.models import PaperOrder
 
     stamps = PaperOrder.objects.filter(account__api_key__in=api_keys).values_list(
         "created_at", flat=True

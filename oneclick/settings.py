@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "vault",
-    "vault.paper",
+    "paper",
     "strategies",
     "trading",
 ]

@@ -14,8 +14,8 @@ import ccxt
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from paper.exchange import PaperExchange
 from vault.exchanges import PAPER
-from vault.paper.exchange import PaperExchange
 
 
 @dataclass(frozen=True, repr=False)

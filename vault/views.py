@@ -15,9 +15,9 @@ from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.otp import has_two_factor
 from accounts.stepup import require_fresh_otp
+from paper.keys import new_credentials
 from vault.exchanges import GUIDES, exchange_info
 from vault.forms import LinkCredentialForm, exchange_hints
-from vault.paper.keys import new_credentials
 from vault.permissions import PERMISSION_NAMES, KeyRefused
 from vault.selectors import credential_of, credentials_of
 from vault.services import (

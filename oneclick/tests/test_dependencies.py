@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("sealed", "accounts", "vault", "strategies", "trading", "oneclick")
+APPS = ("sealed", "paper", "accounts", "vault", "strategies", "trading", "oneclick", "testing")
 
 # The project's wiring: it imports every app, so no app may import it back.
 WIRING = frozenset(
@@ -25,12 +25,17 @@ WIRING = frozenset(
 # ``oneclick`` helpers (site URL, mail, settings guards) are open to all but the wiring.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "sealed": (),
+    # The simulated exchange stands alone, like a real one: it knows nothing of ours.
+    "paper": ("sealed",),
     "accounts": ("sealed", "oneclick"),
-    "vault": ("sealed", "oneclick", "accounts"),
+    "vault": ("sealed", "oneclick", "accounts", "paper"),
     # Market data reads public prices through the one door to exchanges; nothing else of vault.
     "strategies": ("sealed", "oneclick", "accounts", "vault.clients"),
     "trading": ("sealed", "oneclick", "accounts", "vault", "strategies"),
     "oneclick": ("sealed", "accounts", "vault", "strategies", "trading"),
+    # Test support (the Binance emulator, exchange fakes) may use anything; nothing
+    # of the product imports it (it is absent from every rule above).
+    "testing": ("sealed", "paper", "accounts", "vault", "strategies", "trading", "oneclick"),
 }
 
 
@@ -101,3 +106,9 @@ def test_the_check_catches_an_import_hidden_in_a_function(tmp_path):
 def test_services_take_what_they_need_not_an_http_request(app):
     services = ROOT / app / "services.py"
     assert [m for _, m in imported_modules(services) if m.startswith("django.http")] == []
+
+
+def test_no_product_code_imports_the_test_support():
+    for app in set(APPS) - {"testing"}:
+        assert not allowed(app, "testing.binance_emulator")
+        assert not [v for v in violations(app) if "imports testing" in v]

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts.tests.conftest import authenticator, totp_device, user, verified_client  # noqa: F401
-from vault.paper.clock import ManualClock
-from vault.paper.config import PaperConfig
-from vault.paper.exchange import PaperExchange
+from paper.clock import ManualClock
+from paper.config import PaperConfig
+from paper.exchange import PaperExchange
 
 # A fixed "now" 30 minutes into a 4-hour period: the candle opened at 08:00 is the
 # newest closed one.

@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from paper.clock import ManualClock
+from paper.config import PaperConfig
+from paper.exchange import PaperExchange
 from strategies import hooks, runs
 from strategies.engine import replay
 from strategies.library import build_model
@@ -17,9 +20,6 @@ from strategies.signing import verify_signal
 from strategies.tests.conftest import NOW
 from strategies.tests.factories import StrategyFactory
 from strategies.timeframes import last_closed, step
-from vault.paper.clock import ManualClock
-from vault.paper.config import PaperConfig
-from vault.paper.exchange import PaperExchange
 
 LAST = last_closed(NOW, "4h")
 QUICK = {"fast": 3, "slow": 6, "vol_window": 5}

@@ -13,6 +13,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from paper import prices
+from paper.clock import ManualClock
+from paper.config import PaperConfig
+from paper.markets import MARKETS
 from strategies.backtest import Costs, simulate
 from strategies.library.base import BUY, HOLD, SELL, Decision
 from strategies.series import CandleSeries
@@ -20,10 +24,6 @@ from strategies.tests.factories import SignalFactory
 from trading.execution import execute
 from trading.models import Fill
 from trading.tests.factories import BotFactory
-from vault.paper import prices
-from vault.paper.clock import ManualClock
-from vault.paper.config import PaperConfig
-from vault.paper.markets import MARKETS
 
 MARKET = "BTC/USDT"
 FEE = Decimal("0.001")

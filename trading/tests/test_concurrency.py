@@ -19,11 +19,11 @@ import pytest
 from django.core.cache import cache
 
 from strategies.tests.factories import SignalFactory, StrategyFactory
+from testing.binance_emulator import BinanceEmulator
 from trading.models import Decision, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
 from trading.tests.processes import ROOT, database_env
-from vault.testing.binance_emulator import BinanceEmulator
 from vault.tests.factories import CredentialFactory
 
 OUR_LIMIT = 300  # weight per 5 s window, shared by every process

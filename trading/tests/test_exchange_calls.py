@@ -20,6 +20,8 @@ import ccxt
 import pytest
 from django.core.cache import cache
 
+from paper.models import PaperOrder
+from testing.binance_emulator import BinanceEmulator, EmulatorKey
 from trading import market_cache
 from trading.exchange_calls import (
     RateLimited,
@@ -34,8 +36,6 @@ from trading.limits import block, blocked_for, spent, unblock
 from trading.market_cache import ticker_snapshot
 from trading.tests.processes import database_env
 from vault.clients import KeyMaterial, build_client, public_client
-from vault.paper.models import PaperOrder
-from vault.testing.binance_emulator import BinanceEmulator, EmulatorKey
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "BTC/USDT"

@@ -9,12 +9,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from paper import faults
 from strategies.tests.factories import SignalFactory
 from trading.execution import client_order_id, execute
 from trading.models import Bot, Decision, Fill, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
-from vault.paper import faults
 from vault.services import client_for
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def paper_orders(bot: Bot) -> list[dict]:
 
 def exchange_orders_for(bot: Bot, signal) -> list[dict]:
     """Every order the paper exchange holds with this (bot, signal)'s client order id."""
-    from vault.paper.models import PaperOrder
+    from paper.models import PaperOrder
 
     return list(
         PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)).values()

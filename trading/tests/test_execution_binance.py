@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from strategies.tests.factories import SignalFactory
+from testing.binance_emulator import BinanceEmulator
+from testing.fixtures import binance_emulator  # noqa: F401
 from trading.exchange_calls import ip_key
 from trading.execution import client_order_id, execute
 from trading.limits import blocked_for
 from trading.models import Bot, Order
 from trading.tests.factories import BotFactory
-from vault.testing.binance_emulator import BinanceEmulator
-from vault.testing.fixtures import binance_emulator  # noqa: F401
 from vault.tests.factories import CredentialFactory
 
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from paper import faults
 from strategies.hooks import SIGNAL_RECEIVERS, signals_emitted
 from strategies.tests.factories import SignalFactory
 from trading.fanout import execute_batch, fan_out
 from trading.models import Decision
 from trading.tests.factories import BotFactory
-from vault.paper import faults
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from testing.binance_emulator import BinanceEmulator, binance_client
+from testing.fixtures import binance_emulator  # noqa: F401
 from trading.exchange_calls import order_budgets, weight_budget
 from trading.published_limits import limits_for, parse_rate_limits, refresh_published_limits
-from vault.testing.binance_emulator import BinanceEmulator, binance_client
-from vault.testing.fixtures import binance_emulator  # noqa: F401
 
 BINANCE = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},

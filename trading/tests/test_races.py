@@ -16,12 +16,12 @@ from decimal import Decimal
 import pytest
 
 from strategies.tests.factories import SignalFactory, StrategyFactory
+from testing.binance_emulator import BinanceEmulator
+from testing.fixtures import binance_emulator  # noqa: F401
 from trading.models import Bot, Decision, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
 from trading.tests.processes import emulator_env, spawn_together
-from vault.testing.binance_emulator import BinanceEmulator
-from vault.testing.fixtures import binance_emulator  # noqa: F401
 from vault.tests.factories import CredentialFactory
 
 BOTS = 6

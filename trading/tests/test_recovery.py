@@ -10,13 +10,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from paper import faults
 from strategies.tests.factories import SignalFactory, StrategyFactory
+from testing.binance_emulator import BinanceEmulator, binance_client
 from trading.execution import execute
 from trading.models import Bot, Decision, Fill, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
-from vault.paper import faults
-from vault.testing.binance_emulator import BinanceEmulator, binance_client
 from vault.tests.factories import CredentialFactory
 
 
@@ -164,7 +164,7 @@ def test_a_clock_refused_order_is_not_placed_and_is_sent_once_when_the_clock_agr
     settings,
 ) -> None:
     # Fails on main before this change: -1021 left the order "unknown" and blocked the account.
-    from vault.paper.models import PaperOrder
+    from paper.models import PaperOrder
 
     with BinanceEmulator() as emulator:
         settings.EXCHANGE_URL_OVERRIDES = {"binance": emulator.url}
@@ -190,7 +190,7 @@ def test_a_clock_refused_order_is_not_placed_and_is_sent_once_when_the_clock_agr
 
 @pytest.mark.django_db
 def test_an_escalated_order_that_never_arrived_is_closed_not_sent_late() -> None:
-    from vault.paper.models import PaperOrder
+    from paper.models import PaperOrder
 
     bot = BotFactory()
     key = bot.credential.api_key

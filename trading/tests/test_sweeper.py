@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from paper import faults
 from strategies.tests.factories import SignalFactory
 from trading.execution import execute
 from trading.models import Decision, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
-from vault.paper import faults
 
 pytestmark = pytest.mark.django_db
 

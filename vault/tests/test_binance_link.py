@@ -11,10 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import SecurityEvent
+from testing.binance_emulator import BinanceEmulator
+from testing.fixtures import binance_emulator  # noqa: F401
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
-from vault.testing.binance_emulator import BinanceEmulator
-from vault.testing.fixtures import binance_emulator  # noqa: F401
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.test import Client
 
+from testing.binance_emulator import BinanceEmulator
+from testing.fixtures import binance_emulator  # noqa: F401
 from vault.models import ExchangeCredential
-from vault.testing.binance_emulator import BinanceEmulator
-from vault.testing.fixtures import binance_emulator  # noqa: F401
 
 
 def link(client: Client, api_key: str, secret: str):

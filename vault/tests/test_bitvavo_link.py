@@ -9,11 +9,11 @@ import json
 import pytest
 from django.test import Client
 
+from testing.bitvavo_fake import BitvavoKey, FakeBitvavo
+from testing.fake_fixtures import bitvavo_fake  # noqa: F401
+from testing.http_fake import Reply
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
-from vault.testing.bitvavo_fake import BitvavoKey, FakeBitvavo
-from vault.testing.fake_fixtures import bitvavo_fake  # noqa: F401
-from vault.testing.http_fake import Reply
 
 pytestmark = pytest.mark.django_db
 

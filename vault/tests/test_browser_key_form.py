@@ -12,9 +12,9 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.tests.test_browser_signup_flow import browser, page, page_problems  # noqa: F401
+from testing.bitvavo_fake import FakeBitvavo
+from testing.fake_fixtures import bitvavo_fake  # noqa: F401
 from vault.models import ExchangeCredential
-from vault.testing.bitvavo_fake import FakeBitvavo
-from vault.testing.fake_fixtures import bitvavo_fake  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

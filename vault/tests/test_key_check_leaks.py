@@ -10,11 +10,11 @@ import pytest
 from django.test import Client
 
 from accounts.models import SecurityEvent
-from vault.testing.bitvavo_fake import FakeBitvavo
-from vault.testing.fake_fixtures import bitvavo_fake, kraken_fake, onetrading_fake  # noqa: F401
-from vault.testing.http_fake import Reply
-from vault.testing.kraken_fake import FakeKraken
-from vault.testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading
+from testing.bitvavo_fake import FakeBitvavo
+from testing.fake_fixtures import bitvavo_fake, kraken_fake, onetrading_fake  # noqa: F401
+from testing.http_fake import Reply
+from testing.kraken_fake import FakeKraken
+from testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading
 
 pytestmark = pytest.mark.django_db
 

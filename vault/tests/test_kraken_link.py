@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from testing.fake_fixtures import kraken_fake  # noqa: F401
+from testing.http_fake import Reply
+from testing.kraken_fake import TRADE_ONLY, FakeKraken, KrakenKey
 from vault.models import ExchangeCredential
-from vault.testing.fake_fixtures import kraken_fake  # noqa: F401
-from vault.testing.http_fake import Reply
-from vault.testing.kraken_fake import TRADE_ONLY, FakeKraken, KrakenKey
 
 pytestmark = pytest.mark.django_db
 

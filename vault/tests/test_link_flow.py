@@ -9,8 +9,8 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import SecurityEvent
+from paper import faults
 from vault.models import CredentialUse, ExchangeCredential
-from vault.paper import faults
 from vault.services import credential_recheck
 from vault.tests.factories import CredentialFactory
 

@@ -11,12 +11,12 @@ import pytest
 from django.test import Client
 
 from accounts.models import SecurityEvent
+from testing.fake_fixtures import kraken_fake  # noqa: F401
+from testing.kraken_fake import FakeKraken
+from testing.onetrading_fake import make_token
 from vault.models import ExchangeCredential
 from vault.permissions import KeyRefused
 from vault.services import credential_link
-from vault.testing.fake_fixtures import kraken_fake  # noqa: F401
-from vault.testing.kraken_fake import FakeKraken
-from vault.testing.onetrading_fake import make_token
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from testing.fake_fixtures import onetrading_fake  # noqa: F401
+from testing.http_fake import Reply
+from testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading, OneTradingKey
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
-from vault.testing.fake_fixtures import onetrading_fake  # noqa: F401
-from vault.testing.http_fake import Reply
-from vault.testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading, OneTradingKey
 
 pytestmark = pytest.mark.django_db
 

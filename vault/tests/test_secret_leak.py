@@ -24,8 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from oneclick.tests.broker import queued_packages
+from paper import faults
 from vault.models import ExchangeCredential
-from vault.paper import faults
 
 pytestmark = pytest.mark.django_db
 

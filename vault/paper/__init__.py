@@ -1,5 +1,0 @@
-"""The paper exchange: a simulated spot exchange behind the ccxt interface.
-
-Users link a "Paper" key to try the product without money or network; tests and
-benchmarks use it too. ``vault.paper.exchange.PaperExchange`` is the entry point.
-"""

@@ -1,1 +1,0 @@
-from vault.testing.fixtures import binance, binance_emulator, binance_key  # noqa: F401
