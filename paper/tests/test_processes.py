@@ -24,7 +24,7 @@ from paper.models import PaperBalance, PaperOrder, PaperTrade
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = "paper-two-processes", "paper-two-processes-secret"
 ORDERS_EACH = 25
 SHARED_IDS = 10
