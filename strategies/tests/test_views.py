@@ -205,6 +205,7 @@ def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshin
     backtest = BacktestFactory(strategy=strategy, total_return=Decimal("-0.25"))
     page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
     assert "-25.0%" in page and page.count("<polyline") == 2 and "refresh" not in page
+    assert "Final equity: <strong>11,000.00 USDT</strong>" in page  # in its currency
 
 
 def test_a_failed_backtest_says_why(verified_client: Client, strategy) -> None:
