@@ -62,9 +62,7 @@ class TestMoney:
 
         root = Path(__file__).resolve().parents[2] / "templates"
         offenders = [
-            str(p.relative_to(root))
-            for p in root.rglob("*.html")
-            if "floatformat" in p.read_text()
+            str(p.relative_to(root)) for p in root.rglob("*.html") if "floatformat" in p.read_text()
         ]
         assert offenders == []
 
