@@ -66,6 +66,7 @@ def seed(fills: int) -> object:
         (
             Fill(
                 order=orders[i // per_order],
+                bot=orders[i // per_order].bot,
                 credential=credential,
                 trade_id=f"b-{i}",
                 amount=Decimal("0.001"),

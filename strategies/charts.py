@@ -50,6 +50,22 @@ def thin_curve(
     return points
 
 
+MAX_TRADE_LOG = 2000
+
+
+def trade_log(trades: Sequence[Any], *, limit: int = MAX_TRADE_LOG) -> list[list[object]]:
+    """A backtest's trades as ``[[epoch ms, side, "price", "amount"], …]``, the newest ``limit``.
+
+    Takes ``strategies.backtest.Trade`` rows as the replay made them: nothing is recomputed.
+    """
+    return [[int(t.time_ms), t.side, _plain(t.price), _plain(t.amount)] for t in trades[-limit:]]
+
+
+def _plain(value: Decimal) -> str:
+    # Without padding zeros or exponent: 62118.853905, not 62118.8539050000000000.
+    return f"{value.normalize():f}"
+
+
 @dataclass(frozen=True)
 class Chart:
     points: str
@@ -184,4 +200,10 @@ def backtest_series(backtest: Any) -> dict[str, Any]:
         [r[0], *(str(v) for v in r[1:])] for r in series["candles"][backtest.market]
     ]
     series["buy_and_hold"] = Decimal(benchmark[-1][1]) / capital - 1 if capital else None
+    # The same marker rows as a live bot's price chart (trading.selectors.trade_markers).
+    series["markers"] = [
+        {"time": int(ms) // 1000, "market": backtest.market, "side": side, "price": price,
+         "amount": amount}
+        for ms, side, price, amount in (backtest.trade_log or [])
+    ]  # fmt: skip
     return series

@@ -401,6 +401,9 @@ class Backtest(models.Model):
     trades = models.PositiveIntegerField(default=0)
     # [[epoch ms, equity, drawdown], …] thinned to a few hundred points for charts.
     curve = models.JSONField(default=list, blank=True)
+    # [[epoch ms, "buy"|"sell", "price", "amount"], …]: the trades the replay made,
+    # oldest first (the newest ``MAX_TRADE_LOG`` of them), for the price chart's markers.
+    trade_log = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

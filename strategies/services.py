@@ -14,7 +14,7 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from strategies.backtest import Costs, run_backtest
-from strategies.charts import thin_curve
+from strategies.charts import thin_curve, trade_log
 from strategies.library import REGISTRY, build_model
 from strategies.market_data import candle_series, candles_sync
 from strategies.models import RATIO_PLACES, Backtest, Strategy
@@ -305,6 +305,7 @@ def backtest_execute(*, backtest: Backtest, client: Any = None) -> Backtest:
     backtest.exposure = _stat(stats.exposure)
     backtest.trades = stats.trades
     backtest.curve = thin_curve(result.ledger.times_ms, result.ledger.equity, result.drawdown)
+    backtest.trade_log = trade_log(result.ledger.trades)
     backtest.status, backtest.phase, backtest.progress = Backtest.Status.DONE, "", 100
     backtest.finished_at = timezone.now()
     backtest.save()

@@ -6,8 +6,9 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from trading.models import Fill
 
@@ -45,11 +46,44 @@ class _Line:
         return value
 
 
-def fill_rows(fills: QuerySet[Fill], *, chunk_size: int = 2000) -> Iterator[str]:
+def _keyset_chunks(fills: QuerySet[Fill], chunk_size: int) -> Iterator[tuple[Any, ...]]:
+    """The fills newest first, ``chunk_size`` rows per query, each resuming after the last.
+
+    Each chunk is a short range read off the (…, taken_at, id) index, so the first
+    rows leave at once. One server-side cursor over the whole sorted query made
+    PostgreSQL plan for all of it and sort before the first row.
+    """
+    ordered = fills.order_by("-taken_at", "-id").values_list("taken_at", "id", *FIELDS[1:])
+    chunk = ordered
+    while True:
+        rows = list(chunk[:chunk_size])
+        yield from rows
+        if len(rows) < chunk_size:
+            return
+        taken_at, pk = rows[-1][0], rows[-1][1]
+        # (taken_at, id) < last, written so the lte bound is an index range.
+        chunk = ordered.filter(Q(taken_at__lt=taken_at) | Q(id__lt=pk), taken_at__lte=taken_at)
+
+
+def fill_rows(fills: QuerySet[Fill], *, chunk_size: int = 1000) -> Iterator[str]:
+    """The CSV lines of ``fills``, newest first, whatever order the queryset had."""
     writer = csv.writer(_Line())
     yield writer.writerow(COLUMNS)
-    rows = fills.values_list(*FIELDS).iterator(chunk_size=chunk_size)
-    for taken_at, market, side, amount, price, fee, fee_ccy, ex_id, client_id, trade, bot in rows:
+    rows = _keyset_chunks(fills, chunk_size)
+    for (
+        taken_at,
+        _pk,
+        market,
+        side,
+        amount,
+        price,
+        fee,
+        fee_ccy,
+        ex_id,
+        client_id,
+        trade,
+        bot,
+    ) in rows:
         base, _, quote = market.partition("/")
         yield writer.writerow(
             [

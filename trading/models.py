@@ -241,6 +241,10 @@ class Fill(models.Model):
     """One trade of an order, unique on the exchange's trade id: re-syncs add nothing."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    # The order's bot, copied (it never changes): one bot's history and book read
+    # its fills off their own index instead of walking the account's through orders.
+    # Filled in by ``save()`` from the order; bulk paths must set it (NOT NULL).
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="fills")
     credential = models.ForeignKey(
         "vault.ExchangeCredential", on_delete=models.PROTECT, related_name="fills"
     )
@@ -263,11 +267,18 @@ class Fill(models.Model):
         # (…, id): pages order by (time, id) so equal times page stably; PostgreSQL
         # then reads the newest rows straight off the index instead of sorting.
         indexes = [
-            models.Index(fields=["credential", "taken_at", "id"], name="fill_credential_taken")
+            models.Index(fields=["credential", "taken_at", "id"], name="fill_credential_taken"),
+            models.Index(fields=["bot", "taken_at", "id"], name="fill_bot_taken"),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} @ {self.price}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every creator passes the order it just loaded, so this reads no row.
+        if self.bot_id is None:
+            self.bot_id = self.order.bot_id
+        super().save(*args, **kwargs)
 
 
 class Balance(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -137,7 +137,7 @@ def account_equity_series(
 def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:
     """The bot's newest fills as chart markers (buys below the bar, sells above)."""
     rows = (
-        Fill.objects.filter(order__bot=bot)
+        Fill.objects.filter(bot=bot)
         .order_by("-taken_at", "-id")
         .values_list("taken_at", "order__market", "order__side", "price", "amount")[:limit]
     )
@@ -372,6 +372,11 @@ def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
     """
     accounts = list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
     qs = Fill.objects.filter(credential_id__in=accounts).select_related("order__bot")
+    if f.bot:
+        # Fill.bot (a copy of the order's) has its own (bot, taken_at, id) index:
+        # one bot's deep page no longer walks the whole account checking orders.
+        qs = qs.filter(bot_id=f.bot)
+        f = replace(f, bot="")
     return _filtered(qs, f, prefix="order__", time_field="taken_at").order_by("-taken_at", "-id")
 
 

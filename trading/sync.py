@@ -38,6 +38,7 @@ def store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
             with transaction.atomic():
                 fill = Fill.objects.create(
                     order=order,
+                    bot_id=order.bot_id,
                     credential_id=order.credential_id,
                     trade_id=str(trade["id"]),
                     amount=decimal_of(trade.get("amount")),
@@ -115,7 +116,7 @@ def _stored_book(bot: Bot, positions: list[Position]) -> Book:
 def rebuild_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     """Replay every fill of the bot in order; store positions and totals."""
     bot = Bot.objects.select_for_update().get(pk=bot.pk)
-    return _replay(bot, list(_in_order(Fill.objects.filter(order__bot=bot))), prices)
+    return _replay(bot, list(_in_order(Fill.objects.filter(bot=bot))), prices)
 
 
 def _in_order(fills: QuerySet[Fill]) -> QuerySet[Fill]:
@@ -146,7 +147,7 @@ def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     order of buys and sells); with nothing booked yet the new fills are all.
     """
     bot = Bot.objects.select_for_update().get(pk=bot.pk)
-    fills = Fill.objects.filter(order__bot=bot)
+    fills = Fill.objects.filter(bot=bot)
     new = list(_in_order(fills.filter(booked=False)))
     last = fills.filter(booked=True).order_by("-taken_at", "-id").values("taken_at", "id").first()
     if last is None:

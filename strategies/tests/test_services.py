@@ -23,7 +23,7 @@ from strategies.services import (
 from strategies.signing import verify_signal
 from strategies.tests.conftest import NOW
 from strategies.tests.factories import NO_RISK, SignalFactory, StrategyFactory
-from strategies.timeframes import last_closed
+from strategies.timeframes import last_closed, step
 
 pytestmark = pytest.mark.django_db
 QUICK = {"fast": 3, "slow": 6, "vol_window": 5}
@@ -174,6 +174,36 @@ def test_executing_a_backtest_stores_its_statistics_curve_and_progress(
     progress = [p for _, p in seen]
     assert progress == sorted(progress) and progress[0] == 0 and progress[-1] >= 90
     assert seen[0][0] == "fetching candles" and seen[-1][0] == "replaying"
+
+
+def test_an_executed_backtest_keeps_the_trades_it_made_for_the_chart(
+    quick_strategy, paper, monkeypatch
+) -> None:
+    from strategies.backtest import Costs, run_backtest
+    from strategies.library import build_model
+    from strategies.market_data import candle_series
+
+    monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
+    backtest = backtest_request(strategy=quick_strategy, market="BTC/USDT", days=10, now=NOW)
+    done = backtest_execute(backtest=backtest, client=paper)
+    done.refresh_from_db()
+    assert done.status == Backtest.Status.DONE and done.trades > 0
+    # The same replay, run again on the candles it stored: the log is its trades.
+    model = build_model(done.kind, done.params)
+    series = candle_series(
+        exchange_id=done.data_exchange, market=done.market, timeframe=done.timeframe,
+        until=done.end, since=done.start - model.history * step(done.timeframe),
+    )  # fmt: skip
+    first = next(i for i in range(len(series)) if series.open_time(i) >= done.start)
+    again = run_backtest(
+        model, series, capital=done.capital,
+        costs=Costs(fee_rate=done.fee_rate, slippage_rate=done.slippage_rate),
+        start=max(first, model.lookback - 1),
+    )  # fmt: skip
+    assert [[ms, side, Decimal(p), Decimal(a)] for ms, side, p, a in done.trade_log] == [
+        [t.time_ms, t.side, t.price, t.amount] for t in again.ledger.trades
+    ]
+    assert len(done.trade_log) == done.trades and done.trade_log[0][1] == "buy"
 
 
 def test_a_backtest_that_cannot_run_is_marked_failed_with_the_reason(

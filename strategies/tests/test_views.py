@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -206,6 +207,32 @@ def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshin
     page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
     assert "-25.0%" in page and page.count("<polyline") == 2 and "refresh" not in page
     assert "Final equity: <strong>11,000.00 USDT</strong>" in page  # in its currency
+
+
+def test_a_finished_backtest_marks_its_buys_and_sells_on_the_price_chart(
+    verified_client: Client, strategy
+) -> None:
+    from strategies.tests.factories import START, rows_from_closes, store_rows
+
+    store_rows(rows_from_closes([100 + i for i in range(180)]), exchange_id=strategy.exchange_id)
+    buy_at, sell_at = START + timedelta(hours=8), START + timedelta(days=3, hours=4)
+    backtest = BacktestFactory(
+        strategy=strategy,
+        trade_log=[
+            [int(buy_at.timestamp() * 1000), "buy", "102.051", "97.5"],
+            [int(sell_at.timestamp() * 1000), "sell", "118.9405", "48.75"],
+        ],
+    )
+    page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    found = re.search(r'<script id="backtest-series" type="application/json">(.*?)</script>', page)
+    assert found is not None and 'data-chart="candles"' in page
+    series = json.loads(found.group(1))
+    assert series["markers"] == [
+        {"time": int(buy_at.timestamp()), "market": "BTC/USDT", "side": "buy",
+         "price": "102.051", "amount": "97.5"},
+        {"time": int(sell_at.timestamp()), "market": "BTC/USDT", "side": "sell",
+         "price": "118.9405", "amount": "48.75"},
+    ]  # fmt: skip
 
 
 def test_a_failed_backtest_says_why(verified_client: Client, strategy) -> None:

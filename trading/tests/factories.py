@@ -56,6 +56,7 @@ class FillFactory(ModelFactory[Fill]):
         model = Fill
 
     order = factory.SubFactory(OrderFactory)
+    bot = factory.LazyAttribute(lambda o: o.order.bot)
     credential = factory.LazyAttribute(lambda o: o.order.credential)
     trade_id = factory.Sequence(lambda n: f"t-{n:09d}")
     amount = factory.LazyAttribute(lambda o: o.order.amount)

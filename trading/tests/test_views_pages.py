@@ -285,6 +285,7 @@ class TestHistory:
             (
                 Fill(
                     order=orders[i % 100],
+                    bot=bot,
                     credential=bot.credential,
                     trade_id=f"bulk-{i}",
                     amount=Decimal("0.001"),
@@ -310,6 +311,37 @@ class TestHistory:
         assert count == 100_001
         # Holding the rows would take tens of MB; streaming keeps the peak to a chunk or two.
         assert peak - baseline < 4 * 1024 * 1024
+
+    def test_the_export_resumes_each_chunk_after_the_last_row_even_among_equal_times(
+        self, user
+    ) -> None:
+        from trading.exports import fill_rows
+        from trading.selectors import HistoryFilter, history_fills
+
+        bot = BotFactory(owner=user)
+        same = timezone.now() - timedelta(hours=1)
+        # Seven fills share one time, across the 3-row chunk boundaries.
+        fills = [FillFactory(order__bot=bot, taken_at=same) for _ in range(7)]
+        fills += [FillFactory(order__bot=bot, taken_at=same - timedelta(minutes=m)) for m in (1, 2)]
+        rows = list(csv.reader(fill_rows(history_fills(user, HistoryFilter()), chunk_size=3)))
+        newest_first = sorted(fills, key=lambda f: (f.taken_at, f.pk), reverse=True)
+        assert [r[11] for r in rows[1:]] == [f.trade_id for f in newest_first]
+
+    def test_a_fill_carries_its_orders_bot_and_one_bots_history_reads_it(
+        self, verified_client: Client, user
+    ) -> None:
+        from trading.sync import store_fills
+
+        bot, other = BotFactory(owner=user), BotFactory(owner=user)
+        order = OrderFactory(bot=bot)
+        stamp = int(timezone.now().timestamp() * 1000)
+        (fill,) = store_fills(
+            order, [{"id": "x-1", "amount": "0.01", "price": "60000", "timestamp": stamp}]
+        )
+        FillFactory(order__bot=other)
+        assert Fill.objects.get(pk=fill.pk).bot_id == bot.pk
+        page = verified_client.get(f"/bots/history/?bot={bot.pk}").content.decode()
+        assert page.count("<tr") - 1 == 1  # the header, then the one fill of that bot
 
     @pytest.mark.parametrize("bots", [1, 20])
     def test_it_renders_in_the_same_number_of_queries_for_1_or_20_bots(
