@@ -58,6 +58,7 @@ class Bot(models.Model):
     last_decision: Decision | None
     next_signal_at: datetime | None
     pnl: Decimal
+    card_html: str  # trading.cards: the dashboard's rendered card
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Running"

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.db.models import (
     ExpressionWrapper,
     F,
@@ -38,6 +40,7 @@ from trading.models import (
     Position,
     money_field,
 )
+from trading.snapshots import SNAPSHOT_MINUTES, slot_of
 from vault.models import ExchangeCredential
 
 ZERO = Decimal(0)
@@ -120,18 +123,42 @@ def bot_equity_series(bot: Bot, *, days: int = CHART_DAYS) -> dict[str, list[lis
 def account_equity_series(
     user: User, bots: list[Bot], *, days: int = CHART_DAYS
 ) -> dict[str, list[list[Any]]]:
-    """The sum of the user's bots per snapshot slot (one grouped query)."""
-    since = timezone.now() - timedelta(days=days)
-    rows = list(
-        EquitySnapshot.objects.filter(bot_id__in=[b.pk for b in bots], taken_at__gte=since)
-        .order_by()
-        .values("taken_at")
-        .annotate(total=Sum("equity"))
-        .order_by("taken_at")
-        .values_list("taken_at", "total")
-    )
-    current = sum((b.equity for b in bots), ZERO) if bots else None
-    return equity_series(rows, now=timezone.now(), current=current)
+    """The sum of the user's bots per snapshot slot (one grouped query), then the live figure.
+
+    The snapshot part changes once per slot, so it is cached until the next slot
+    (keyed by the bots it sums): the dashboard's most expensive query and its
+    hundreds of points are computed once an hour, not on every page or live refresh.
+    """
+    now = timezone.now()
+    ids = sorted(b.pk for b in bots)
+    slot = int(slot_of(now).timestamp())
+    key = f"accountseries:{user.pk}:{days}:{slot}:" + sha256(repr(ids).encode()).hexdigest()[:16]
+    history = cache.get(key)
+    if history is None:
+        rows = list(
+            EquitySnapshot.objects.filter(bot_id__in=ids, taken_at__gte=now - timedelta(days=days))
+            .order_by()
+            .values("taken_at")
+            .annotate(total=Sum("equity"))
+            .order_by("taken_at")
+            .values_list("taken_at", "total")
+        )
+        series = equity_series(rows)
+        history = {
+            **series,
+            "peak": str(max((v for _, v in rows), default=ZERO)),
+            "last": int(rows[-1][0].timestamp()) if rows else None,
+        }
+        cache.set(key, history, SNAPSHOT_MINUTES * 60)
+    series = {"equity": list(history["equity"]), "drawdown": list(history["drawdown"])}
+    if bots and (history["last"] is None or history["last"] < int(now.timestamp())):
+        # The live figure ends the curve, as in ``equity_series``.
+        current = sum((b.equity for b in bots), ZERO)
+        peak = max(Decimal(history["peak"]), current)
+        fall = (peak - current) / peak if peak > 0 else ZERO
+        series["equity"].append([int(now.timestamp()), f"{current:.2f}"])
+        series["drawdown"].append([int(now.timestamp()), f"{-fall * 100:.2f}"])
+    return series
 
 
 def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:

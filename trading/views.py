@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.stepup import require_fresh_otp
+from trading.cards import attach_cards
 from trading.exports import fill_rows
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
@@ -49,7 +50,9 @@ HISTORY_PAGE_SIZE = 50
 
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "trading/dashboard.html", {"page": dashboard_of(request.user)})
+    page = dashboard_of(request.user)
+    attach_cards(page.bots)
+    return render(request, "trading/dashboard.html", {"page": page})
 
 
 @login_required
