@@ -103,6 +103,39 @@ class TestDashboard:
         assert "Retired" in page and "-10.00 USDT" in page  # stopped bots keep their result
         assert "0.01166 BTC" in page
 
+    def test_a_cached_bot_card_follows_every_change_of_what_it_shows(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user, name="Cached", equity=Decimal("1000"), cash=Decimal("1000"))
+        assert "1,000.00 USDT" in verified_client.get("/dashboard/").content.decode()
+        # Changed the way workers change it: an update() that leaves updated_at alone.
+        Bot.objects.filter(pk=bot.pk).update(equity=Decimal("1234.5"))
+        bot.positions.create(market="BTC/USDT", amount=Decimal("0.02"), avg_entry=60000)
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "1,234.50 USDT" in page and "0.02 BTC" in page
+        bot.credential.status = "disabled"
+        bot.credential.save()
+        assert (
+            "Blocked — its exchange key is disabled"
+            in verified_client.get("/dashboard/").content.decode()
+        )
+
+    def test_the_account_curve_ends_at_the_live_equity_while_the_slot_is_cached(
+        self, verified_client: Client, user
+    ) -> None:
+        import json
+        import re
+
+        bot = BotFactory(owner=user, equity=Decimal("1000"), cash=Decimal("1000"))
+        snapshots_take()
+        verified_client.get("/dashboard/")
+        Bot.objects.filter(pk=bot.pk).update(equity=Decimal("900"))
+        page = verified_client.get("/dashboard/").content.decode()
+        found = re.search(r'id="account-series" type="application/json">(.*?)</script>', page)
+        assert found is not None
+        series = json.loads(found.group(1))
+        assert series["equity"][-1][1] == "900.00" and series["drawdown"][-1][1] == "-10.00"
+
     def test_the_checklist_ticks_what_is_done(self, verified_client: Client, user) -> None:
         page = verified_client.get("/dashboard/").content.decode()
         assert "Get started" in page
