@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -65,11 +66,29 @@ def _keyset_chunks(fills: QuerySet[Fill], chunk_size: int) -> Iterator[tuple[Any
         chunk = ordered.filter(Q(taken_at__lt=taken_at) | Q(id__lt=pk), taken_at__lte=taken_at)
 
 
-def fill_rows(fills: QuerySet[Fill], *, chunk_size: int = 1000) -> Iterator[str]:
-    """The CSV lines of ``fills``, newest first, whatever order the queryset had."""
+def _newest_first(key: tuple[Any, ...]) -> tuple[Any, Any]:
+    return key[0], key[1]
+
+
+def fill_rows(
+    fills: QuerySet[Fill], *, accounts: Sequence[object] = (), chunk_size: int = 1000
+) -> Iterator[str]:
+    """The CSV lines of ``fills``, newest first, whatever order the queryset had.
+
+    With several ``accounts`` (credential ids) each is read off its own index range
+    and the streams are merged: one range over all of them would be sorted again for
+    every chunk.
+    """
     writer = csv.writer(_Line())
     yield writer.writerow(COLUMNS)
-    rows = _keyset_chunks(fills, chunk_size)
+    if len(accounts) > 1:
+        rows: Iterator[tuple[Any, ...]] = heapq.merge(
+            *(_keyset_chunks(fills.filter(credential_id=a), chunk_size) for a in accounts),
+            key=_newest_first,
+            reverse=True,
+        )
+    else:
+        rows = _keyset_chunks(fills, chunk_size)
     for (
         taken_at,
         _pk,

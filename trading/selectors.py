@@ -391,14 +391,18 @@ def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
     return _filtered(qs, f, prefix="", time_field="created_at").order_by("-created_at", "-id")
 
 
+def accounts_of(user: User) -> list[Any]:
+    """The ids of the user's exchange accounts (a bot trades on its owner's key only)."""
+    return list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
+
+
 def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
     """The user's fills newest first; filtered through the order they belong to.
 
     Selected by the user's accounts (a bot trades on its owner's key only), so the
     (credential, taken_at) index gives the newest rows without sorting the history.
     """
-    accounts = list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
-    qs = Fill.objects.filter(credential_id__in=accounts).select_related("order__bot")
+    qs = Fill.objects.filter(credential_id__in=accounts_of(user)).select_related("order__bot")
     if f.bot:
         # Fill.bot (a copy of the order's) has its own (bot, taken_at, id) index:
         # one bot's deep page no longer walks the whole account checking orders.

@@ -21,6 +21,7 @@ from trading.forms import AllocationForm, BotForm, StopForm
 from trading.health import next_runs
 from trading.models import Bot
 from trading.selectors import (
+    accounts_of,
     bot_equity_series,
     bot_of,
     bots_of,
@@ -178,10 +179,15 @@ def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
     bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
     form = HistoryFilterForm(request.GET or None, bots=bots)
-    fills = history_fills(request.user, form.to_filter())
+    criteria = form.to_filter()
+    fills = history_fills(request.user, criteria)
     if form.is_bound and not form.is_valid():
         fills = fills.none()
-    response = StreamingHttpResponse(fill_rows(fills), content_type="text/csv; charset=utf-8")
+    # One bot's fills are one index range already; the whole history is one per account.
+    accounts = [] if criteria.bot else accounts_of(request.user)
+    response = StreamingHttpResponse(
+        fill_rows(fills, accounts=accounts), content_type="text/csv; charset=utf-8"
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'
     return response

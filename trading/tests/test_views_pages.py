@@ -360,6 +360,29 @@ class TestHistory:
         newest_first = sorted(fills, key=lambda f: (f.taken_at, f.pk), reverse=True)
         assert [r[11] for r in rows[1:]] == [f.trade_id for f in newest_first]
 
+    def test_the_export_merges_several_accounts_newest_first(
+        self, verified_client: Client, user
+    ) -> None:
+        from trading.exports import fill_rows
+        from trading.selectors import HistoryFilter, accounts_of, history_fills
+
+        first, second = BotFactory(owner=user), BotFactory(owner=user)
+        assert first.credential_id != second.credential_id
+        start = timezone.now() - timedelta(days=1)
+        fills = [
+            FillFactory(
+                order__bot=(first, second)[i % 3 == 0], taken_at=start + timedelta(minutes=i)
+            )
+            for i in range(30)
+        ]
+        newest_first = [f.trade_id for f in sorted(fills, key=lambda f: f.taken_at, reverse=True)]
+        body = b"".join(verified_client.get("/bots/history/fills.csv").streaming_content)
+        assert [r[11] for r in csv.reader(io.StringIO(body.decode()))][1:] == newest_first
+        lines = fill_rows(
+            history_fills(user, HistoryFilter()), accounts=accounts_of(user), chunk_size=4
+        )
+        assert [r[11] for r in csv.reader(lines)][1:] == newest_first
+
     def test_a_fill_carries_its_orders_bot_and_one_bots_history_reads_it(
         self, verified_client: Client, user
     ) -> None:
