@@ -22,13 +22,11 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_q.models import Schedule
 
 from accounts.models import User
 from accounts.otp import has_two_factor
 from strategies.models import Candle
-from strategies.schedules import run_schedule_name
-from trading.health import with_health
+from trading.health import next_runs, with_health
 from trading.models import (
     ActivityIncident,
     Balance,
@@ -248,14 +246,12 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
     decisions = Decision.objects.select_related("signal").in_bulk(
         [b.last_decision_id for b in rows if b.last_decision_id]
     )
-    runs = dict(
-        Schedule.objects.filter(name__in={run_schedule_name(b.strategy) for b in rows}).values_list(
-            "name", "next_run"
-        )
-    )
+    # As the bot page says it: the schedule's next run, or the next candle close
+    # before the schedule exists or when it is overdue (one query for all).
+    runs = next_runs({b.strategy for b in rows})
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
-        bot.next_signal_at = runs.get(run_schedule_name(bot.strategy))
+        bot.next_signal_at = runs.get(bot.strategy_id)
         bot.pnl = bot.realised_pnl + bot.unrealised_pnl
     listed: list[Bot] = list(rows)
     return listed

@@ -7,6 +7,8 @@ the phone's screen.
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from itertools import product
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from accounts.tests.test_browser_signup_flow import (
     FAVICON,
     browser,  # noqa: F401 - the fixture
 )
-from strategies.tests.factories import BacktestFactory
+from strategies.tests.factories import START, BacktestFactory, rows_from_closes, store_rows
 from trading.tests.page_data import seed_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,7 +39,24 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
     bots = seed_account(user)
     order = bots[0].orders.order_by("-created_at").first()
     assert order is not None
-    backtest = BacktestFactory(strategy=bots[0].strategy)
+    strategy = bots[0].strategy
+    closes = [42000 + 3000 * math.sin(i / 15) + 40 * i for i in range(180)]
+    # A market no bot here trades: these candles stay off the bot pages' price charts.
+    store_rows(rows_from_closes(closes), exchange_id=strategy.exchange_id, market="SOL/USDT")
+    trades = [(10, "buy"), (40, "sell"), (75, "buy"), (120, "sell"), (150, "buy")]
+    backtest = BacktestFactory(
+        strategy=strategy,
+        market="SOL/USDT",
+        trade_log=[
+            [
+                int((START + i * timedelta(hours=4)).timestamp() * 1000),
+                side,
+                f"{closes[i]:.2f}",
+                "0.1",
+            ]
+            for i, side in trades
+        ],
+    )
     pages = {
         "dashboard": "/dashboard/",
         "bot": f"/bots/{bots[0].pk}/",
@@ -46,6 +65,7 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
         "history-orders": "/bots/history/?kind=orders",
         "order": f"/bots/orders/{order.pk}/",
         "backtest": f"/strategies/backtests/{backtest.pk}/",
+        "strategy": f"/strategies/{strategy.slug}/",
         "time-zone": "/account/time-zone/",
         "not-found": "/no-such-page/",
     }
