@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
@@ -71,7 +72,7 @@ def _newest_first(key: tuple[Any, ...]) -> tuple[Any, Any]:
 
 
 def fill_rows(
-    fills: QuerySet[Fill], *, accounts: Sequence[object] = (), chunk_size: int = 1000
+    fills: QuerySet[Fill], *, accounts: Sequence[UUID] = (), chunk_size: int = 1000
 ) -> Iterator[str]:
     """The CSV lines of ``fills``, newest first, whatever order the queryset had.
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from hashlib import sha256
 from typing import Any
+from uuid import UUID
 
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
@@ -387,7 +388,7 @@ def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
     return _filtered(qs, f, prefix="", time_field="created_at").order_by("-created_at", "-id")
 
 
-def accounts_of(user: User) -> list[Any]:
+def accounts_of(user: User) -> list[UUID]:
     """The ids of the user's exchange accounts (a bot trades on its owner's key only)."""
     return list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
 

@@ -376,8 +376,8 @@ class TestHistory:
             for i in range(30)
         ]
         newest_first = [f.trade_id for f in sorted(fills, key=lambda f: f.taken_at, reverse=True)]
-        body = b"".join(verified_client.get("/bots/history/fills.csv").streaming_content)
-        assert [r[11] for r in csv.reader(io.StringIO(body.decode()))][1:] == newest_first
+        rows = parse_csv(verified_client.get("/bots/history/fills.csv"))
+        assert [r[11] for r in rows][1:] == newest_first
         lines = fill_rows(
             history_fills(user, HistoryFilter()), accounts=accounts_of(user), chunk_size=4
         )
