@@ -413,6 +413,14 @@ class TestHistory:
 
 
 class TestBotPage:
+    def test_its_result_is_realised_and_unrealised_together_as_on_the_dashboard(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user, realised_pnl=Decimal("93.52"), unrealised_pnl=Decimal("10.78"))
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        assert "+104.30 USDT</p>" in page
+        assert "realised <span" in page and "+93.52 USDT" in page and "+10.78 USDT" in page
+
     def test_stop_asks_for_confirmation_and_shows_progress(
         self, verified_client: Client, user
     ) -> None:
