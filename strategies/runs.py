@@ -26,6 +26,7 @@ from strategies.library import build_model
 from strategies.library.base import Decision, LearnedModel, StrategyModel
 from strategies.market_data import candle_series, candles_sync
 from strategies.models import Signal, Strategy, StrategyRun
+from strategies.selectors import fill_quality
 from strategies.signing import sign_signal
 from strategies.timeframes import last_closed, step
 from vault.clients import public_client
@@ -105,6 +106,8 @@ def _emit(
     """Store and sign each decision; (emitted ids, markets another run had emitted)."""
     emitted: list[str] = []
     already: list[str] = []
+    # What the strategy's trades have cost bots so far: every bot sizes with it.
+    cost = fill_quality(strategy).trade_cost
     with transaction.atomic():
         for item in decided:
             signal = Signal(
@@ -116,6 +119,7 @@ def _emit(
                 confidence=item.decision.confidence,
                 period=period,
                 reference_price=item.reference_price,
+                cost=cost,
                 created_at=clock(),
             )
             sign_signal(signal)

@@ -148,7 +148,12 @@ def joinable_signals(bot: Bot) -> list[Any]:
     ).order_by("-period", "-created_at")
     for signal in recent:
         latest.setdefault(signal.market, signal)
-    return [s for s in latest.values() if s.action == Signal.Action.BUY]
+    # A target above nothing is a position to join too.
+    return [
+        s
+        for s in latest.values()
+        if s.action == Signal.Action.BUY or (s.action == Signal.Action.TARGET and s.fraction > 0)
+    ]
 
 
 def _join_current_position(bot: Bot) -> None:

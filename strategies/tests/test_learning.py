@@ -20,7 +20,7 @@ from strategies.tests.markets import coin_flips
 from strategies.timeframes import last_closed, refit_anchor, step
 
 pytestmark = pytest.mark.django_db
-PARAMS = {"train_window": 100, "min_train": 50, "retrain_every": 3}
+PARAMS = {"train_window": 100, "min_train": 50, "retrain_every": 3, "trend_slow": 0}
 H4 = step("4h")
 
 

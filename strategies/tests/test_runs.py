@@ -47,7 +47,7 @@ def test_a_run_emits_one_signed_signal_per_market_for_the_last_closed_candle(
     assert [s.market for s in signals] == ["BTC/USDT", "ETH/USDT"]
     for signal in signals:
         assert signal.period == LAST and signal.run_id == run.pk
-        assert signal.action in {"buy", "sell", "hold"}
+        assert signal.action in {"buy", "sell", "target", "hold"}
         assert NOW <= signal.created_at <= run.finished_at
         assert verify_signal(signal, strategy.public_key)
 
@@ -167,7 +167,8 @@ def test_a_strategy_whose_stored_parameters_are_wrong_fails_its_run(strategy, pa
 @pytest.mark.django_db
 def test_a_learned_strategy_fits_its_model_on_first_run_and_refits_when_due(paper, clock) -> None:
     strategy = StrategyFactory(
-        kind="ml_direction", params={"train_window": 100, "min_train": 50, "retrain_every": 2}
+        kind="ml_direction",
+        params={"train_window": 100, "min_train": 50, "retrain_every": 2, "trend_slow": 0},
     )
     strategy_run(strategy=strategy, now=NOW, client=paper)
     state = ModelState.objects.get()
@@ -220,7 +221,7 @@ def test_two_overlapping_runs_cannot_both_emit_for_a_period(monkeypatch) -> None
     assert Signal.objects.count() == 2
 
 
-ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6}
+ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6, "trend_slow": 0}
 
 
 @pytest.mark.django_db

@@ -196,7 +196,8 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
 
     monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
     strategy = StrategyFactory(
-        kind="ml_direction", params={"train_window": 100, "min_train": 50, **NO_RISK}
+        kind="ml_direction",
+        params={"train_window": 100, "min_train": 50, "trend_slow": 0, **NO_RISK},
     )
     backtest = backtest_request(strategy=strategy, market="BTC/USDT", days=5, now=NOW)
     done = backtest_execute(backtest=backtest, client=paper)
