@@ -225,3 +225,60 @@ def test_an_ordered_amount_that_cannot_be_right_is_rejected(strategy) -> None:
         fill(signal(strategy, "buy", 0), "1", "100", "0.1", ordered_amount=D(0))
     with pytest.raises(FillRejected, match="order_ref must be at most 64"):
         fill(signal(strategy, "buy", 4), "1", "100", "0.1", order_ref="x" * 65)
+
+
+def test_a_target_signals_fills_are_buys_or_sells_and_its_outcome_follows_the_first(
+    strategy,
+) -> None:
+    target = signal(strategy, "target", 0)
+    outcome = record_fill(
+        signal_id=target.pk, side="buy", amount=D(1), price=D(100), fee=D("0.1"), filled_at=FILLED
+    )
+    assert (outcome.side, outcome.amount) == ("buy", D(1))
+    # Another bot, above the target, sold: stored and counted in the fill quality.
+    outcome = record_fill(
+        signal_id=target.pk, side="sell", amount=D(2), price=D(99), fee=D("0.2"), filled_at=FILLED
+    )
+    assert (outcome.side, outcome.amount) == ("buy", D(1))
+    assert SignalFill.objects.filter(signal=target).count() == 2
+    assert fill_quality(strategy).fills == 2
+    sell = signal(strategy, "sell", 4)
+    fill(sell, "1", "110", "0.11")
+    outcome.refresh_from_db()
+    assert outcome.realised_return is not None  # closed by the next sell
+
+
+def test_the_cost_estimate_is_the_default_until_enough_fills_then_fees_plus_slippage(
+    strategy,
+) -> None:
+    from strategies.selectors import COST_MIN_FILLS
+    from strategies.sizing import REFERENCE_COST
+
+    buy = priced(strategy, "buy", 0, "100")
+    for i in range(COST_MIN_FILLS - 1):
+        fill(buy, "1", "100.3", "0.2006", fill_id=f"f{i}")
+    assert fill_quality(strategy).trade_cost == REFERENCE_COST
+    fill(buy, "1", "100.3", "0.2006", fill_id="last")
+    # A fee of 0.2 % and a slippage of 0.3 %: 0.5 % a trade, over three times the default.
+    assert fill_quality(strategy).trade_cost == D("0.005")
+
+
+def test_a_run_stamps_each_signal_with_the_strategys_cost_estimate(strategy) -> None:
+    from strategies.runs import _emit
+    from strategies.tests.factories import StrategyRunFactory
+
+    buy = priced(strategy, "buy", 0, "100")
+    for i in range(25):
+        fill(buy, "1", "100.3", "0.2006", fill_id=f"f{i}")
+    from strategies.library.base import TARGET, Decision
+    from strategies.runs import MarketDecision
+
+    emitted, _ = _emit(
+        strategy=strategy,
+        run=StrategyRunFactory(strategy=strategy),
+        period=START + timedelta(hours=40),
+        decided=[MarketDecision("BTC/USDT", Decision(TARGET, D("0.4"), D(1)), D(100))],
+        clock=lambda: datetime.now(UTC),
+    )
+    made = Signal.objects.get(pk=emitted[0])
+    assert (made.action, made.cost) == ("target", D("0.005"))
