@@ -31,10 +31,11 @@ DEFAULT_STRATEGIES: list[dict[str, Any]] = [
         "description": (
             "Follows sustained moves of the large coins on 4-hour candles: in while the "
             "50-candle average is more than 1 % above the 200-candle one, out when it "
-            "falls 1 % below. Its risk overlay stays out below the 100-day average, sells "
-            "everything after a 20 % fall from the recent high and buys smaller in "
-            "turbulent markets. Expect small losses in sideways markets and a share of "
-            "the large trends."
+            "falls 1 % below. Its risk overlay holds a share of the allocation sized to "
+            "the market's volatility, cut step by step near the 100-day average and as the "
+            "market falls from its recent high, and nothing below that average or after a "
+            "20 % fall. Expect small losses in sideways markets and a share of the large "
+            "trends."
         ),
     },
 ]
