@@ -5,8 +5,12 @@ bot's allocation (the backtest's starting capital):
 
 - buy f: spend min(cash, f * capital), fee included, at the expected price;
 - sell f: sell f of the units held (all of them when f is 1);
-- target x: hold x of the allocation's equity (free cash plus this market's
-  position at the market price) in this market: buy or sell the difference,
+- target x: hold x of this market's share of the allocation's equity in this
+  market: buy or sell the difference. The equity is free cash, this market's
+  position at the market price and what the bot has ``committed`` elsewhere
+  (its other markets' positions, quote tied up in unsettled orders); a bot of
+  ``sleeves`` markets gives each an equal share of it, so two markets both at
+  target 1 end half and half instead of the first one taking all the cash,
   unless it is within the rebalance band (``rebalance_band``: 5 % of equity,
   wider when the measured cost of a trade is above the backtests' default), so
   small drifts are not traded away in fees; a target of 0 sells every unit.
@@ -151,6 +155,8 @@ def size_order(
     buy_markup: Decimal = ZERO,
     sell_markdown: Decimal = ZERO,
     cost: Decimal | None = None,
+    sleeves: int = 1,
+    committed: Decimal = ZERO,
 ) -> Sized | Refusal:
     """The order to place for a decision, or why there is none.
 
@@ -161,7 +167,10 @@ def size_order(
     sell_markdown)`` (slippage, or a safety buffer on what a buy reserves).
     ``cost``, the estimated cost of a trade as a share of its value (fees and
     slippage, measured on live fills), widens a target's rebalance band
-    (``rebalance_band``). Pure: the backtest and live execution both call it.
+    (``rebalance_band``). ``sleeves`` (the bot's number of markets) and
+    ``committed`` (value held outside this market's cash and position) matter
+    to targets only; a bot of one market passes neither. Pure: the backtest and
+    live execution both call it.
     """
     refusal = share_refusal(side, fraction)
     if refusal is not None:
@@ -181,6 +190,8 @@ def size_order(
             fee_rate=fee_rate,
             rules=rules,
             band=rebalance_band(cost),
+            sleeves=max(sleeves, 1),
+            committed=max(committed, ZERO),
         )
     if side == BUY:
         budget = min(max(cash, ZERO), fraction * capital)
@@ -204,11 +215,13 @@ def _size_target(
     fee_rate: Decimal,
     rules: MarketRules,
     band: Decimal,
+    sleeves: int,
+    committed: Decimal,
 ) -> Sized | Refusal:
-    # The allocation's equity as this market sees it: free cash plus this
-    # market's position at the market price (a bot of one market: all of it).
+    # This market's equal share of everything the allocation holds (a bot of
+    # one market with nothing in flight: free cash plus its position).
     position = held * price
-    equity = cash + position
+    equity = (cash + position + committed) / sleeves
     if equity <= 0:
         return Refusal("no_cash", "The bot has no cash left in its allocation.")
     gap = target * equity - position

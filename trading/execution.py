@@ -32,7 +32,7 @@ from trading import decisions, market_cache
 from trading.decisions import decision_for
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Decision, Order
-from trading.orders import advance, reserved
+from trading.orders import advance, committed_elsewhere, reserved
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -181,7 +181,8 @@ def _place(
             if existing is not None:
                 return existing
             reserved_cash, reserved_base = reserved(locked, market=signal.market)
-            position = locked.positions.filter(market=signal.market).first()
+            positions = {held.market: held for held in locked.positions.all()}
+            position = positions.pop(signal.market, None)
             sized = size_order(
                 side=signal.action,
                 fraction=Decimal(signal.fraction),
@@ -194,6 +195,8 @@ def _place(
                 # A buy (also a target's) reserves for a fill up to the buffer above price.
                 buy_markup=buffer,
                 cost=signal.cost,
+                sleeves=len(locked.markets),
+                committed=committed_elsewhere(reserved_cash, positions.values()),
             )
             if isinstance(sized, Refusal):
                 return sized

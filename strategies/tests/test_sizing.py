@@ -90,6 +90,19 @@ def test_a_target_inside_the_band_is_not_traded_and_a_higher_cost_widens_the_ban
     assert rebalance_band(D(1)) == D("0.25")  # capped
 
 
+def test_a_bot_of_two_markets_gives_each_target_an_equal_share_of_its_equity() -> None:
+    # Fails before sleeves: the first market at target 1 took all 1000 of cash and
+    # the second found none. Now each holds up to half of cash + positions.
+    first = size(side="target", fraction=D(1), cash=D(1000), sleeves=2)
+    assert isinstance(first, Sized) and first.reserve == D(500)
+    # The second market sees 500 left and the first market's 500 committed elsewhere.
+    second = size(side="target", fraction=D(1), cash=D(500), committed=D(500), sleeves=2)
+    assert isinstance(second, Sized) and second.reserve == D(500)
+    # Half of its share: 250 of the 1000.
+    half = size(side="target", fraction=D("0.5"), cash=D(500), committed=D(500), sleeves=2)
+    assert isinstance(half, Sized) and half.reserve == D(250)
+
+
 def test_a_target_outside_zero_to_one_is_refused_with_a_reason() -> None:
     for share in (D("1.0001"), D("-0.1"), D("NaN")):
         refusal = size(side="target", fraction=share)

@@ -368,6 +368,20 @@ class TestExposureTargets:
         assert self.target(bot, "0").outcome == "executed"
         assert bot.positions.get(market="BTC/USDT").amount == 0
 
+    def test_two_markets_at_full_target_hold_half_of_the_allocation_each(self) -> None:
+        # Fails before sleeves: the first market bought with all of the cash and
+        # the second was refused for lack of it.
+        bot = BotFactory(markets=["BTC/USDT", "ETH/USDT"])
+        for market in ("BTC/USDT", "ETH/USDT"):
+            assert self.target(bot, "1", market=market).outcome == "executed", market
+        spent = {
+            order.market: sum(f.amount * f.price + f.fee for f in order.fills.all())
+            for order in Order.objects.all()
+        }
+        assert set(spent) == {"BTC/USDT", "ETH/USDT"}
+        for market, value in spent.items():
+            assert Decimal("480") < value <= Decimal("500"), (market, value)
+
     def test_a_target_within_the_rebalance_band_is_not_traded(self, bot) -> None:
         self.target(bot, "0.5")
         decision = self.target(bot, "0.52")
