@@ -99,8 +99,8 @@ class PaperExchange:
         and ignored.
         """
         values = {**(ccxt_config or {}), **options}
-        self.apiKey = apiKey if apiKey is not None else values.get("apiKey")
-        self.secret = secret if secret is not None else values.get("secret")
+        self.apiKey: str | None = apiKey if apiKey is not None else values.get("apiKey")
+        self.secret: str | None = secret if secret is not None else values.get("secret")
         self.paper_config = config or PaperConfig.from_settings()
         self.options: dict[str, Any] = dict(values.get("options") or {})
         self.markets: dict[str, dict[str, Any]] | None = None

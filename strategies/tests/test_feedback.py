@@ -4,6 +4,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -129,7 +130,7 @@ def test_the_same_fill_reported_twice_counts_once(strategy) -> None:
 )
 def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message: str) -> None:
     buy = signal(strategy, "buy", 0)
-    values = {
+    values: dict[str, Any] = {
         "signal_id": buy.pk,
         "side": "buy",
         "amount": D(1),
@@ -191,6 +192,7 @@ def test_slippage_fees_and_fill_ratio_are_aggregated_per_strategy(
         quality = fill_quality(strategy)
     assert quality.fills == 4
     # Costs: buys 1*1 + 0.5*2 + 0 = 2, sell 2 -> 4, over 100*2.5 + 200*1 = 450 decided.
+    assert quality.slippage is not None and quality.fee_rate is not None
     assert quality.slippage.quantize(D("0.000001")) == D("0.008889")
     assert quality.fee_rate.quantize(D("0.000001")) == D("0.001")
     assert quality.fill_ratio == D("3.5") / D(4)

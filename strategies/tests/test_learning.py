@@ -76,13 +76,14 @@ def test_a_stored_state_that_does_not_load_is_passed_over_for_the_previous(strat
         data_start=good.data_start, data_end=good.data_end, rows=1, fitted={"format": 99},
     )  # fmt: skip
     loaded = latest_state(strategy=strategy, market="BTC/USDT", model=model)
-    assert loaded.row.pk == good.pk
+    assert loaded is not None and loaded.row.pk == good.pk
 
 
 def test_a_model_is_due_at_the_next_refit_time_on_the_fixed_clock(strategy, model) -> None:
     series = series_from_closes(coin_flips(200, seed=1))
     model_retrain(strategy=strategy, market="BTC/USDT", model=model, series=series)
     loaded = latest_state(strategy=strategy, market="BTC/USDT", model=model)
+    assert loaded is not None
     end = loaded.row.data_end
     assert not is_due(loaded, model=model, period=end + 2 * H4, timeframe="4h")
     assert is_due(loaded, model=model, period=end + 3 * H4, timeframe="4h")
@@ -144,9 +145,10 @@ def test_the_scheduled_refit_syncs_candles_then_fits_only_when_due(strategy, mod
     now = timezone.now() - timedelta(days=1)
     state = retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now)
     anchor = refit_anchor(last_closed(now, "4h"), "4h", 3)
+    assert state is not None
     assert state.version == 1 and state.data_end == state.fitted_for == anchor
     assert retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now) is None
     later = retrain_if_due(
         strategy=strategy, market="BTC/USDT", model=model, now=now + timedelta(hours=12)
     )
-    assert later.version == 2
+    assert later is not None and later.version == 2
