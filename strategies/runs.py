@@ -28,7 +28,6 @@ from strategies.market_data import candle_series, candles_sync
 from strategies.models import Signal, Strategy, StrategyRun
 from strategies.signing import sign_signal
 from strategies.timeframes import last_closed, step
-from vault.clients import public_client
 
 logger = logging.getLogger(__name__)
 ERROR_LENGTH = 300
@@ -161,7 +160,7 @@ def strategy_run(
     errors: list[dict[str, str]] = []
     try:
         model = build_model(strategy.kind, strategy.params)
-        exchange = client if client is not None else public_client(strategy.exchange_id)
+        exchange = client if client is not None else hooks.public_client(strategy.exchange_id)
     except Exception as exc:
         errors.append({"market": "*", "error": describe(exc)})
     else:

@@ -29,8 +29,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "paper": ("sealed",),
     "accounts": ("sealed", "oneclick"),
     "vault": ("sealed", "oneclick", "accounts", "paper"),
-    # Market data reads public prices through the one door to exchanges; nothing else of vault.
-    "strategies": ("sealed", "oneclick", "accounts", "vault.clients"),
+    # Market data reaches vault's door to exchanges through strategies.hooks, which
+    # the wiring (oneclick.apps) fills at start-up.
+    "strategies": ("sealed", "oneclick", "accounts"),
     "trading": ("sealed", "oneclick", "accounts", "vault", "strategies"),
     "oneclick": ("sealed", "accounts", "vault", "strategies", "trading"),
     # Test support (the Binance emulator, exchange fakes) may use anything; nothing
