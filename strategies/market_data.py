@@ -291,3 +291,29 @@ def candle_series(
     else:
         rows = list(candles.order_by("open_time").values_list(*fields))
     return CandleSeries.from_rows(timeframe, rows)
+
+
+def recent_series(
+    *,
+    exchange_id: str,
+    market: str,
+    timeframe: str,
+    until: datetime,
+    count: int,
+    client: Any = None,
+) -> CandleSeries:
+    """The ``count`` closed candles opening at or before ``until``, fetched first where missing.
+
+    What a live decision or fit reads. Side effects and errors: ``candles_sync``'s.
+    """
+    candles_sync(
+        exchange_id=exchange_id,
+        market=market,
+        timeframe=timeframe,
+        start=until - (count - 1) * step(timeframe),
+        end=until,
+        client=client,
+    )
+    return candle_series(
+        exchange_id=exchange_id, market=market, timeframe=timeframe, until=until, count=count
+    )

@@ -11,7 +11,7 @@ from strategies.learning import (
     latest_state,
     model_retrain,
     retrain_if_due,
-    state_for_decision,
+    state_for_period,
 )
 from strategies.library.ml import DirectionClassifier
 from strategies.models import ModelState
@@ -93,10 +93,10 @@ def test_a_model_is_due_at_the_next_refit_time_on_the_fixed_clock(strategy, mode
 def test_a_decision_uses_the_stored_state_until_a_refit_is_due(strategy, model) -> None:
     series = series_from_closes(coin_flips(220, seed=1))
     head = series.head(200)
-    state_for_decision(
+    state_for_period(
         strategy=strategy, market="BTC/USDT", model=model, series=head, period=head.open_time(-1)
     )
-    state_for_decision(
+    state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -104,7 +104,7 @@ def test_a_decision_uses_the_stored_state_until_a_refit_is_due(strategy, model) 
         period=series.open_time(200),
     )
     assert ModelState.objects.count() == 1  # candles 199 and 200 use the fit of 198
-    state_for_decision(
+    state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -119,7 +119,7 @@ def test_when_a_refit_lacks_data_the_last_state_still_decides(strategy, model) -
     series = series_from_closes(coin_flips(200, seed=1))
     model_retrain(strategy=strategy, market="BTC/USDT", model=model, series=series)
     short = series.window(150, 200)
-    state = state_for_decision(
+    state = state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -132,7 +132,7 @@ def test_when_a_refit_lacks_data_the_last_state_still_decides(strategy, model) -
 def test_without_any_state_and_too_little_data_the_market_fails(strategy, model) -> None:
     short = series_from_closes(coin_flips(60))
     with pytest.raises(NotEnoughCandles):
-        state_for_decision(
+        state_for_period(
             strategy=strategy,
             market="BTC/USDT",
             model=model,
