@@ -140,22 +140,34 @@ def _holdout(
     return {"holdout_accuracy": round(hits / total, 4), "holdout_rows": total} if total else {}
 
 
-def _training_series(
+def _fit_at(
     *,
     strategy: Strategy,
     market: str,
     model: LearnedModel,
     fitted_for: datetime,
+    series: CandleSeries | None = None,
     client: Any = None,
-) -> CandleSeries:
-    """The candles the fit at ``fitted_for`` learns from (a full window), synced first."""
-    return recent_series(
-        exchange_id=strategy.exchange_id,
+    now: datetime | None = None,
+) -> ModelState:
+    """Fit for the refit time ``fitted_for`` and store it (``model_retrain``), on ``series``
+    or else on the candles that fit learns from (a full window), synced first."""
+    if series is None:
+        series = recent_series(
+            exchange_id=strategy.exchange_id,
+            market=market,
+            timeframe=strategy.timeframe,
+            until=fitted_for,
+            count=model.training_window + model.lookback + 1,
+            client=client,
+        )
+    return model_retrain(
+        strategy=strategy,
         market=market,
-        timeframe=strategy.timeframe,
-        until=fitted_for,
-        count=model.training_window + model.lookback + 1,
-        client=client,
+        model=model,
+        series=series,
+        fitted_for=fitted_for,
+        now=now,
     )
 
 
@@ -184,18 +196,14 @@ def state_for_period(
         loaded, model=model, period=period, timeframe=strategy.timeframe
     ):
         return loaded.state
-    fitted_for = refit_time(model=model, period=period, timeframe=strategy.timeframe)
     try:
-        if series is None:
-            series = _training_series(
-                strategy=strategy, market=market, model=model, fitted_for=fitted_for, client=client
-            )
-        row = model_retrain(
+        row = _fit_at(
             strategy=strategy,
             market=market,
             model=model,
+            fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
             series=series,
-            fitted_for=fitted_for,
+            client=client,
             now=now,
         )
     except NotEnoughCandles:
@@ -214,13 +222,10 @@ def retrain_if_due(
     loaded = latest_state(strategy=strategy, market=market, model=model)
     if not is_due(loaded, model=model, period=period, timeframe=strategy.timeframe):
         return None
-    fitted_for = refit_time(model=model, period=period, timeframe=strategy.timeframe)
-    series = _training_series(strategy=strategy, market=market, model=model, fitted_for=fitted_for)
-    return model_retrain(
+    return _fit_at(
         strategy=strategy,
         market=market,
         model=model,
-        series=series,
-        fitted_for=fitted_for,
+        fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
         now=now,
     )
