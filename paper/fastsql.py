@@ -32,11 +32,8 @@ _PLACES = Decimal(1).scaleb(-12)  # the money fields' decimal places
 _FLOAT_DIGITS = Context(prec=15)  # SQLite keeps 15 significant digits (as Django reads it)
 _MONEY_CONTEXT = Context(prec=32)
 
-ACCOUNT_FIELDS = (
-    "id",
-    "api_key",
-    "secret_sha256",
-    "funded",
+# The account fields a desk may change, written back in one UPDATE.
+ACCOUNT_STATE = (
     "rate_minute",
     "rate_count",
     "rate_weight",
@@ -46,6 +43,8 @@ ACCOUNT_FIELDS = (
     "weight",
     "settle_from",
 )
+# What a desk reads of its account: who it is, and that state.
+ACCOUNT_FIELDS = ("id", "api_key", "secret_sha256", "funded", *ACCOUNT_STATE)
 
 
 # SQLite has one writer at a time. Paper writers queue for it here: threads of
