@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from strategies.feedback import FillRejected, record_fill
 from strategies.models import Signal, SignalFill, SignalOutcome
 from strategies.selectors import fill_quality
 from strategies.tests.factories import START, SignalFactory, StrategyFactory
+from testing.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -148,23 +148,12 @@ def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message
 def test_fills_reported_at_once_by_many_bots_all_count() -> None:
     buy = SignalFactory(strategy=StrategyFactory(), action="buy")
     start = threading.Barrier(6, timeout=30)
-    failures: list[BaseException] = []
 
     def report(n: int) -> None:
-        try:
-            start.wait()
-            fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
-        except BaseException as exc:  # reported below, in the test's thread
-            failures.append(exc)
-        finally:
-            connections.close_all()
+        start.wait()
+        fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
 
-    threads = [threading.Thread(target=report, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    assert run_in_threads(report, 6) == []
     outcome = SignalOutcome.objects.get(signal=buy)
     # A lost update would show fewer fills or a wrong sum: 100 + 101 + … + 105.
     assert (outcome.fills, outcome.amount, outcome.notional) == (6, D(6), D(615))
