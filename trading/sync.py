@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from strategies.feedback import record_fills
 from trading.decisions import decide
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
@@ -252,8 +253,6 @@ def report_to_strategy(order: Order, fill: Fill) -> None:
 
 def record_reports(reports: list[dict[str, Any]]) -> None:
     """Add fills to their signals' outcomes; never undoes a recorded trade."""
-    from strategies.feedback import record_fills
-
     if not reports:
         return
     try:
