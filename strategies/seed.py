@@ -53,6 +53,7 @@ RETIRED_DEFAULTS = {
 
 def seed_strategies() -> list[Strategy]:
     """Create the default strategies that do not exist yet; returns those created."""
+    # A cycle: strategies.services imports schedules, which imports this module.
     from strategies.services import strategy_create
 
     existing = set(Strategy.objects.values_list("slug", flat=True))

@@ -182,7 +182,7 @@ def test_backtest_statistics_on_the_fixed_synthetic_market(kind: str) -> None:
         costs=Costs(),
     )
     stats = result.stats
-    found = {
+    found: dict[str, str | int] = {
         name: str(getattr(stats, name).quantize(D("0.000001")))
         for name in (
             "final_equity",

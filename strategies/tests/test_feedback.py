@@ -4,14 +4,15 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from django.db import connections
 
 from strategies.feedback import FillRejected, record_fill
 from strategies.models import Signal, SignalFill, SignalOutcome
 from strategies.selectors import fill_quality
 from strategies.tests.factories import START, SignalFactory, StrategyFactory
+from testing.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -129,7 +130,7 @@ def test_the_same_fill_reported_twice_counts_once(strategy) -> None:
 )
 def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message: str) -> None:
     buy = signal(strategy, "buy", 0)
-    values = {
+    values: dict[str, Any] = {
         "signal_id": buy.pk,
         "side": "buy",
         "amount": D(1),
@@ -147,23 +148,12 @@ def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message
 def test_fills_reported_at_once_by_many_bots_all_count() -> None:
     buy = SignalFactory(strategy=StrategyFactory(), action="buy")
     start = threading.Barrier(6, timeout=30)
-    failures: list[BaseException] = []
 
     def report(n: int) -> None:
-        try:
-            start.wait()
-            fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
-        except BaseException as exc:  # reported below, in the test's thread
-            failures.append(exc)
-        finally:
-            connections.close_all()
+        start.wait()
+        fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
 
-    threads = [threading.Thread(target=report, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    assert run_in_threads(report, 6) == []
     outcome = SignalOutcome.objects.get(signal=buy)
     # A lost update would show fewer fills or a wrong sum: 100 + 101 + … + 105.
     assert (outcome.fills, outcome.amount, outcome.notional) == (6, D(6), D(615))
@@ -191,6 +181,7 @@ def test_slippage_fees_and_fill_ratio_are_aggregated_per_strategy(
         quality = fill_quality(strategy)
     assert quality.fills == 4
     # Costs: buys 1*1 + 0.5*2 + 0 = 2, sell 2 -> 4, over 100*2.5 + 200*1 = 450 decided.
+    assert quality.slippage is not None and quality.fee_rate is not None
     assert quality.slippage.quantize(D("0.000001")) == D("0.008889")
     assert quality.fee_rate.quantize(D("0.000001")) == D("0.001")
     assert quality.fill_ratio == D("3.5") / D(4)

@@ -38,6 +38,7 @@ def test_on_coin_flips_it_mostly_holds() -> None:
     series = series_from_closes(coin_flips(1200))
     features = model.features(series)
     fit = model.fit(features, series.close, len(series) - 1)
+    assert fit is not None
     decisions = [model.decide(features[t], fit.state).action for t in range(1100, 1200)]
     assert decisions[-1] == "hold"
     assert decisions.count("hold") > 60
@@ -71,6 +72,7 @@ def test_training_reads_only_what_was_known_at_the_fit() -> None:
     changed = series_from_closes(closes[:200] + list(reversed(closes[200:])))
     a = model.fit(model.features(series), series.close, 199)
     b = model.fit(model.features(changed), changed.close, 199)
+    assert a is not None and b is not None
     assert a.last == 198 and a.end == 199  # the last row is labelled by candle 199
     assert np.array_equal(a.state.coef, b.state.coef)
     assert a.state.intercept == b.state.intercept

@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from paper import faults
+from paper.models import PaperOrder
 from strategies.tests.factories import SignalFactory
 from trading.execution import client_order_id, execute
 from trading.models import Bot, Decision, Fill, Order
@@ -41,13 +42,9 @@ def paper_orders(bot: Bot) -> list[dict]:
     return [o for o in client.fetch_open_orders() + client.fetch_my_trades() if o]
 
 
-def exchange_orders_for(bot: Bot, signal) -> list[dict]:
+def exchange_orders_for(bot: Bot, signal) -> list[PaperOrder]:
     """Every order the paper exchange holds with this (bot, signal)'s client order id."""
-    from paper.models import PaperOrder
-
-    return list(
-        PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)).values()
-    )
+    return list(PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)))
 
 
 class TestAnExecutedSignal:
@@ -215,7 +212,7 @@ class TestExchangeFaults:
         decision = execute(bot.pk, signal.pk)
         order = Order.objects.get()
         assert decision.outcome == "pending" and order.status == "pending"
-        assert order.next_attempt_at > timezone.now()
+        assert order.next_attempt_at is not None and order.next_attempt_at > timezone.now()
         # Every process waits out the Retry-After (the database store rounds up to a second).
         assert 0 < blocked_for(ip_key("paper")) <= 2
         assert exchange_orders_for(bot, signal) == []
