@@ -170,6 +170,7 @@ class StrategyModel(ABC):
 
     @property
     def overlay(self) -> RiskOverlay:
+        # Cycle: risk builds on this module's Decision and parameters.
         from strategies.library.risk import RiskOverlay
 
         return RiskOverlay.from_params(self.params)
