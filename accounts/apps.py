@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        # Imported here: the receivers load models, which needs the app registry ready.
         from accounts import receivers  # noqa: F401  (connects signal receivers)

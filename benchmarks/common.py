@@ -14,6 +14,8 @@ import atexit
 import logging
 import math
 import multiprocessing
+import multiprocessing.process
+import multiprocessing.queues
 import os
 import platform
 import shutil
@@ -191,6 +193,14 @@ def send_in_processes(
         for share in shares
         if share
     ]
+    return _gather(children, queue)
+
+
+def _gather(
+    children: Sequence[multiprocessing.process.BaseProcess],
+    queue: multiprocessing.queues.Queue[Any],
+) -> SendResult:
+    """Start the sending processes and add up what each puts on ``queue``."""
     for child in children:
         child.start()
     total = SendResult()
@@ -274,14 +284,7 @@ def send_async_in_processes(
         for share in shares
         if share
     ]
-    for child in children:
-        child.start()
-    total = SendResult()
-    for _ in children:
-        total.merge(queue.get(timeout=600))
-    for child in children:
-        child.join(timeout=60)
-    return total
+    return _gather(children, queue)
 
 
 # --- figures -----------------------------------------------------------------------------------

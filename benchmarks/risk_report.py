@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python benchmarks/risk_report.py [--data DIR] [--only trend_following]``
 
 Strategies: the shipped defaults (``strategies.seed``) with their own
-parameters, risk overlay included, plus retired mean reversion for the record.
+parameters, risk overlay included, plus the retired mean reversion and
+machine-learned direction for the record.
 Real series: each market's Binance dump in ``--data`` (default: the shipped
 ``strategies/data`` history, then ``../shared/data`` beside the clone) at the
 strategies' 4 h timeframe (a market with only 1 h candles is resampled from
@@ -60,6 +61,7 @@ def main() -> None:
     series += [(f"synthetic {name} 4h", regime_series(name)) for name in REGIMES]
     strategies = [(d["slug"], d["kind"], d.get("params", {})) for d in DEFAULT_STRATEGIES]
     strategies.append(("dip-buyer (retired)", "mean_reversion", {}))
+    strategies.append(("next-candle (retired)", "ml_direction", {}))
     if args.only:
         strategies = [s for s in strategies if s[0] == args.only]
 

@@ -14,7 +14,12 @@ class OneClickConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: these modules load models, which needs the app registry ready.
         from oneclick.queue_config import queue_config_problems
+        from strategies import hooks
+        from vault.clients import public_client
         from vault.selftest import vault_keys_system_check
+
+        # Strategies reads market data through vault's door without importing vault.
+        hooks.provide_public_client(public_client)
 
         # Commands that open secrets check the vault keys before they start.
         checks.register(vault_keys_system_check)

@@ -247,7 +247,7 @@ class Desk:
     def save(self) -> None:
         """Write the balances and the account's counters (one round trip on PostgreSQL)."""
         self._flush_trades()
-        fastsql.update_many([*self.ledger.changes(), (self.account, ACCOUNT_STATE)])
+        fastsql.update_many([*self.ledger.changes(), (self.account, fastsql.ACCOUNT_STATE)])
 
     def usage_headers(self) -> dict[str, str]:
         """What Binance reports after each call, for clients that watch their budget."""
@@ -453,19 +453,6 @@ class Desk:
             order.reserved = Decimal(0)
         order.status = status
         order.updated_at = at
-
-
-# The account fields a desk may change, written back in one UPDATE.
-ACCOUNT_STATE = (
-    "rate_minute",
-    "rate_count",
-    "rate_weight",
-    "order_window",
-    "order_window_count",
-    "requests",
-    "weight",
-    "settle_from",
-)
 
 
 @contextmanager

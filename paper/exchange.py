@@ -99,8 +99,8 @@ class PaperExchange:
         and ignored.
         """
         values = {**(ccxt_config or {}), **options}
-        self.apiKey = apiKey if apiKey is not None else values.get("apiKey")
-        self.secret = secret if secret is not None else values.get("secret")
+        self.apiKey: str | None = apiKey if apiKey is not None else values.get("apiKey")
+        self.secret: str | None = secret if secret is not None else values.get("secret")
         self.paper_config = config or PaperConfig.from_settings()
         self.options: dict[str, Any] = dict(values.get("options") or {})
         self.markets: dict[str, dict[str, Any]] | None = None
@@ -236,23 +236,21 @@ class PaperExchange:
 
     def amount_to_precision(self, symbol: str, amount: object) -> str:
         """Truncate to the market's step (as ccxt); InvalidOrder if nothing is left."""
-        step = self.market(symbol)["precision"]["amount"]
-        result = decimal_to_precision(amount, TRUNCATE, step, TICK_SIZE)
-        if result == "0":
-            raise ccxt.InvalidOrder(
-                f"{self.id} amount of {symbol} must be greater than minimum amount precision "
-                f"of {market_spec(symbol).step_size}"
-            )
-        return result
+        return self._to_precision(symbol, "amount", amount, TRUNCATE)
 
     def price_to_precision(self, symbol: str, price: object) -> str:
         """Round to the market's tick (as ccxt); InvalidOrder if it rounds to zero."""
-        tick = self.market(symbol)["precision"]["price"]
-        result = decimal_to_precision(price, ROUND, tick, TICK_SIZE)
+        return self._to_precision(symbol, "price", price, ROUND)
+
+    def _to_precision(self, symbol: str, kind: str, value: object, rounding: int) -> str:
+        grid = self.market(symbol)["precision"][kind]
+        result: str = decimal_to_precision(value, rounding, grid, TICK_SIZE)
         if result == "0":
+            spec = market_spec(symbol)
+            smallest = spec.step_size if kind == "amount" else spec.tick_size
             raise ccxt.InvalidOrder(
-                f"{self.id} price of {symbol} must be greater than minimum price precision "
-                f"of {market_spec(symbol).tick_size}"
+                f"{self.id} {kind} of {symbol} must be greater than minimum {kind} precision "
+                f"of {smallest}"
             )
         return result
 

@@ -16,7 +16,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from paper.models import PaperAccount, PaperBalance, PaperFault, PaperOrder
 
@@ -31,11 +32,8 @@ _PLACES = Decimal(1).scaleb(-12)  # the money fields' decimal places
 _FLOAT_DIGITS = Context(prec=15)  # SQLite keeps 15 significant digits (as Django reads it)
 _MONEY_CONTEXT = Context(prec=32)
 
-ACCOUNT_FIELDS = (
-    "id",
-    "api_key",
-    "secret_sha256",
-    "funded",
+# The account fields a desk may change, written back in one UPDATE.
+ACCOUNT_STATE = (
     "rate_minute",
     "rate_count",
     "rate_weight",
@@ -45,6 +43,8 @@ ACCOUNT_FIELDS = (
     "weight",
     "settle_from",
 )
+# What a desk reads of its account: who it is, and that state.
+ACCOUNT_FIELDS = ("id", "api_key", "secret_sha256", "funded", *ACCOUNT_STATE)
 
 
 # SQLite has one writer at a time. Paper writers queue for it here: threads of
@@ -97,7 +97,7 @@ def _decimal(value: Any) -> Decimal:
     return value.quantize(_PLACES, context=_MONEY_CONTEXT)
 
 
-def _table(model: type) -> str:
+def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -278,7 +278,9 @@ def update(instance: PaperAccount | PaperBalance, fields: tuple[str, ...]) -> No
     update_many([(instance, fields)])
 
 
-def update_many(changes: list[tuple[PaperAccount | PaperBalance, tuple[str, ...]]]) -> None:
+def update_many(
+    changes: Sequence[tuple[PaperAccount | PaperBalance, tuple[str, ...]]],
+) -> None:
     """Several single-row UPDATEs; one round trip where the driver allows it."""
     statements = []
     for instance, fields in changes:

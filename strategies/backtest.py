@@ -7,6 +7,8 @@ after the candle it was made on. Orders follow the meaning of a decision (see
 
 - buy f: spend min(cash, f * capital), fee included, at open * (1 + slippage);
 - sell f: sell f of the units held at open * (1 - slippage), fee deducted;
+- target x: buy or sell the difference between x of the equity (cash plus
+  the position at the open) and the position, outside the rebalance band;
 - an order worth less than ``min_notional`` is skipped, as an exchange refuses it.
 
 The amounts come from ``strategies.sizing.size_order``, the function live
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from strategies.engine import replay
-from strategies.library.base import BUY, SELL, Decision, StrategyModel
+from strategies.library.base import BUY, SELL, TARGET, Decision, StrategyModel
 from strategies.series import CandleSeries
 from strategies.sizing import MarketRules, Sized, fee_for, size_order
 from strategies.stats import Stats, compute_stats, drawdowns
@@ -36,6 +38,12 @@ class Costs:
     # The market's amount step and minimum amount, as live orders are truncated to them.
     amount_step: Decimal | None = None
     min_amount: Decimal | None = None
+
+    @property
+    def trade_cost(self) -> Decimal:
+        """The cost of a trade as a share of its value, as live fills measure it
+        (``selectors.cost_estimate``): it sets a target's rebalance band."""
+        return self.fee_rate + self.slippage_rate
 
     @property
     def rules(self) -> MarketRules:
@@ -94,26 +102,27 @@ def simulate(
     rules = costs.rules
     for t in range(start, len(series)):
         pending = decisions[t - start - 1] if t > start else None
-        if pending is not None and pending.action in (BUY, SELL):
-            # The price a market order is expected to fill at: the next open, slipped.
-            slip = costs.slippage_rate if pending.action == BUY else -costs.slippage_rate
-            price = series.open_exact[t] * (1 + slip)
+        if pending is not None and pending.action in (BUY, SELL, TARGET):
+            # A market order is expected to fill at the next open, slipped against it.
             sized = size_order(
                 side=pending.action,
                 fraction=pending.fraction,
                 capital=capital,
                 cash=cash,
                 held=units,
-                price=price,
+                price=series.open_exact[t],
                 fee_rate=costs.fee_rate,
                 rules=rules,
+                buy_markup=costs.slippage_rate,
+                sell_markdown=costs.slippage_rate,
+                cost=costs.trade_cost,
             )
             if isinstance(sized, Sized):
-                amount = sized.amount
+                amount, price = sized.amount, sized.price
                 notional = amount * price
                 fee = fee_for(notional, costs.fee_rate)
                 time_ms = int(series.open_ms[t])
-                if pending.action == BUY:
+                if sized.side == BUY:
                     cash -= notional + fee
                     units += amount
                     cost += notional + fee

@@ -170,7 +170,7 @@ def record_fills(reports: list[dict[str, Any]]) -> list[SignalOutcome]:
         signal = signals.get(str(signal_id))
         if signal is None:
             raise FillRejected(f"no signal {signal_id}")
-        if signal.action != fill["side"]:
+        if signal.action != fill["side"] and signal.action != Signal.Action.TARGET:
             raise FillRejected(f"a {fill['side']} fill cannot belong to a {signal.action} signal")
         by_signal.setdefault(str(signal.pk), []).append(fill)
     # Outcomes of one strategy close each other, so its fills take turns: locks
@@ -195,17 +195,24 @@ def _add_fills(signal: Signal, fills: list[dict[str, Any]]) -> SignalOutcome:
             known.add(fill["fill_id"])
         new.append(fill)
     outcome = SignalOutcome.objects.filter(signal=signal).first()
+    if new:
+        SignalFill.objects.bulk_create([SignalFill(signal=signal, **fill) for fill in new])
+    if signal.action == Signal.Action.TARGET and new:
+        # A target is a buy for a bot below it and a sell for one above: its
+        # outcome follows the side of its first fill (the others are stored, and
+        # count in the fill quality, but not in this outcome's average price).
+        side = outcome.side if outcome is not None else new[0]["side"]
+        new = [fill for fill in new if fill["side"] == side]
     if not new:
         if outcome is None:
             raise FillRejected(f"no outcome for signal {signal.pk}")
         return outcome
-    SignalFill.objects.bulk_create([SignalFill(signal=signal, **fill) for fill in new])
     if outcome is None:
         outcome = SignalOutcome(
             signal=signal,
             strategy_id=signal.strategy_id,
             market=signal.market,
-            side=signal.action,
+            side=new[0]["side"],
             first_filled_at=new[0]["filled_at"],
             last_filled_at=new[0]["filled_at"],
         )

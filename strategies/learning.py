@@ -11,7 +11,6 @@ is the same whatever day the server or the backtest started.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,10 +21,10 @@ from django.utils import timezone
 
 from strategies.engine import fit_end
 from strategies.library.base import LearnedModel
-from strategies.market_data import candle_series, candles_sync
+from strategies.market_data import recent_series
 from strategies.models import ModelState, Strategy
 from strategies.series import CandleSeries
-from strategies.timeframes import last_closed, refit_anchor, step, to_ms
+from strategies.timeframes import last_closed, refit_anchor, to_ms
 
 logger = logging.getLogger(__name__)
 
@@ -141,90 +140,27 @@ def _holdout(
     return {"holdout_accuracy": round(hits / total, 4), "holdout_rows": total} if total else {}
 
 
-def _stored_or_fitted(
-    *,
-    strategy: Strategy,
-    market: str,
-    model: LearnedModel,
-    period: datetime,
-    fit: Callable[[datetime], ModelState],
-) -> Any:
-    """The stored state for ``period``'s refit time, or ``fit(refit time)``'s.
-
-    When only the refit lacks data, the previous state still decides (as the
-    backtest keeps it); with no state at all, NotEnoughCandles is raised.
-    """
-    loaded = latest_state(strategy=strategy, market=market, model=model)
-    if loaded is not None and not is_due(
-        loaded, model=model, period=period, timeframe=strategy.timeframe
-    ):
-        return loaded.state
-    try:
-        row = fit(refit_time(model=model, period=period, timeframe=strategy.timeframe))
-    except NotEnoughCandles:
-        if loaded is None:
-            raise
-        return loaded.state
-    return model.load_state(row.fitted)
-
-
-def state_for_decision(
-    *,
-    strategy: Strategy,
-    market: str,
-    model: LearnedModel,
-    series: CandleSeries,
-    period: datetime,
-    now: datetime | None = None,
-) -> Any:
-    """The state to decide with at ``period``: the stored one, refitted on ``series`` when due.
-
-    ``series`` must end at ``period`` and hold ``model.history`` candles, so the
-    fit at the refit time (up to ``retrain_every - 1`` candles back) sees a full
-    training window, as the backtest's does.
-    """
-    return _stored_or_fitted(
-        strategy=strategy,
-        market=market,
-        model=model,
-        period=period,
-        fit=lambda fitted_for: model_retrain(
-            strategy=strategy,
-            market=market,
-            model=model,
-            series=series,
-            fitted_for=fitted_for,
-            now=now,
-        ),
-    )
-
-
 def _fit_at(
     *,
     strategy: Strategy,
     market: str,
     model: LearnedModel,
     fitted_for: datetime,
+    series: CandleSeries | None = None,
     client: Any = None,
     now: datetime | None = None,
 ) -> ModelState:
-    """Sync the candles the fit at ``fitted_for`` learns from, fit, store."""
-    count = model.training_window + model.lookback + 1
-    candles_sync(
-        exchange_id=strategy.exchange_id,
-        market=market,
-        timeframe=strategy.timeframe,
-        start=fitted_for - (count - 1) * step(strategy.timeframe),
-        end=fitted_for,
-        client=client,
-    )
-    series = candle_series(
-        exchange_id=strategy.exchange_id,
-        market=market,
-        timeframe=strategy.timeframe,
-        until=fitted_for,
-        count=count,
-    )
+    """Fit for the refit time ``fitted_for`` and store it (``model_retrain``), on ``series``
+    or else on the candles that fit learns from (a full window), synced first."""
+    if series is None:
+        series = recent_series(
+            exchange_id=strategy.exchange_id,
+            market=market,
+            timeframe=strategy.timeframe,
+            until=fitted_for,
+            count=model.training_window + model.lookback + 1,
+            client=client,
+        )
     return model_retrain(
         strategy=strategy,
         market=market,
@@ -241,26 +177,40 @@ def state_for_period(
     market: str,
     model: LearnedModel,
     period: datetime,
+    series: CandleSeries | None = None,
     client: Any = None,
     now: datetime | None = None,
 ) -> Any:
-    """The state a live run decides with at ``period``: the stored fit for its refit
-    time, fitted (its candles synced first) by the first run or refit task to need it.
-    Raises NotEnoughCandles when no state can be had."""
-    return _stored_or_fitted(
-        strategy=strategy,
-        market=market,
-        model=model,
-        period=period,
-        fit=lambda fitted_for: _fit_at(
+    """The state a decision at ``period`` uses: the stored fit for its refit time,
+    fitted by the first run or refit task to need it.
+
+    The fit learns from ``series`` when given (it must end at ``period`` and hold
+    ``model.history`` candles, so the fit at the refit time, up to
+    ``retrain_every - 1`` candles back, sees a full training window, as the
+    backtest's does); else from the stored candles, synced first. When only the
+    refit lacks data, the previous state still decides (as the backtest keeps it);
+    with no state at all, NotEnoughCandles is raised.
+    """
+    loaded = latest_state(strategy=strategy, market=market, model=model)
+    if loaded is not None and not is_due(
+        loaded, model=model, period=period, timeframe=strategy.timeframe
+    ):
+        return loaded.state
+    try:
+        row = _fit_at(
             strategy=strategy,
             market=market,
             model=model,
-            fitted_for=fitted_for,
+            fitted_for=refit_time(model=model, period=period, timeframe=strategy.timeframe),
+            series=series,
             client=client,
             now=now,
-        ),
-    )
+        )
+    except NotEnoughCandles:
+        if loaded is None:
+            raise
+        return loaded.state
+    return model.load_state(row.fitted)
 
 
 def retrain_if_due(

@@ -4,7 +4,8 @@ Only closed candles are stored: the still-open one would change under a
 decision made on it. Fetching goes through ccxt-shaped calls only
 (``fetch_ohlcv(symbol, timeframe, since, limit)``), page by page, so the paper
 exchange and a real exchange behave the same; real clients come from
-``vault.clients.public_client`` with ccxt's rate limiter on.
+``strategies.hooks.public_client`` (vault's keyless client, with ccxt's rate
+limiter on).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from strategies.gaps import (
     missing_inside,
     permanent_gaps,
 )
+from strategies.hooks import public_client
 from strategies.models import PRICE_DIGITS, PRICE_PLACES, Candle, CandleGap
 from strategies.series import CandleSeries
 from strategies.timeframes import from_ms, seconds_of, step, to_ms
-from vault.clients import public_client
 
 PAGE_SIZE = 1000  # Binance's klines maximum; ccxt pages no further for us
 DECIMAL_PLACES = Decimal(1).scaleb(-PRICE_PLACES)
@@ -290,3 +291,29 @@ def candle_series(
     else:
         rows = list(candles.order_by("open_time").values_list(*fields))
     return CandleSeries.from_rows(timeframe, rows)
+
+
+def recent_series(
+    *,
+    exchange_id: str,
+    market: str,
+    timeframe: str,
+    until: datetime,
+    count: int,
+    client: Any = None,
+) -> CandleSeries:
+    """The ``count`` closed candles opening at or before ``until``, fetched first where missing.
+
+    What a live decision or fit reads. Side effects and errors: ``candles_sync``'s.
+    """
+    candles_sync(
+        exchange_id=exchange_id,
+        market=market,
+        timeframe=timeframe,
+        start=until - (count - 1) * step(timeframe),
+        end=until,
+        client=client,
+    )
+    return candle_series(
+        exchange_id=exchange_id, market=market, timeframe=timeframe, until=until, count=count
+    )

@@ -215,12 +215,14 @@ class Signal(models.Model):
         BUY = "buy", "Buy"
         SELL = "sell", "Sell"
         HOLD = "hold", "Hold"
+        # Hold ``fraction`` of the allocation's equity in the market (strategies.sizing).
+        TARGET = "target", "Target"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     strategy = models.ForeignKey(Strategy, on_delete=models.PROTECT, related_name="signals")
     run = models.ForeignKey(StrategyRun, on_delete=models.PROTECT, related_name="signals")
     market = models.CharField(max_length=30)
-    action = models.CharField(max_length=4, choices=Action.choices)
+    action = models.CharField(max_length=6, choices=Action.choices)
     fraction = share_field()
     confidence = share_field()
     # Open time of the last closed candle the decision was made on.
@@ -228,6 +230,10 @@ class Signal(models.Model):
     # The close of that candle, the price the decision was made at: fills are
     # measured against it (slippage). Not signed: bots never act on it.
     reference_price = price_field(null=True, blank=True)
+    # The strategy's measured cost of a trade (fees and slippage, a share of its
+    # value, ``selectors.cost_estimate``) when the signal was made: it sets the
+    # rebalance band of a target (``sizing.rebalance_band``). Signed when set.
+    cost = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     created_at = models.DateTimeField()
     nonce = models.CharField(max_length=32, unique=True, default=new_nonce)
     signature = models.CharField(max_length=128)
@@ -250,6 +256,11 @@ class Signal(models.Model):
         return f"{self.action} {self.fraction} {self.market} @ {self.period:%Y-%m-%d %H:%M}"
 
 
+# A fill (and its outcome) is a buy or a sell, also of a target signal; the old
+# choices are kept as they were so the column does not change.
+FILL_SIDES = [choice for choice in Signal.Action.choices if choice[0] != Signal.Action.TARGET]
+
+
 class SignalFill(models.Model):
     """A fill the trading side reported for a signal (any bot's order)."""
 
@@ -260,7 +271,7 @@ class SignalFill(models.Model):
     # side says: what share of what was ordered got filled.
     order_ref = models.CharField(max_length=64, blank=True)
     ordered_amount = price_field(null=True, blank=True)
-    side = models.CharField(max_length=4, choices=Signal.Action.choices)
+    side = models.CharField(max_length=4, choices=FILL_SIDES)
     amount = price_field()
     price = price_field()
     fee = price_field()
@@ -293,7 +304,7 @@ class SignalOutcome(models.Model):
     )
     strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="outcomes")
     market = models.CharField(max_length=30)
-    side = models.CharField(max_length=4, choices=Signal.Action.choices)
+    side = models.CharField(max_length=4, choices=FILL_SIDES)
     fills = models.PositiveIntegerField(default=0)
     amount = price_field(default=Decimal(0))
     notional = price_field(default=Decimal(0))

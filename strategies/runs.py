@@ -24,11 +24,11 @@ from strategies.engine import decide_latest
 from strategies.learning import state_for_period
 from strategies.library import build_model
 from strategies.library.base import Decision, LearnedModel, StrategyModel
-from strategies.market_data import candle_series, candles_sync
+from strategies.market_data import recent_series
 from strategies.models import Signal, Strategy, StrategyRun
+from strategies.selectors import fill_quality
 from strategies.signing import sign_signal
-from strategies.timeframes import last_closed, step
-from vault.clients import public_client
+from strategies.timeframes import last_closed
 
 logger = logging.getLogger(__name__)
 ERROR_LENGTH = 300
@@ -67,21 +67,13 @@ def _decide_market(
             strategy=strategy, market=market, model=model, period=period, client=exchange, now=now
         )
     # A decision reads its last feature row only: the newest ``lookback`` candles.
-    count = model.lookback
-    candles_sync(
-        exchange_id=strategy.exchange_id,
-        market=market,
-        timeframe=strategy.timeframe,
-        start=period - (count - 1) * step(strategy.timeframe),
-        end=period,
-        client=exchange,
-    )
-    series = candle_series(
+    series = recent_series(
         exchange_id=strategy.exchange_id,
         market=market,
         timeframe=strategy.timeframe,
         until=period,
-        count=count,
+        count=model.lookback,
+        client=exchange,
     )
     if len(series) == 0 or series.open_time(-1) != period:
         raise StaleMarketData(
@@ -105,6 +97,8 @@ def _emit(
     """Store and sign each decision; (emitted ids, markets another run had emitted)."""
     emitted: list[str] = []
     already: list[str] = []
+    # What the strategy's trades have cost bots so far: every bot sizes with it.
+    cost = fill_quality(strategy).trade_cost
     with transaction.atomic():
         for item in decided:
             signal = Signal(
@@ -116,6 +110,7 @@ def _emit(
                 confidence=item.decision.confidence,
                 period=period,
                 reference_price=item.reference_price,
+                cost=cost,
                 created_at=clock(),
             )
             sign_signal(signal)
@@ -161,7 +156,7 @@ def strategy_run(
     errors: list[dict[str, str]] = []
     try:
         model = build_model(strategy.kind, strategy.params)
-        exchange = client if client is not None else public_client(strategy.exchange_id)
+        exchange = client if client is not None else hooks.public_client(strategy.exchange_id)
     except Exception as exc:
         errors.append({"market": "*", "error": describe(exc)})
     else:

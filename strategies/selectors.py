@@ -39,6 +39,7 @@ from strategies.models import (
     Strategy,
     StrategyRun,
 )
+from strategies.sizing import REFERENCE_COST
 from strategies.timeframes import last_closed, refit_anchor, step
 from strategies.track_records import (
     LiveRecord,
@@ -211,6 +212,10 @@ def catalogue(user: User) -> list[CatalogueEntry]:
     ]
 
 
+# Fewer fills than this say too little about costs: the default is used.
+COST_MIN_FILLS = 20
+
+
 @dataclass(frozen=True)
 class FillQuality:
     """How bots' fills of a strategy's signals compared with the decisions.
@@ -242,6 +247,17 @@ class FillQuality:
     @property
     def fill_ratio(self) -> Decimal | None:
         return min(Decimal(1), self.filled / self.ordered) if self.ordered else None
+
+    @property
+    def trade_cost(self) -> Decimal:
+        """The estimated cost of a trade as a share of its value: measured fee rate
+        plus slippage (a price improvement counts as none), once ``COST_MIN_FILLS``
+        fills are known; the backtests' assumption (``sizing.REFERENCE_COST``)
+        before. Signals carry it; it widens a target's rebalance band."""
+        if self.fills < COST_MIN_FILLS or self.fee_rate is None:
+            return REFERENCE_COST
+        slippage = max(Decimal(0), self.slippage or Decimal(0))
+        return (self.fee_rate + slippage).quantize(Decimal("0.000001"))
 
 
 def _exact(expression: Any) -> ExpressionWrapper:

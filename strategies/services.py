@@ -52,7 +52,7 @@ def strategy_add(*, strategy: Strategy) -> Strategy:
     A learned strategy also gets its first fit queued, after commit.
     """
     private_key, strategy.public_key = generate_key_pair()
-    strategy.private_key = private_key  # type: ignore[assignment]  # sealed on save
+    strategy.private_key = private_key  # sealed on save
     strategy.keys_rotated_at = timezone.now()
     strategy.save()
     strategy_schedule_sync(strategy=strategy)
@@ -103,7 +103,7 @@ def strategy_rotate_keys(*, strategy: Strategy) -> Strategy:
     """Replace the key pair. Signals signed before no longer verify: bots ignore them,
     which is what a suspected key leak calls for."""
     private_key, public_key = generate_key_pair()
-    strategy.private_key = private_key  # type: ignore[assignment]  # sealed on save
+    strategy.private_key = private_key  # sealed on save
     strategy.public_key = public_key
     strategy.keys_rotated_at = timezone.now()
     strategy.save(update_fields=["private_key", "public_key", "keys_rotated_at", "updated_at"])

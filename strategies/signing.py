@@ -2,7 +2,8 @@
 
 The canonical payload is a versioned, sorted, compact JSON object of every
 field that decides what a bot does (identity, market, action, sizes, period,
-times, nonce). Numbers are written as fixed-point strings and times as UTC with
+times, nonce, and the cost estimate that sets a target's rebalance band when
+the signal carries one). Numbers are written as fixed-point strings and times as UTC with
 microseconds, so the bytes are the same before and after a database round
 trip on SQLite and PostgreSQL alike.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 PAYLOAD_PREFIX = b"oneclick.signal.v1\n"
 SHARE_PLACES = Decimal("0.0001")
+COST_PLACES = Decimal("0.000001")
 # A signal stamped this far in the future still counts (clocks of two hosts differ).
 CLOCK_SKEW = timedelta(seconds=60)
 
@@ -68,6 +70,12 @@ def canonical_payload(signal: Signal) -> bytes:
         "created_at": _utc(signal.created_at),
         "nonce": signal.nonce,
     }
+    cost = getattr(signal, "cost", None)
+    if cost is not None:
+        # Only when set, so signals made before the field existed still verify.
+        if not isinstance(cost, Decimal) or not cost.is_finite():
+            raise ValueError("a signal's cost must be a finite Decimal")
+        fields["cost"] = f"{cost.quantize(COST_PLACES):f}"
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return PAYLOAD_PREFIX + body.encode("ascii")
 

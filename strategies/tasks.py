@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -13,6 +15,7 @@ from strategies.library.base import LearnedModel
 from strategies.models import Backtest, Strategy, StrategyRun
 from strategies.runs import describe, strategy_run
 from strategies.services import backtest_execute
+from strategies.track_records import official_records_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +68,6 @@ def run_backtest(backtest_id: str) -> str:
 def fail_stalled_backtests() -> int:
     """Scheduled: a backtest whose worker died (no progress for longer than every
     try could take) is marked failed with a clear message instead of "running" for ever."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from strategies.models import Backtest
-
     conf = settings.Q_CLUSTER
     horizon = timedelta(seconds=conf["retry"] * (conf["max_attempts"] + 1))
     return Backtest.objects.filter(
@@ -86,8 +82,6 @@ def fail_stalled_backtests() -> int:
 
 def refresh_track_records(strategy_id: int) -> str:
     """After a strategy is created or its settings change: its official record again."""
-    from strategies.track_records import official_records_refresh
-
     strategy = Strategy.objects.filter(pk=strategy_id).first()
     if strategy is None:
         return "gone"

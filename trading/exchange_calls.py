@@ -298,8 +298,10 @@ def _record_slow_down(
         if credential_id is not None:
             block(account_orders_key(credential_id), seconds=seconds)
         return RateLimited(seconds, "order limit of this account reached")
-    seconds = retry_after_of(exc, client)
-    if seconds is None:
+    asked = retry_after_of(exc, client)
+    if asked is not None:
+        seconds = asked
+    else:
         seconds = settings.EXCHANGE_BAN_DEFAULT_SECONDS if is_ip_ban(exc) else DEFAULT_RETRY_AFTER
     block(ip_key(exchange_id), seconds=seconds)
     if is_ip_ban(exc):

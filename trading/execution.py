@@ -27,12 +27,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from strategies.signing import is_fresh, verify_signal
-from strategies.sizing import MarketRules, Refusal, size_order
+from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
 from trading.decisions import decision_for
 from trading.exchange_calls import RateLimited, with_limits
 from trading.models import Bot, Decision, Order
-from trading.orders import advance, reserved
+from trading.orders import advance, committed_elsewhere, reserved
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -70,10 +70,9 @@ def _check(bot: Bot, signal: Any) -> tuple[str, str] | None:
         return "market_not_allowed", f"{signal.market} is not in the bot's market list."
     if signal.action == "hold":
         return "hold", "The strategy says hold."
-    fraction = Decimal(signal.fraction)
-    if not Decimal(0) < fraction <= Decimal(1):
-        return "oversize", "The signal asks for more than the whole allocation or position."
-    return None
+    # Buy/sell shares in (0, 1], a target in [0, 1]: the sizing's own rule.
+    refused = share_refusal(signal.action, Decimal(signal.fraction))
+    return (refused.reason, refused.message) if refused else None
 
 
 # --- the flow ---------------------------------------------------------------------------
@@ -182,16 +181,22 @@ def _place(
             if existing is not None:
                 return existing
             reserved_cash, reserved_base = reserved(locked, market=signal.market)
-            position = locked.positions.filter(market=signal.market).first()
+            positions = {held.market: held for held in locked.positions.all()}
+            position = positions.pop(signal.market, None)
             sized = size_order(
                 side=signal.action,
                 fraction=Decimal(signal.fraction),
                 capital=locked.allocation,
                 cash=locked.cash - reserved_cash,
                 held=(position.amount if position else Decimal(0)) - reserved_base,
-                price=price * (1 + buffer) if signal.action == "buy" else price,
+                price=price,
                 fee_rate=fee_rate,
                 rules=MarketRules.from_ccxt(market),
+                # A buy (also a target's) reserves for a fill up to the buffer above price.
+                buy_markup=buffer,
+                cost=signal.cost,
+                sleeves=len(locked.markets),
+                committed=committed_elsewhere(reserved_cash, positions.values()),
             )
             if isinstance(sized, Refusal):
                 return sized
@@ -201,7 +206,7 @@ def _place(
                 credential_id=locked.credential_id,
                 exchange_id=bot.credential.exchange_id,
                 market=signal.market,
-                side=signal.action,
+                side=sized.side,  # a target's buy or sell
                 type="market",
                 amount=sized.amount,
                 price=price,

@@ -7,9 +7,10 @@ raw ``Decimal`` such as ``60098.280000000000``.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 
-DASH = "—"
+from oneclick.formatting import DASH, to_decimal
+
 # Decimals shown per asset; anything not listed is a crypto asset shown to 8.
 PRECISION = {
     "USDT": 2, "USDC": 2, "USD": 2, "EUR": 2, "GBP": 2, "BUSD": 2, "FDUSD": 2, "DAI": 2,
@@ -17,16 +18,6 @@ PRECISION = {
 }  # fmt: skip
 QUOTE_PLACES = 2
 MAX_PLACES = 8
-
-
-def to_decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def asset_of(unit: str) -> str:

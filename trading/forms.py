@@ -47,13 +47,13 @@ class BotForm(forms.Form):
         data = self.cleaned_data
         credential, allocation = data.get("credential"), data.get("allocation")
         if credential is not None and allocation is not None:
-            least = min_allocation(credential.exchange_id)
+            least = min_allocation(credential.exchange_id, len(data.get("markets") or ()))
             if allocation < least:
                 self.add_error(
                     "allocation",
                     f"The market's minimum order is {min_order_value(credential.exchange_id):f} "
                     f"{data.get('quote_currency') or ''}; allocate at least {least:f} so the "
-                    "strategy's first order clears it.",
+                    "strategy's first order in each market clears it.",
                 )
         return data
 

@@ -64,9 +64,10 @@ def min_order_value(exchange_id: str) -> Decimal:
     return MIN_ORDER_VALUE.get(exchange_id, DEFAULT_MIN_ORDER_VALUE)
 
 
-def min_allocation(exchange_id: str) -> Decimal:
-    """The least allocation whose first order the exchange accepts."""
-    return min_order_value(exchange_id) * ALLOCATION_MARGIN
+def min_allocation(exchange_id: str, markets: int = 1) -> Decimal:
+    """The least allocation whose first order in each of ``markets`` markets the
+    exchange accepts (each market trades an equal share of the allocation)."""
+    return min_order_value(exchange_id) * ALLOCATION_MARGIN * max(markets, 1)
 
 
 def with_health(bots: QuerySet[Bot]) -> QuerySet[Bot]:
@@ -123,12 +124,12 @@ def bot_health(bot: Bot) -> Health:
     if bot.status == Bot.Status.PAUSED:
         return Health("paused", "Paused", bot.status_reason)
     minimum = min_order_value(bot.credential.exchange_id)
-    if bot.allocation < min_allocation(bot.credential.exchange_id):
+    least = min_allocation(bot.credential.exchange_id, len(bot.markets))
+    if bot.allocation < least:
         return _blocked(
             f"its allocation is below what the market's minimum order ({minimum:f} "
             f"{bot.quote_currency}) needs",
-            f"Raise the allocation to at least {min_allocation(bot.credential.exchange_id):f} "
-            f"{bot.quote_currency}.",
+            f"Raise the allocation to at least {least:f} {bot.quote_currency}.",
             bot_url + "#allocation",
         )
     holds = bot.equity - bot.cash

@@ -121,7 +121,8 @@ def load_markets(client: Any, exchange_id: str, *, reload: bool = False) -> dict
     if source is None:
         source = _download(client, exchange_id)
     client.set_markets_from_exchange(source)
-    return client.markets
+    markets: dict[str, Any] = client.markets
+    return markets
 
 
 def plain_markets(client: Any, exchange_id: str) -> dict[str, Any]:
@@ -131,10 +132,11 @@ def plain_markets(client: Any, exchange_id: str) -> dict[str, Any]:
     budget), not once per task.
     """
     key = f"markets:{exchange_id}:plain"
-    markets = cache.get(key)
-    if markets is None:
-        markets = exchange_calls.request(client, exchange_id, "load_markets")
-        cache.set(key, markets, MARKETS_SECONDS)
+    cached: dict[str, Any] | None = cache.get(key)
+    if cached is not None:
+        return cached
+    markets: dict[str, Any] = exchange_calls.request(client, exchange_id, "load_markets")
+    cache.set(key, markets, MARKETS_SECONDS)
     return markets
 
 
@@ -265,9 +267,10 @@ def _ticker_key(exchange_id: str, market: str) -> str:
 
 
 def _fresh_ticker(key: str, max_age_s: float) -> dict[str, Any] | None:
-    entry = cache.get(key)
+    entry: dict[str, Any] | None = cache.get(key)
     if entry is not None and time.time() - entry["at"] <= max_age_s:
-        return entry["ticker"]
+        ticker: dict[str, Any] = entry["ticker"]
+        return ticker
     return None
 
 
@@ -293,7 +296,7 @@ def ticker_snapshot(
 
     def fetch() -> dict[str, Any]:
         source = client if client is not None else public_client(exchange_id)
-        fetched = exchange_calls.call(source, exchange_id, "fetch_ticker", market)
+        fetched: dict[str, Any] = exchange_calls.call(source, exchange_id, "fetch_ticker", market)
         keep = max(TICKER_KEEP_SECONDS, math.ceil(2 * max_age_s))
         cache.set(key, {"at": time.time(), "ticker": fetched}, keep)
         return fetched

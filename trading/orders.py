@@ -35,7 +35,7 @@ from accounts.notifications import notify_user
 from trading import decisions
 from trading.events import push_to_user
 from trading.exchange_calls import RateLimited, with_limits
-from trading.models import Balance, Bot, Decision, Order
+from trading.models import Balance, Bot, Decision, Order, Position
 from trading.sync import (
     decimal_of,
     report_to_strategy,
@@ -116,6 +116,17 @@ def reserved(bot: Bot, *, market: str | None = None) -> tuple[Decimal, Decimal]:
     quote = in_flight.filter(side="buy").aggregate(s=Sum("reserved"))["s"]
     base = in_flight.filter(side="sell", market=market).aggregate(s=Sum("reserved"))["s"]
     return quote or Decimal(0), base or Decimal(0)
+
+
+def committed_elsewhere(reserved_quote: Decimal, others: Iterable[Position]) -> Decimal:
+    """What a bot holds outside one market's free cash and position, for sizing a
+    target: quote tied up in its unsettled orders plus its other markets'
+    positions at their entry price (sizing one market's order reads no price of
+    the others; their moves since entry shift the equal shares a little, and the
+    next signal of each market rebalances to them)."""
+    return reserved_quote + sum(
+        (position.amount * position.avg_entry for position in others), Decimal(0)
+    )
 
 
 def due_orders(*, now: dt.datetime, stale: dt.datetime, ignore_backoff: bool) -> QuerySet[Order]:

@@ -109,10 +109,11 @@ def bot_create(
     wrong_quote = [m for m in markets if not m.endswith(f"/{quote_currency}")]
     if wrong_quote:
         raise BotRefused(f"{', '.join(wrong_quote)} is not quoted in {quote_currency}.")
-    if allocation < min_allocation(credential.exchange_id):
+    least = min_allocation(credential.exchange_id, len(markets))
+    if allocation < least:
         raise BotRefused(
-            f"Allocate at least {min_allocation(credential.exchange_id):f} {quote_currency}: "
-            "below that the strategy's first order misses the market's minimum."
+            f"Allocate at least {least:f} {quote_currency}: below that the strategy's "
+            "first order in each market misses the market's minimum."
         )
     _check_allocation(credential, quote_currency, allocation)
     with transaction.atomic():
@@ -148,7 +149,12 @@ def joinable_signals(bot: Bot) -> list[Any]:
     ).order_by("-period", "-created_at")
     for signal in recent:
         latest.setdefault(signal.market, signal)
-    return [s for s in latest.values() if s.action == Signal.Action.BUY]
+    # A target above nothing is a position to join too.
+    return [
+        s
+        for s in latest.values()
+        if s.action == Signal.Action.BUY or (s.action == Signal.Action.TARGET and s.fraction > 0)
+    ]
 
 
 def _join_current_position(bot: Bot) -> None:

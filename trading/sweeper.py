@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from strategies.models import Signal, Strategy
 from strategies.signing import is_fresh
 from trading.execution import execute
 from trading.models import Bot, Decision
@@ -55,8 +56,6 @@ def sweep(
 def missing_decisions(*, now: dt.datetime, stale: dt.datetime) -> Iterator[tuple[Any, Any]]:
     """(bot, signal) pairs a fan-out should have executed: the signal is fresh, the bot
     was running when it came, follows its strategy, lists its market, has no decision."""
-    from strategies.models import Signal, Strategy
-
     longest = Strategy.objects.aggregate(m=Max("max_signal_age"))["m"] or 0
     signals = Signal.objects.filter(
         created_at__gte=now - dt.timedelta(seconds=longest), created_at__lte=stale

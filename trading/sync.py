@@ -12,11 +12,13 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from strategies.feedback import record_fills
 from trading.decisions import decide
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
@@ -66,7 +68,7 @@ def settle_vanished_open_orders(order: Order, open_orders: list[dict[str, Any]])
     )
 
 
-def store_balances(credential_id: object, balance: dict[str, Any]) -> None:
+def store_balances(credential_id: UUID, balance: dict[str, Any]) -> None:
     now = timezone.now()
     for currency, row in balance.items():
         if (
@@ -206,7 +208,7 @@ def settle_decision(order: Order) -> None:
             "unfilled",
             "The order ended without a fill.",
         )
-    if outcome:
+    if outcome and order.decision is not None:
         decide(order.decision, outcome, reason, message, also_from="unconfirmed")
 
 
@@ -229,10 +231,11 @@ def feedback_deferred() -> Iterator[list[dict[str, Any]]]:
 
 
 def report_to_strategy(order: Order, fill: Fill) -> None:
-    if not order.decision_id:
+    decision = order.decision
+    if decision is None:
         return
     report = {
-        "signal_id": order.decision.signal_id,
+        "signal_id": decision.signal_id,
         "side": order.side,
         "amount": fill.amount,
         "price": fill.price,
@@ -251,8 +254,6 @@ def report_to_strategy(order: Order, fill: Fill) -> None:
 
 def record_reports(reports: list[dict[str, Any]]) -> None:
     """Add fills to their signals' outcomes; never undoes a recorded trade."""
-    from strategies.feedback import record_fills
-
     if not reports:
         return
     try:

@@ -78,6 +78,16 @@ def _confirmed(credential: ExchangeCredential) -> bool:
     return bool((credential.permissions or {}).get("trade_only_confirmed"))
 
 
+# What _apply_check writes (for save(update_fields=...)).
+CHECK_FIELDS = (
+    "permissions",
+    "permissions_verified",
+    "ip_restricted",
+    "expires_at",
+    "last_verified_at",
+)
+
+
 def _apply_check(credential: ExchangeCredential, check: KeyCheck) -> None:
     credential.permissions = check.as_json()
     credential.permissions_verified = check.verified
@@ -177,12 +187,7 @@ def credential_enable(*, meta: RequestMeta | None, credential: ExchangeCredentia
     with transaction.atomic():
         _apply_check(credential, check)
         credential.status, credential.status_reason = Status.ACTIVE, ""
-        credential.save(
-            update_fields=[
-                "permissions", "permissions_verified", "ip_restricted", "expires_at",
-                "last_verified_at", "status", "status_reason", "updated_at",
-            ]
-        )  # fmt: skip
+        credential.save(update_fields=[*CHECK_FIELDS, "status", "status_reason", "updated_at"])
         record_event(
             user=credential.owner, kind=Kind.KEY_ENABLED, meta=meta,
             credential=str(credential.pk),
@@ -278,29 +283,13 @@ def credential_recheck(credential: ExchangeCredential) -> str:
     except KeyRefused as exc:
         with transaction.atomic():
             _apply_check(credential, check)
-            credential.save(
-                update_fields=[
-                    "permissions",
-                    "permissions_verified",
-                    "ip_restricted",
-                    "expires_at",
-                    "last_verified_at",
-                ]
-            )
+            credential.save(update_fields=CHECK_FIELDS)
             credential_mark_invalid(credential, reason=str(exc)[:300])
         return "invalid"
     result = "ok"
     with transaction.atomic():
         _apply_check(credential, check)
-        credential.save(
-            update_fields=[
-                "permissions",
-                "permissions_verified",
-                "ip_restricted",
-                "expires_at",
-                "last_verified_at",
-            ]
-        )
+        credential.save(update_fields=CHECK_FIELDS)
         if _permissions_differ(before, credential.permissions):
             record_event(
                 user=credential.owner,

@@ -29,8 +29,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "paper": ("sealed",),
     "accounts": ("sealed", "oneclick"),
     "vault": ("sealed", "oneclick", "accounts", "paper"),
-    # Market data reads public prices through the one door to exchanges; nothing else of vault.
-    "strategies": ("sealed", "oneclick", "accounts", "vault.clients"),
+    # Market data reaches vault's door to exchanges through strategies.hooks, which
+    # the wiring (oneclick.apps) fills at start-up.
+    "strategies": ("sealed", "oneclick", "accounts"),
     "trading": ("sealed", "oneclick", "accounts", "vault", "strategies"),
     "oneclick": ("sealed", "accounts", "vault", "strategies", "trading"),
     # Test support (the Binance emulator, exchange fakes) may use anything; nothing
@@ -112,3 +113,46 @@ def test_no_product_code_imports_the_test_support():
     for app in set(APPS) - {"testing"}:
         assert not allowed(app, "testing.binance_emulator")
         assert not [v for v in violations(app) if "imports testing" in v]
+
+
+# In-function imports still to be justified or moved on the branches now editing these
+# modules (fast: trading.execution, trading.fanout; risk: strategies.library); the lead
+# removes each entry when that branch is merged.
+UNEXPLAINED_PENDING = frozenset({"trading/execution.py", "trading/fanout.py"})
+
+
+def unexplained_function_imports(path: Path) -> list[int]:
+    """Lines of imports inside functions with no comment on them or just above them."""
+    lines = path.read_text().splitlines()
+    found = []
+    for function in ast.walk(ast.parse("\n".join(lines), filename=str(path))):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            # The comment may stand above a group of imports, or on the line itself.
+            above = lines[max(0, node.lineno - 5) : node.lineno]
+            if not any("#" in line for line in above):
+                found.append(node.lineno)
+    return found
+
+
+def test_an_import_inside_a_function_says_which_cycle_or_start_up_cost_it_avoids():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for app in APPS
+        if app != "testing"
+        for path in production_modules(app)
+        if str(path.relative_to(ROOT)) not in UNEXPLAINED_PENDING
+        for line in unexplained_function_imports(path)
+    ]
+    assert found == []
+
+
+def test_the_import_check_sees_a_bare_import_in_a_function(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    import json\n    return json\n")
+    assert unexplained_function_imports(module) == [2]
+    module.write_text("def f():\n    # A cycle: json imports this module.\n    import json\n")
+    assert unexplained_function_imports(module) == []

@@ -26,6 +26,7 @@ def test_forms_are_csrf_protected(db: None) -> None:
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/account/login/", {"login": "a@example.com", "password": "x"})
     assert response.status_code == 403
+    assert "You cannot do that here" in response.content.decode()  # our page, not Django's
 
 
 def test_an_unknown_page_is_a_plain_404(client: Client) -> None:

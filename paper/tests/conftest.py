@@ -44,6 +44,12 @@ def make_exchange(db: None, paper_config: PaperConfig) -> ExchangeFactory:
     return make
 
 
+def key_of(exchange: PaperExchange) -> str:
+    """The exchange's API key (every test exchange has one)."""
+    assert exchange.apiKey is not None
+    return exchange.apiKey
+
+
 @pytest.fixture
 def exchange(make_exchange: ExchangeFactory) -> PaperExchange:
     return make_exchange()

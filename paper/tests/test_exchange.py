@@ -14,7 +14,7 @@ from paper.config import PaperConfig
 from paper.engine import OrderRequest, open_desk
 from paper.exchange import PaperExchange
 from paper.models import PaperOrder
-from paper.tests.conftest import ExchangeFactory
+from paper.tests.conftest import SECRET, ExchangeFactory, key_of
 
 SYMBOL = "BTC/USDT"
 
@@ -230,7 +230,7 @@ def test_raw_amounts_and_prices_off_the_grid_break_lot_size_and_price_filter(
     exchange: PaperExchange, paper_config: PaperConfig
 ) -> None:
     exchange.fetch_balance()  # opens the account
-    key, secret = exchange.apiKey, exchange.secret
+    key, secret = key_of(exchange), SECRET
     off_step = OrderRequest(SYMBOL, "buy", "market", Decimal("0.000155"))
     off_tick = OrderRequest(SYMBOL, "buy", "limit", Decimal("0.001"), Decimal("50000.005"))
     too_big = OrderRequest(SYMBOL, "buy", "market", Decimal("9001"))

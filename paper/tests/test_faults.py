@@ -9,7 +9,7 @@ from paper import faults
 from paper.errors import PaperRateLimited
 from paper.exchange import PaperExchange
 from paper.models import PaperFault, PaperOrder
-from paper.tests.conftest import ExchangeFactory
+from paper.tests.conftest import ExchangeFactory, key_of
 
 SYMBOL = "BTC/USDT"
 
@@ -26,7 +26,7 @@ SYMBOL = "BTC/USDT"
 def test_a_fault_fails_the_next_call_without_placing_anything(
     exchange: PaperExchange, fault: str, error: type[Exception]
 ) -> None:
-    faults.inject(exchange.apiKey, fault)
+    faults.inject(key_of(exchange), fault)
     with pytest.raises(error):
         exchange.create_order(SYMBOL, "market", "buy", 0.001, params={"clientOrderId": "c1"})
     assert not PaperOrder.objects.exists()
@@ -35,7 +35,7 @@ def test_a_fault_fails_the_next_call_without_placing_anything(
 
 
 def test_a_rate_limit_fault_carries_retry_after(exchange: PaperExchange) -> None:
-    faults.inject(exchange.apiKey, "rate_limit", retry_after=42)
+    faults.inject(key_of(exchange), "rate_limit", retry_after=42)
     with pytest.raises(PaperRateLimited) as caught:
         exchange.fetch_balance()
     assert isinstance(caught.value, ccxt.DDoSProtection)
@@ -46,7 +46,7 @@ def test_a_rate_limit_fault_carries_retry_after(exchange: PaperExchange) -> None
 def test_a_lost_reply_places_the_order_once_and_the_caller_finds_it_by_client_id(
     exchange: PaperExchange,
 ) -> None:
-    faults.inject(exchange.apiKey, "lost_reply", method="create_order")
+    faults.inject(key_of(exchange), "lost_reply", method="create_order")
     with pytest.raises(ccxt.RequestTimeout):
         exchange.create_order(SYMBOL, "market", "buy", 0.001, params={"clientOrderId": "bot-9"})
     found = exchange.fetch_order(None, SYMBOL, {"clientOrderId": "bot-9"})
@@ -57,7 +57,7 @@ def test_a_lost_reply_places_the_order_once_and_the_caller_finds_it_by_client_id
 
 
 def test_a_fault_can_last_for_several_calls(exchange: PaperExchange) -> None:
-    faults.inject(exchange.apiKey, "server_error", times=3)
+    faults.inject(key_of(exchange), "server_error", times=3)
     for _ in range(3):
         with pytest.raises(ccxt.ExchangeNotAvailable):
             exchange.fetch_balance()
@@ -66,7 +66,7 @@ def test_a_fault_can_last_for_several_calls(exchange: PaperExchange) -> None:
 
 
 def test_a_fault_armed_for_one_method_spares_the_others(exchange: PaperExchange) -> None:
-    faults.inject(exchange.apiKey, "timeout", method="cancel_order")
+    faults.inject(key_of(exchange), "timeout", method="cancel_order")
     exchange.fetch_balance()
     exchange.fetch_ticker(SYMBOL)
     with pytest.raises(ccxt.RequestTimeout):
@@ -76,7 +76,7 @@ def test_a_fault_armed_for_one_method_spares_the_others(exchange: PaperExchange)
 def test_faults_are_shared_by_every_client_of_the_account(make_exchange: ExchangeFactory) -> None:
     web = make_exchange(api_key="paper-shared-faults")
     worker = make_exchange(api_key="paper-shared-faults")
-    faults.inject(web.apiKey, "timeout")
+    faults.inject(key_of(web), "timeout")
     with pytest.raises(ccxt.RequestTimeout):
         worker.fetch_ticker(SYMBOL)
     web.fetch_ticker(SYMBOL)  # the single use was consumed by the worker
@@ -84,16 +84,16 @@ def test_faults_are_shared_by_every_client_of_the_account(make_exchange: Exchang
 
 def test_faults_belong_to_one_account(make_exchange: ExchangeFactory) -> None:
     alice, bob = make_exchange(), make_exchange()
-    faults.inject(alice.apiKey, "timeout", times=5)
+    faults.inject(key_of(alice), "timeout", times=5)
     bob.fetch_balance()
     with pytest.raises(ccxt.RequestTimeout):
         alice.fetch_balance()
 
 
 def test_clear_disarms_every_fault(exchange: PaperExchange) -> None:
-    faults.inject(exchange.apiKey, "timeout", times=10)
-    faults.inject(exchange.apiKey, "rate_limit", method="fetch_balance")
-    assert faults.clear(exchange.apiKey) == 2
+    faults.inject(key_of(exchange), "timeout", times=10)
+    faults.inject(key_of(exchange), "rate_limit", method="fetch_balance")
+    assert faults.clear(key_of(exchange)) == 2
     exchange.fetch_balance()
 
 

@@ -96,7 +96,7 @@ def test_two_processes_on_one_account_never_overspend_nor_lose_a_fill(
     paper_config: PaperConfig,
 ) -> None:
     # About 25 orders' worth of money for 50 attempts, 10 of them with contested ids.
-    funded = PaperConfig(starting_balances={"USDT": "1500"}, rate_limit_per_minute=None)
+    funded = PaperConfig(starting_balances={"USDT": Decimal("1500")}, rate_limit_per_minute=None)
     PaperExchange(apiKey=KEY, secret=SECRET, config=funded).fetch_balance()
     start_at = time.time() + 4  # both have loaded Django by then
     results = [_result(worker) for worker in [_start("a", start_at), _start("b", start_at)]]

@@ -4,6 +4,7 @@ trades by its id, lookups by id and client order id, Binance's duplicate rule.""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import ccxt
 import pytest
@@ -36,7 +37,9 @@ def test_the_order_reply_carries_its_fills_as_binance_does_with_full_replies(
 def test_my_trades_by_order_id_lists_only_that_orders_fills(
     make_exchange: ExchangeFactory, paper_config: PaperConfig, clock: ManualClock
 ) -> None:
-    exchange = make_exchange(config=dataclasses.replace(paper_config, max_fill_notional=500))
+    exchange = make_exchange(
+        config=dataclasses.replace(paper_config, max_fill_notional=Decimal("500"))
+    )
     chunked = exchange.create_order(SYMBOL, "market", "buy", 0.015)  # fills over 2-3 minutes
     other = exchange.create_order(SYMBOL, "market", "buy", 0.001)
     clock.advance(minutes=3)

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from strategies.series import CandleSeries
+from strategies.sizing import TARGET
 
 if TYPE_CHECKING:
     from strategies.library.risk import RiskOverlay
 
 BUY, SELL, HOLD = "buy", "sell", "hold"
+ACTIONS = (BUY, SELL, HOLD, TARGET)
 SHARE_STEP = Decimal("0.0001")
 
 
@@ -38,7 +40,9 @@ def share(value: float) -> Decimal:
 @dataclass(frozen=True)
 class Decision:
     """``buy``: move ``fraction`` of the allocation into the asset (as far as cash allows);
-    ``sell``: sell ``fraction`` of the asset held; ``hold``: do nothing.
+    ``sell``: sell ``fraction`` of the asset held; ``target``: hold ``fraction`` of the
+    allocation's equity in the asset, buying or selling the difference (0: out; see
+    ``strategies.sizing``); ``hold``: do nothing.
     ``confidence`` is the model's own 0-1 strength of the call (0 for a hold).
     """
 
@@ -47,7 +51,7 @@ class Decision:
     confidence: Decimal
 
     def __post_init__(self) -> None:
-        if self.action not in (BUY, SELL, HOLD):
+        if self.action not in ACTIONS:
             raise ValueError(f"unknown action {self.action!r}")
         for name in ("fraction", "confidence"):
             value = getattr(self, name)
@@ -106,13 +110,15 @@ RISK_PARAMS: dict[str, Param] = {
 
 
 RISK_RULE = (
-    "Every decision then passes the risk overlay, the same in live runs and backtests: "
-    "below the risk_regime_window-candle average the strategy sells everything and buys "
-    "nothing, and buys again only once the close is risk_band above it; after a fall of "
-    "risk_brake from the highest close of the last risk_brake_window candles it sells "
-    "everything, and buys again only within half that fall of the high; each buy is "
-    "scaled by risk_target_vol / the annualised volatility of the last risk_vol_window "
-    "candles (at most 1)."
+    "Every decision then passes the risk overlay, the same in live runs and backtests, "
+    "which turns a buy into an exposure target (a share of the allocation's equity to "
+    "hold, rebalanced when it drifts more than 5 % away, more when measured trading "
+    "costs are higher): the buy's share times risk_target_vol / the annualised "
+    "volatility of the last risk_vol_window candles (at most 1), times 0 below the "
+    "risk_regime_window-candle average rising to 1 at risk_band above it, times 1 "
+    "within half of risk_brake below the highest close of the last risk_brake_window "
+    "candles falling to 0 at risk_brake below it. Below the average or past the brake "
+    "it holds nothing, whatever the model says."
 )
 
 
@@ -164,6 +170,7 @@ class StrategyModel(ABC):
 
     @property
     def overlay(self) -> RiskOverlay:
+        # Cycle: risk builds on this module's Decision and parameters.
         from strategies.library.risk import RiskOverlay
 
         return RiskOverlay.from_params(self.params)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import numpy as np
@@ -56,7 +57,9 @@ class DirectionClassifier(LearnedModel):
         "With p the predicted chance of a higher "
         "close: buy when p ≥ 0.5 + edge, a fraction growing from half of max_fraction at "
         "the edge to all of it at twice the edge; sell sell_fraction when p ≤ 0.5 - edge; "
-        "hold otherwise. Confidence is |p - 0.5| * 2."
+        "hold otherwise. Confidence is |p - 0.5| * 2. A trend gate (trend_slow > 0) sells "
+        "everything and buys nothing while the trend_fast-candle average is below the "
+        "trend_slow-candle one, whatever p says."
     )
     PARAMS: ClassVar[dict[str, Param]] = {
         "train_window": Param(1000, 100, 50_000, "candles a fit learns from", integer=True),
@@ -66,6 +69,12 @@ class DirectionClassifier(LearnedModel):
         "regularisation": Param(0.1, 0.0001, 1000, "inverse L2 strength (scikit-learn's C)"),
         "max_fraction": Param(1.0, 0.01, 1, "share of the allocation a strong buy uses"),
         "sell_fraction": Param(1.0, 0.01, 1, "share of the position a sell sells"),
+        "trend_fast": Param(
+            50, 2, 1000, "fast average of the trend gate, in candles", integer=True
+        ),
+        "trend_slow": Param(
+            200, 0, 5000, "slow average of the trend gate, in candles (0: no gate)", integer=True
+        ),
         **RISK_PARAMS,
     }
     default_markets = ("BTC/USDT", "ETH/USDT")
@@ -74,10 +83,12 @@ class DirectionClassifier(LearnedModel):
     def check_together(cls, values: dict[str, float]) -> None:
         if values["min_train"] > values["train_window"]:
             raise ValueError("min_train must not exceed train_window")
+        if values["trend_slow"] and values["trend_fast"] >= values["trend_slow"]:
+            raise ValueError("trend_fast must be shorter than trend_slow")
 
     @property
     def signal_lookback(self) -> int:
-        return 49  # r48 needs 48 earlier closes
+        return max(49, int(self.params["trend_slow"]))  # r48 needs 48 earlier closes
 
     @property
     def retrain_every(self) -> int:
@@ -103,8 +114,17 @@ class DirectionClassifier(LearnedModel):
                 rsi(close, 14) / 100.0 - 0.5,
                 np.log(series.high / series.low),
                 relative_volume,
+                # Not learned from: the trend gate's fast / slow average - 1.
+                self._trend(close),
             ]
         )
+
+    def _trend(self, close: np.ndarray) -> np.ndarray:
+        slow = int(self.params["trend_slow"])
+        if not slow:
+            return np.ones(len(close))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sma(close, int(self.params["trend_fast"])) / sma(close, slow) - 1.0
 
     def fit(self, features: np.ndarray, close: np.ndarray, end: int) -> FitResult | None:
         """Learn from rows whose next close is known by candle ``end``: rows < end.
@@ -115,7 +135,7 @@ class DirectionClassifier(LearnedModel):
         rows = np.arange(first, end)
         if len(rows) == 0:
             return None
-        x = features[rows]
+        x = features[rows][:, : len(FEATURES)]
         change = close[rows + 1] - close[rows]
         usable = ~np.isnan(x).any(axis=1) & (change != 0)
         x, y = x[usable], (change[usable] > 0).astype(int)
@@ -148,13 +168,16 @@ class DirectionClassifier(LearnedModel):
         )
 
     def probability_up(self, row: np.ndarray, state: Any) -> float:
-        return float(state.probability_up(row))
+        return float(state.probability_up(row[: len(FEATURES)]))
 
     def decide(self, row: np.ndarray, state: Any = None) -> Decision:
         if state is None or np.isnan(row).any():
             return STAY
-        p = state.probability_up(row)
+        p = self.probability_up(row, state)
         edge = float(self.params["edge"])
+        if row[len(FEATURES)] <= 0:
+            # The trend gate: against a falling trend it holds nothing, whatever p says.
+            return Decision(SELL, Decimal(1), share(abs(p - 0.5) * 2))
         if p >= 0.5 + edge:
             strength = (p - 0.5) / (2 * edge) if edge > 0 else 1.0
             fraction = float(self.params["max_fraction"]) * min(1.0, strength)

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from strategies.indicators import sma, volatility
-from strategies.library.base import BUY, RISK_PARAMS, SELL, STAY, Decision, share
+from strategies.library.base import BUY, RISK_PARAMS, SELL, STAY, TARGET, Decision, share
 from strategies.series import CandleSeries
 from strategies.timeframes import periods_per_year
 
@@ -85,14 +85,15 @@ class RiskOverlay:
         )
 
     def state(self, row: np.ndarray) -> str:
-        """``off``: sell everything; ``wait``: keep what is held but buy nothing;
-        ``on``: the model decides; ``warmup``: too little history to judge.
+        """``off``: out of the market; ``wait``: between the exit and re-entry
+        lines (exposure scaled down); ``on``: the model decides; ``warmup``: too
+        little history to judge.
 
         An exit line and a stricter re-entry line (``band`` above the regime
         average, half the brake below the high) keep a market that hovers around
         one line from being sold and bought back candle after candle.
         """
-        close, regime, high, _vol = (float(v) for v in row)
+        close, regime, high, _vol = (float(v) for v in row[:4])
         if math.isnan(regime) or math.isnan(high):
             return "warmup"
         if close < regime or close < high * (1.0 - self.brake):
@@ -101,22 +102,47 @@ class RiskOverlay:
             return "wait"
         return "on"
 
+    def exposure(self, row: np.ndarray) -> float:
+        """The largest share of equity the market allows at this row, in [0, 1].
+
+        The volatility target (``target_vol`` / annualised volatility, at most
+        1), times the regime's scale (0 below the average, rising to 1 at
+        ``band`` above it), times the brake's (1 within half the brake of the
+        recent high, falling to 0 at the brake): exposure is cut step by step as
+        the market turns, not all at once.
+        """
+        close, regime, high, vol = (float(v) for v in row[:4])
+        if math.isnan(regime) or math.isnan(high):
+            return 0.0
+        vol_scale = 1.0 if not vol > 0 or math.isnan(vol) else min(1.0, self.target_vol / vol)
+        # A regime window of 0 (average -inf) or a brake of 1 switches that rule off.
+        if not math.isfinite(regime) or regime <= 0 or close < regime:
+            regime_scale = 1.0 if not math.isfinite(regime) else 0.0
+        else:
+            regime_scale = 1.0 if self.band <= 0 else (close / regime - 1.0) / self.band
+        fall = 1.0 - close / high if high > 0 else 0.0
+        brake_scale = 1.0 if self.brake >= 1 else (self.brake - fall) / (self.brake / 2)
+        return vol_scale * _unit(regime_scale) * _unit(brake_scale)
+
     def apply(self, decision: Decision, row: np.ndarray) -> Decision:
-        """The model's ``decision`` limited by the risk rules at this feature ``row``."""
+        """The model's ``decision`` as an exposure target limited by the risk rules.
+
+        A buy of f becomes a target of f times ``exposure`` (rebalanced by the
+        shared sizing: a model that keeps saying buy holds that share, no more);
+        risk off becomes a target of 0 whatever the model wanted; sells and holds
+        pass as they are (a hold keeps the position, a sell sells its share).
+        """
         state = self.state(row)
         if state == "warmup":
             return STAY
         if state == "off":
-            # Risk off: close whatever the model holds, whatever it wanted.
             confidence = decision.confidence if decision.action == SELL else Decimal(1)
-            return Decision(SELL, Decimal(1), confidence)
+            return Decision(TARGET, Decimal(0), confidence)
         if decision.action != BUY:
             return decision
-        if state == "wait":
-            return STAY
-        vol = float(row[3])
-        scale = 1.0 if not vol > 0 or math.isnan(vol) else min(1.0, self.target_vol / vol)
-        fraction = share(float(decision.fraction) * scale)
-        if fraction <= 0:
-            return STAY
-        return Decision(BUY, fraction, decision.confidence)
+        target = share(float(decision.fraction) * self.exposure(row))
+        return Decision(TARGET, target, decision.confidence)
+
+
+def _unit(value: float) -> float:
+    return max(0.0, min(1.0, value))

@@ -4,14 +4,15 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from django.db import connections
 
 from strategies.feedback import FillRejected, record_fill
 from strategies.models import Signal, SignalFill, SignalOutcome
 from strategies.selectors import fill_quality
 from strategies.tests.factories import START, SignalFactory, StrategyFactory
+from testing.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -129,7 +130,7 @@ def test_the_same_fill_reported_twice_counts_once(strategy) -> None:
 )
 def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message: str) -> None:
     buy = signal(strategy, "buy", 0)
-    values = {
+    values: dict[str, Any] = {
         "signal_id": buy.pk,
         "side": "buy",
         "amount": D(1),
@@ -147,23 +148,12 @@ def test_a_fill_that_cannot_be_right_is_rejected(strategy, change: dict, message
 def test_fills_reported_at_once_by_many_bots_all_count() -> None:
     buy = SignalFactory(strategy=StrategyFactory(), action="buy")
     start = threading.Barrier(6, timeout=30)
-    failures: list[BaseException] = []
 
     def report(n: int) -> None:
-        try:
-            start.wait()
-            fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
-        except BaseException as exc:  # reported below, in the test's thread
-            failures.append(exc)
-        finally:
-            connections.close_all()
+        start.wait()
+        fill(buy, "1", str(100 + n), "0", fill_id=f"trade-{n}")
 
-    threads = [threading.Thread(target=report, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    assert run_in_threads(report, 6) == []
     outcome = SignalOutcome.objects.get(signal=buy)
     # A lost update would show fewer fills or a wrong sum: 100 + 101 + … + 105.
     assert (outcome.fills, outcome.amount, outcome.notional) == (6, D(6), D(615))
@@ -191,6 +181,7 @@ def test_slippage_fees_and_fill_ratio_are_aggregated_per_strategy(
         quality = fill_quality(strategy)
     assert quality.fills == 4
     # Costs: buys 1*1 + 0.5*2 + 0 = 2, sell 2 -> 4, over 100*2.5 + 200*1 = 450 decided.
+    assert quality.slippage is not None and quality.fee_rate is not None
     assert quality.slippage.quantize(D("0.000001")) == D("0.008889")
     assert quality.fee_rate.quantize(D("0.000001")) == D("0.001")
     assert quality.fill_ratio == D("3.5") / D(4)
@@ -225,3 +216,60 @@ def test_an_ordered_amount_that_cannot_be_right_is_rejected(strategy) -> None:
         fill(signal(strategy, "buy", 0), "1", "100", "0.1", ordered_amount=D(0))
     with pytest.raises(FillRejected, match="order_ref must be at most 64"):
         fill(signal(strategy, "buy", 4), "1", "100", "0.1", order_ref="x" * 65)
+
+
+def test_a_target_signals_fills_are_buys_or_sells_and_its_outcome_follows_the_first(
+    strategy,
+) -> None:
+    target = signal(strategy, "target", 0)
+    outcome = record_fill(
+        signal_id=target.pk, side="buy", amount=D(1), price=D(100), fee=D("0.1"), filled_at=FILLED
+    )
+    assert (outcome.side, outcome.amount) == ("buy", D(1))
+    # Another bot, above the target, sold: stored and counted in the fill quality.
+    outcome = record_fill(
+        signal_id=target.pk, side="sell", amount=D(2), price=D(99), fee=D("0.2"), filled_at=FILLED
+    )
+    assert (outcome.side, outcome.amount) == ("buy", D(1))
+    assert SignalFill.objects.filter(signal=target).count() == 2
+    assert fill_quality(strategy).fills == 2
+    sell = signal(strategy, "sell", 4)
+    fill(sell, "1", "110", "0.11")
+    outcome.refresh_from_db()
+    assert outcome.realised_return is not None  # closed by the next sell
+
+
+def test_the_cost_estimate_is_the_default_until_enough_fills_then_fees_plus_slippage(
+    strategy,
+) -> None:
+    from strategies.selectors import COST_MIN_FILLS
+    from strategies.sizing import REFERENCE_COST
+
+    buy = priced(strategy, "buy", 0, "100")
+    for i in range(COST_MIN_FILLS - 1):
+        fill(buy, "1", "100.3", "0.2006", fill_id=f"f{i}")
+    assert fill_quality(strategy).trade_cost == REFERENCE_COST
+    fill(buy, "1", "100.3", "0.2006", fill_id="last")
+    # A fee of 0.2 % and a slippage of 0.3 %: 0.5 % a trade, over three times the default.
+    assert fill_quality(strategy).trade_cost == D("0.005")
+
+
+def test_a_run_stamps_each_signal_with_the_strategys_cost_estimate(strategy) -> None:
+    from strategies.runs import _emit
+    from strategies.tests.factories import StrategyRunFactory
+
+    buy = priced(strategy, "buy", 0, "100")
+    for i in range(25):
+        fill(buy, "1", "100.3", "0.2006", fill_id=f"f{i}")
+    from strategies.library.base import TARGET, Decision
+    from strategies.runs import MarketDecision
+
+    emitted, _ = _emit(
+        strategy=strategy,
+        run=StrategyRunFactory(strategy=strategy),
+        period=START + timedelta(hours=40),
+        decided=[MarketDecision("BTC/USDT", Decision(TARGET, D("0.4"), D(1)), D(100))],
+        clock=lambda: datetime.now(UTC),
+    )
+    made = Signal.objects.get(pk=emitted[0])
+    assert (made.action, made.cost) == ("target", D("0.005"))

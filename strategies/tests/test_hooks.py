@@ -3,8 +3,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from paper.exchange import PaperExchange
 from strategies import hooks
+from vault.clients import public_client
 
 
 @pytest.fixture
@@ -46,3 +49,15 @@ def test_a_receiver_cannot_change_what_the_next_one_sees(receivers) -> None:
     receivers.extend([lambda ids: ids.clear(), seen.append])
     hooks.signals_emitted(["a"])
     assert seen == [["a"]]
+
+
+def test_market_data_reads_through_vaults_keyless_client_once_the_project_started() -> None:
+    client = hooks.public_client("paper")
+    assert isinstance(client, PaperExchange) and not client.apiKey
+    assert hooks._public_client_factory == [public_client]
+
+
+def test_without_a_provided_client_market_data_says_what_is_missing(monkeypatch) -> None:
+    monkeypatch.setattr(hooks, "_public_client_factory", [])
+    with pytest.raises(ImproperlyConfigured, match="market-data client"):
+        hooks.public_client("paper")

@@ -11,7 +11,7 @@ from strategies.learning import (
     latest_state,
     model_retrain,
     retrain_if_due,
-    state_for_decision,
+    state_for_period,
 )
 from strategies.library.ml import DirectionClassifier
 from strategies.models import ModelState
@@ -20,7 +20,7 @@ from strategies.tests.markets import coin_flips
 from strategies.timeframes import last_closed, refit_anchor, step
 
 pytestmark = pytest.mark.django_db
-PARAMS = {"train_window": 100, "min_train": 50, "retrain_every": 3}
+PARAMS = {"train_window": 100, "min_train": 50, "retrain_every": 3, "trend_slow": 0}
 H4 = step("4h")
 
 
@@ -76,13 +76,14 @@ def test_a_stored_state_that_does_not_load_is_passed_over_for_the_previous(strat
         data_start=good.data_start, data_end=good.data_end, rows=1, fitted={"format": 99},
     )  # fmt: skip
     loaded = latest_state(strategy=strategy, market="BTC/USDT", model=model)
-    assert loaded.row.pk == good.pk
+    assert loaded is not None and loaded.row.pk == good.pk
 
 
 def test_a_model_is_due_at_the_next_refit_time_on_the_fixed_clock(strategy, model) -> None:
     series = series_from_closes(coin_flips(200, seed=1))
     model_retrain(strategy=strategy, market="BTC/USDT", model=model, series=series)
     loaded = latest_state(strategy=strategy, market="BTC/USDT", model=model)
+    assert loaded is not None
     end = loaded.row.data_end
     assert not is_due(loaded, model=model, period=end + 2 * H4, timeframe="4h")
     assert is_due(loaded, model=model, period=end + 3 * H4, timeframe="4h")
@@ -92,10 +93,10 @@ def test_a_model_is_due_at_the_next_refit_time_on_the_fixed_clock(strategy, mode
 def test_a_decision_uses_the_stored_state_until_a_refit_is_due(strategy, model) -> None:
     series = series_from_closes(coin_flips(220, seed=1))
     head = series.head(200)
-    state_for_decision(
+    state_for_period(
         strategy=strategy, market="BTC/USDT", model=model, series=head, period=head.open_time(-1)
     )
-    state_for_decision(
+    state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -103,7 +104,7 @@ def test_a_decision_uses_the_stored_state_until_a_refit_is_due(strategy, model) 
         period=series.open_time(200),
     )
     assert ModelState.objects.count() == 1  # candles 199 and 200 use the fit of 198
-    state_for_decision(
+    state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -118,7 +119,7 @@ def test_when_a_refit_lacks_data_the_last_state_still_decides(strategy, model) -
     series = series_from_closes(coin_flips(200, seed=1))
     model_retrain(strategy=strategy, market="BTC/USDT", model=model, series=series)
     short = series.window(150, 200)
-    state = state_for_decision(
+    state = state_for_period(
         strategy=strategy,
         market="BTC/USDT",
         model=model,
@@ -131,7 +132,7 @@ def test_when_a_refit_lacks_data_the_last_state_still_decides(strategy, model) -
 def test_without_any_state_and_too_little_data_the_market_fails(strategy, model) -> None:
     short = series_from_closes(coin_flips(60))
     with pytest.raises(NotEnoughCandles):
-        state_for_decision(
+        state_for_period(
             strategy=strategy,
             market="BTC/USDT",
             model=model,
@@ -144,9 +145,10 @@ def test_the_scheduled_refit_syncs_candles_then_fits_only_when_due(strategy, mod
     now = timezone.now() - timedelta(days=1)
     state = retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now)
     anchor = refit_anchor(last_closed(now, "4h"), "4h", 3)
+    assert state is not None
     assert state.version == 1 and state.data_end == state.fitted_for == anchor
     assert retrain_if_due(strategy=strategy, market="BTC/USDT", model=model, now=now) is None
     later = retrain_if_due(
         strategy=strategy, market="BTC/USDT", model=model, now=now + timedelta(hours=12)
     )
-    assert later.version == 2
+    assert later is not None and later.version == 2

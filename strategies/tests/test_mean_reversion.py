@@ -13,7 +13,7 @@ from strategies.tests.markets import downtrend, flat, uptrend
 
 def test_it_buys_part_of_the_allocation_after_a_clear_fall() -> None:
     decision = decide_latest(MeanReversion(NO_RISK), series_from_closes(downtrend()))
-    assert decision.action == "buy"
+    assert decision.action == "target"  # held as an exposure target by the overlay
     assert decision.fraction == Decimal("0.5000")
     assert decision.confidence == Decimal("1.0000")  # RSI 0: as oversold as it gets
 

@@ -11,7 +11,15 @@ import pytest
 from strategies.backtest import Costs, run_backtest
 from strategies.engine import decide_latest, replay
 from strategies.library import build_model
-from strategies.library.base import BUY, RISK_PARAMS, SELL, STAY, Decision, StrategyModel
+from strategies.library.base import (
+    BUY,
+    RISK_PARAMS,
+    SELL,
+    STAY,
+    TARGET,
+    Decision,
+    StrategyModel,
+)
 from strategies.performance import beats_buy_and_hold, buy_and_hold, summary_of
 from strategies.series import CandleSeries
 from strategies.tests.factories import NO_RISK, SHORT_RISK, series_from_closes
@@ -48,9 +56,20 @@ def rise_then_fall(fall: float, *, rise: int = 120, after: int = 10) -> list[flo
 
 def test_the_drawdown_brake_sells_everything_once_the_market_falls_past_it() -> None:
     model = AlwaysBuys({**SHORT_RISK, "risk_brake": 0.1})
-    assert decide_latest(model, series_from_closes(rise_then_fall(0.05))).action == BUY
+    before = decide_latest(model, series_from_closes(rise_then_fall(0.05)))
+    assert before.action == TARGET and before.fraction == D(1)
     braked = decide_latest(model, series_from_closes(rise_then_fall(0.15)))
-    assert (braked.action, braked.fraction) == (SELL, D(1))
+    assert (braked.action, braked.fraction) == (TARGET, D(0))
+
+
+def test_between_half_the_brake_and_the_brake_the_target_shrinks_with_the_fall() -> None:
+    model = AlwaysBuys({**SHORT_RISK, "risk_brake": 0.2, "risk_regime_window": 0})
+    targets = [
+        decide_latest(model, series_from_closes(rise_then_fall(fall))).fraction
+        for fall in (0.05, 0.12, 0.15, 0.18)
+    ]
+    assert targets[0] == D(1) and targets == sorted(targets, reverse=True)
+    assert D(0) < targets[-1] < D("0.3")
 
 
 def test_the_drawdown_brake_cuts_a_backtests_exposure_to_nothing() -> None:
@@ -75,14 +94,15 @@ def test_below_the_long_average_nothing_is_bought_and_everything_is_sold() -> No
     decision = decide_latest(
         AlwaysBuys({**SHORT_RISK, "risk_brake": 1.0}), series_from_closes(closes)
     )
-    assert (decision.action, decision.fraction) == (SELL, D(1))
+    assert (decision.action, decision.fraction) == (TARGET, D(0))
 
 
-def test_between_the_exit_and_reentry_lines_it_keeps_what_it_holds_and_buys_nothing() -> None:
-    # Just above the long average but less than the band above it: wait.
+def test_between_the_exit_and_reentry_lines_a_buy_targets_a_share_of_the_full_exposure() -> None:
+    # Just above the long average, a sixth of the band above it: a sixth of full exposure.
     closes = [100.0] * 70 + [100.5]
-    params = {**SHORT_RISK, "risk_band": 0.03}
-    assert decide_latest(AlwaysBuys(params), series_from_closes(closes)) == STAY
+    params = {**SHORT_RISK, "risk_band": 0.03, "risk_target_vol": 10.0}
+    decision = decide_latest(AlwaysBuys(params), series_from_closes(closes))
+    assert decision.action == TARGET and D("0.15") < decision.fraction < D("0.18")
     sell = Decision(SELL, D("0.5"), D("0.7"))
     risk_row = AlwaysBuys(params).overlay.features(series_from_closes(closes))[-1]
     assert AlwaysBuys(params).overlay.apply(sell, risk_row) == sell  # sells always pass
@@ -94,7 +114,19 @@ def test_a_buy_is_scaled_down_to_the_volatility_target_in_a_turbulent_market() -
     params = {**SHORT_RISK, "risk_brake": 1.0, "risk_band": 0.0, "risk_target_vol": 0.5}
     assert decide_latest(AlwaysBuys(params), series_from_closes(calm)).fraction == D(1)
     scaled = decide_latest(AlwaysBuys(params), series_from_closes(turbulent))
-    assert scaled.action == BUY and D("0.05") < scaled.fraction < D("0.5")
+    assert scaled.action == TARGET and D("0.05") < scaled.fraction < D("0.5")
+
+
+def test_a_model_that_keeps_saying_buy_holds_its_target_instead_of_ending_fully_invested() -> None:
+    turbulent = series_from_closes(uptrend(300, step=0.004, wiggle=0.03))
+    params = {**SHORT_RISK, "risk_brake": 1.0, "risk_band": 0.0, "risk_target_vol": 0.5}
+    result = run_backtest(AlwaysBuys(params), turbulent, capital=D(1000), costs=Costs())
+    targets = [d.fraction for d in result.decisions[-50:]]
+    exposure = result.ledger.invested[-1] / result.ledger.equity[-1]
+    # Held near the volatility target (within the rebalance band and a candle's move),
+    # where "buy" at every candle used to end with everything in.
+    assert max(targets) < D("0.5")
+    assert abs(exposure - targets[-2]) < D("0.1")
 
 
 def test_the_backtest_and_a_live_run_make_the_same_overlaid_decisions() -> None:
@@ -106,7 +138,9 @@ def test_the_backtest_and_a_live_run_make_the_same_overlaid_decisions() -> None:
         decide_latest(model, series.head(t + 1)) for t in range(model.lookback - 1, len(series))
     ]
     assert live == replayed.decisions
-    assert {d.action for d in live} == {BUY, SELL, "hold"}  # the overlay did act
+    # The overlay did act: full exposure in the climb, none after the fall.
+    assert {d.action for d in live} == {TARGET}
+    assert {D(0), D(1)} <= {d.fraction for d in live}
 
 
 def test_without_enough_history_for_the_overlay_it_does_nothing() -> None:
@@ -132,9 +166,9 @@ def test_every_model_carries_the_same_overlay_settings() -> None:
     assert build_model("trend_following").overlay == build_model("ml_direction").overlay
 
 
-def test_switched_off_it_passes_the_models_decision_through() -> None:
+def test_switched_off_it_holds_the_models_buy_as_a_full_target() -> None:
     series = series_from_closes(rise_then_fall(0.4, after=30))
-    assert decide_latest(AlwaysBuys(NO_RISK), series) == ALWAYS_IN
+    assert decide_latest(AlwaysBuys(NO_RISK), series) == Decision(TARGET, D(1), D(1))
 
 
 # Issue 11 item 4: the shipped strategies on synthetic regimes (benchmarks/README.md

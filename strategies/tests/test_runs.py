@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from paper.clock import ManualClock
 from paper.config import PaperConfig
@@ -20,6 +20,7 @@ from strategies.signing import verify_signal
 from strategies.tests.conftest import NOW
 from strategies.tests.factories import StrategyFactory
 from strategies.timeframes import last_closed, step
+from testing.threads import run_in_threads
 
 LAST = last_closed(NOW, "4h")
 QUICK = {"fast": 3, "slow": 6, "vol_window": 5}
@@ -47,7 +48,7 @@ def test_a_run_emits_one_signed_signal_per_market_for_the_last_closed_candle(
     assert [s.market for s in signals] == ["BTC/USDT", "ETH/USDT"]
     for signal in signals:
         assert signal.period == LAST and signal.run_id == run.pk
-        assert signal.action in {"buy", "sell", "hold"}
+        assert signal.action in {"buy", "sell", "target", "hold"}
         assert NOW <= signal.created_at <= run.finished_at
         assert verify_signal(signal, strategy.public_key)
 
@@ -167,7 +168,8 @@ def test_a_strategy_whose_stored_parameters_are_wrong_fails_its_run(strategy, pa
 @pytest.mark.django_db
 def test_a_learned_strategy_fits_its_model_on_first_run_and_refits_when_due(paper, clock) -> None:
     strategy = StrategyFactory(
-        kind="ml_direction", params={"train_window": 100, "min_train": 50, "retrain_every": 2}
+        kind="ml_direction",
+        params={"train_window": 100, "min_train": 50, "retrain_every": 2, "trend_slow": 0},
     )
     strategy_run(strategy=strategy, now=NOW, client=paper)
     state = ModelState.objects.get()
@@ -198,29 +200,18 @@ def test_two_overlapping_runs_cannot_both_emit_for_a_period(monkeypatch) -> None
 
     monkeypatch.setattr(runs, "_emit", emit_after_both_decided)
     results: list[StrategyRun] = []
-    failures: list[BaseException] = []
 
-    def run_once() -> None:
-        try:
-            client = PaperExchange(config=PaperConfig(clock=ManualClock(NOW)))
-            results.append(strategy_run(strategy=strategy, now=NOW, client=client))
-        except BaseException as exc:  # reported below, in the test's thread
-            failures.append(exc)
-        finally:
-            connections.close_all()
+    def run_once(_: int) -> None:
+        client = PaperExchange(config=PaperConfig(clock=ManualClock(NOW)))
+        results.append(strategy_run(strategy=strategy, now=NOW, client=client))
 
-    threads = [threading.Thread(target=run_once) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    assert run_in_threads(run_once, 2) == []
     assert sorted(run.signals_emitted for run in results) == [0, 2]
     assert sorted(len(run.already_emitted) for run in results) == [0, 2]
     assert Signal.objects.count() == 2
 
 
-ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6}
+ML_QUICK = {"train_window": 100, "min_train": 50, "retrain_every": 6, "trend_slow": 0}
 
 
 @pytest.mark.django_db

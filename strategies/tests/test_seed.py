@@ -11,10 +11,10 @@ pytestmark = pytest.mark.django_db
 SLUGS = [d["slug"] for d in DEFAULT_STRATEGIES]
 
 
-def test_migrate_seeded_trend_and_machine_learning_each_with_its_own_keys() -> None:
+def test_migrate_seeded_trend_following_with_its_own_keys() -> None:
     seeded = list(Strategy.objects.filter(slug__in=SLUGS))
-    assert sorted(s.kind for s in seeded) == ["ml_direction", "trend_following"]
-    assert len({s.public_key for s in seeded}) == 2
+    assert sorted(s.kind for s in seeded) == ["trend_following"]
+    assert len({s.public_key for s in seeded}) == len(seeded)
     for strategy in seeded:
         strategy.full_clean(exclude=["private_key"])
         assert verify_signal(SignalFactory(strategy=strategy), strategy.public_key)
@@ -30,10 +30,10 @@ def test_seeding_again_creates_nothing_and_keeps_staff_edits() -> None:
 
 
 def test_a_deleted_default_is_created_again_with_new_keys() -> None:
-    old_key = Strategy.objects.get(slug="next-candle").public_key
-    Strategy.objects.filter(slug="next-candle").delete()
+    old_key = Strategy.objects.get(slug="trend-rider").public_key
+    Strategy.objects.filter(slug="trend-rider").delete()
     [created] = seed_strategies()
-    assert created.slug == "next-candle" and created.public_key != old_key
+    assert created.slug == "trend-rider" and created.public_key != old_key
 
 
 def test_mean_reversion_is_retired_from_the_defaults_but_an_existing_one_is_kept() -> None:
@@ -47,3 +47,11 @@ def test_mean_reversion_is_retired_from_the_defaults_but_an_existing_one_is_kept
 def test_the_shipped_trend_strategy_uses_the_slower_averages() -> None:
     strategy = Strategy.objects.get(slug="trend-rider")
     assert strategy.params == {"fast": 50, "slow": 200, "band": 0.01}
+
+
+def test_machine_learning_is_retired_from_the_defaults_but_an_existing_one_is_kept() -> None:
+    assert not Strategy.objects.filter(kind="ml_direction").exists()
+    assert "next-candle" in RETIRED_DEFAULTS and "next-candle" not in SLUGS
+    StrategyFactory(slug="next-candle", kind="ml_direction")
+    assert seed_strategies() == []
+    assert Strategy.objects.get(slug="next-candle").is_active

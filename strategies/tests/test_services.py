@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -29,8 +30,8 @@ pytestmark = pytest.mark.django_db
 QUICK = {"fast": 3, "slow": 6, "vol_window": 5}
 
 
-def create(**overrides) -> Strategy:
-    values = {
+def create(**overrides: Any) -> Strategy:
+    values: dict[str, Any] = {
         "slug": "svc-test",
         "name": "Service test",
         "kind": "trend_following",
@@ -226,12 +227,15 @@ def test_a_learned_backtest_fetches_enough_history_to_be_fitted_from_its_first_c
 
     monkeypatch.setattr("strategies.services.async_task", lambda *args: None)
     strategy = StrategyFactory(
-        kind="ml_direction", params={"train_window": 100, "min_train": 50, **NO_RISK}
+        kind="ml_direction",
+        params={"train_window": 100, "min_train": 50, "trend_slow": 0, **NO_RISK},
     )
     backtest = backtest_request(strategy=strategy, market="BTC/USDT", days=5, now=NOW)
     done = backtest_execute(backtest=backtest, client=paper)
     assert done.status == Backtest.Status.DONE and done.candles == 30
-    first_stored = Candle.objects.order_by("open_time").first().open_time
+    first = Candle.objects.order_by("open_time").first()
+    assert first is not None
+    first_stored = first.open_time
     # 100 training candles, 49 of feature warm-up, and up to 42 candles back to the refit
     # time whose fit decides at the start.
     assert first_stored == backtest.start - 191 * timedelta(hours=4)

@@ -141,3 +141,15 @@ def test_signing_keys_are_re_encrypted_by_a_vault_key_rotation_and_still_sign(se
     for strategy in Strategy.objects.all():
         assert strategy.private_key == before[strategy.slug]
         assert verify_signal(SignalFactory(strategy=strategy), strategy.public_key)
+
+
+def test_a_signals_cost_is_signed_when_set_and_signals_without_one_verify_as_before() -> None:
+    plain = SignalFactory()
+    assert '"cost"' not in canonical_payload(plain).decode()  # older signals: same bytes
+    costed = SignalFactory(action=Signal.Action.TARGET, cost=Decimal("0.0021"))
+    assert '"cost":"0.002100"' in canonical_payload(costed).decode()
+    assert verify_signal(Signal.objects.get(pk=costed.pk), costed.strategy.public_key)
+    for forged in (Decimal("0.5"), None):
+        tampered = Signal.objects.get(pk=costed.pk)
+        tampered.cost = forged
+        assert not verify_signal(tampered, costed.strategy.public_key)

@@ -16,8 +16,10 @@ def test_drawdown_is_the_fall_from_the_running_peak() -> None:
 
 def test_doubling_in_one_year_is_a_cagr_of_100_percent() -> None:
     year_ms = int(365.25 * DAY_MS)
-    assert round(cagr([D(100), D(200)], [0, year_ms]), 12) == 1
-    assert round(cagr([D(100), D(400)], [0, 2 * year_ms]), 12) == 1
+    one_year = cagr([D(100), D(200)], [0, year_ms])
+    two_years = cagr([D(100), D(400)], [0, 2 * year_ms])
+    assert one_year is not None and round(one_year, 12) == 1
+    assert two_years is not None and round(two_years, 12) == 1
 
 
 def test_cagr_needs_a_duration_and_a_wipe_out_is_minus_one() -> None:
@@ -28,8 +30,8 @@ def test_cagr_needs_a_duration_and_a_wipe_out_is_minus_one() -> None:
 def test_sharpe_is_mean_over_deviation_annualised() -> None:
     equity = [D(100), D(110), D(99), D(108.9)]
     returns = [D("0.1"), D("-0.1"), D("0.1")]
-    mean = sum(returns) / 3
-    deviation = (sum((r - mean) ** 2 for r in returns) / 2).sqrt()
+    mean = sum(returns, D(0)) / 3
+    deviation = (sum(((r - mean) ** 2 for r in returns), D(0)) / 2).sqrt()
     periods = D(repr(365.25 * 6)).sqrt()
     assert round(sharpe(equity, "4h"), 10) == round(mean / deviation * periods, 10)
 

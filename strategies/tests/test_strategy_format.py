@@ -4,19 +4,41 @@ from decimal import Decimal
 
 import pytest
 
-from strategies.templatetags.strategy_format import num, pct, seconds_as_duration, signed_pct, tone
+from strategies.templatetags import strategy_format
+from strategies.templatetags.strategy_format import (
+    num,
+    percent,
+    seconds_as_duration,
+    signed_percent,
+    tone,
+)
+from trading.templatetags import formatting
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(Decimal("0.1234"), "12.3%"), (None, "—"), ("", "—"), ("x", "—"), (0, "0.0%")],
+    [
+        (Decimal("0.1234"), "12.3%"),
+        (None, "—"),
+        ("", "—"),
+        ("x", "—"),
+        ("Infinity", "—"),
+        (0, "0.0%"),
+        (Decimal("12.5"), "1,250.0%"),
+    ],
 )
 def test_shares_read_as_percentages(value, expected) -> None:
-    assert pct(value) == expected
+    assert percent(value) == expected
 
 
 def test_returns_carry_their_sign() -> None:
-    assert signed_pct(Decimal("0.05")) == "+5.0%" and signed_pct(Decimal("-0.5"), 2) == "-50.00%"
+    assert signed_percent(Decimal("0.05")) == "+5.0%"
+    assert signed_percent(Decimal("-0.5"), 2) == "-50.00%"
+
+
+def test_strategy_and_trading_pages_share_one_percent_and_one_tone_filter() -> None:
+    for name in ("percent", "tone"):
+        assert strategy_format.register.filters[name] is formatting.register.filters[name]
 
 
 def test_numbers_are_grouped_and_gains_and_losses_coloured() -> None:

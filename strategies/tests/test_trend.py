@@ -13,7 +13,7 @@ from strategies.tests.markets import downtrend, flat, uptrend
 
 def test_it_buys_a_clear_uptrend() -> None:
     decision = decide_latest(TrendFollowing(NO_RISK), series_from_closes(uptrend()))
-    assert decision.action == "buy"
+    assert decision.action == "target"  # the overlay holds a buy as an exposure target
     assert decision.fraction == Decimal("1.0000")
     assert decision.confidence > Decimal("0.5")
 
@@ -34,7 +34,8 @@ def test_it_holds_in_a_flat_market() -> None:
 def test_the_volatility_filter_keeps_it_out_of_a_turbulent_uptrend() -> None:
     turbulent = series_from_closes(uptrend(wiggle=0.03))
     assert (
-        decide_latest(TrendFollowing({**NO_RISK, "max_volatility": 0.2}), turbulent).action == "buy"
+        decide_latest(TrendFollowing({**NO_RISK, "max_volatility": 0.2}), turbulent).action
+        == "target"
     )
     assert (
         decide_latest(TrendFollowing({**NO_RISK, "max_volatility": 0.02}), turbulent).action

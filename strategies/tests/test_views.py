@@ -74,7 +74,6 @@ def test_the_catalogue_shows_each_strategy_with_its_backtest_and_live_stats(
     for text in [
         "Visible Strategy",
         "Trend Rider",
-        "Next Candle",
         "+12.3%",
         "5.7%",
         "BTC/USDT, ETH/USDT",

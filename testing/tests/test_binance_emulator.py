@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import ccxt
 import pytest
-from django.db import connection
 
 from paper import faults
 from paper.clock import ManualClock
 from paper.config import PaperConfig
 from paper.models import PaperOrder
 from testing.binance_emulator import BinanceEmulator, EmulatorKey, binance_client
+from testing.threads import run_in_threads
 
 SYMBOL = "BTC/USDT"
 LEAN = {"fetchMargins": False, "fetchCurrencies": False}
@@ -405,28 +404,17 @@ def test_past_the_order_limit_a_429_without_retry_after(transactional_db) -> Non
 def test_concurrent_clients_are_served_consistently(
     binance_emulator: BinanceEmulator, binance_key: EmulatorKey
 ) -> None:
-    errors: list[BaseException] = []
 
     def trade(worker: int) -> None:
-        try:
-            client = binance_client(
-                binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN
+        client = binance_client(
+            binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN
+        )
+        for n in range(3):
+            client.create_order(
+                SYMBOL, "market", "buy", 0.001, params={"clientOrderId": f"w{worker}-{n}"}
             )
-            for n in range(3):
-                client.create_order(
-                    SYMBOL, "market", "buy", 0.001, params={"clientOrderId": f"w{worker}-{n}"}
-                )
-        except BaseException as error:  # reported to the test thread below
-            errors.append(error)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=trade, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    assert run_in_threads(trade, 4) == []
     assert binance_emulator.request_count("/api/v3/order", "POST") == 12
     client = binance_client(binance_emulator, binance_key.api_key, binance_key.secret, options=LEAN)
     assert client.fetch_balance()["BTC"]["total"] == pytest.approx(0.012)

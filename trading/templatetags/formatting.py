@@ -8,8 +8,10 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from oneclick import formatting
+from oneclick.formatting import DASH, to_decimal
 from strategies.charts import backtest_series, calmar
-from trading.formatting import DASH, format_money, to_decimal
+from trading.formatting import format_money
 
 register = template.Library()
 
@@ -44,22 +46,9 @@ def mul(value: object, other: object) -> object:
     return None if a is None or b is None else a * b
 
 
-@register.filter
-def tone(value: object) -> str:
-    """CSS class for a result: "gain", "loss" or nothing."""
-    number = to_decimal(value)
-    if not number:
-        return ""
-    return "gain" if number > 0 else "loss"
-
-
-@register.filter
-def percent(value: object, places: int = 1) -> str:
-    """A fraction as a percentage: 0.1234 → "12.3%"."""
-    number = to_decimal(value)
-    if number is None:
-        return DASH
-    return f"{number * 100:,.{int(places)}f}%"
+# The same number filters as the strategy pages' (one definition, oneclick/formatting.py).
+register.filter("tone", formatting.tone)
+register.filter("percent", formatting.percent)
 
 
 @register.filter

@@ -18,7 +18,7 @@ from paper.clock import ManualClock
 from paper.config import PaperConfig
 from paper.markets import MARKETS
 from strategies.backtest import Costs, simulate
-from strategies.library.base import BUY, HOLD, SELL, Decision
+from strategies.library.base import BUY, HOLD, SELL, TARGET, Decision
 from strategies.series import CandleSeries
 from strategies.tests.factories import SignalFactory
 from trading.execution import execute
@@ -33,6 +33,11 @@ FEE = Decimal("0.001")
 PATTERN = [
     (BUY, "1"), (HOLD, "0"), (SELL, "0.5"), (BUY, "1"), (SELL, "1"),
     (BUY, "0.6"), (BUY, "1"), (SELL, "1"), (BUY, "1"), (SELL, "1"),
+]  # fmt: skip
+# Exposure targets: up, down, inside the rebalance band (no trade), all in, out, in again.
+TARGETS = [
+    (TARGET, "0.6"), (HOLD, "0"), (TARGET, "0.2"), (TARGET, "0.22"), (TARGET, "1"),
+    (TARGET, "0"), (TARGET, "0.5"), (TARGET, "0.8"), (TARGET, "0.3"), (TARGET, "0"),
 ]  # fmt: skip
 
 
@@ -56,17 +61,18 @@ def clock(settings, monkeypatch) -> ManualClock:
 
 
 @pytest.mark.django_db
-def test_replaying_a_backtest_live_gives_the_same_fills(clock) -> None:
+@pytest.mark.parametrize("pattern", [PATTERN, TARGETS], ids=["buy-sell", "targets"])
+def test_replaying_a_backtest_live_gives_the_same_fills(clock, pattern) -> None:
     # Fails on main before this change: live refused the partial buys ("over_allocation").
     first = prices.minute_of(clock())
-    minutes = [first + i for i in range(len(PATTERN) + 1)]
+    minutes = [first + i for i in range(len(pattern) + 1)]
     seed = PaperConfig.from_settings().seed
     opens = [prices.price_at(seed, MARKET, m) for m in minutes]
     series = CandleSeries.from_rows(
         "1m",
         [(_at(m), p, p, p, p, 1) for m, p in zip(minutes, opens, strict=True)],
     )
-    decisions = [Decision(a, Decimal(f), Decimal("0.5")) for a, f in [*PATTERN, (HOLD, "0")]]
+    decisions = [Decision(a, Decimal(f), Decimal("0.5")) for a, f in [*pattern, (HOLD, "0")]]
     spec = MARKETS[MARKET]
     costs = Costs(
         fee_rate=FEE, slippage_rate=Decimal(0), min_notional=spec.min_notional,
@@ -98,6 +104,8 @@ def test_replaying_a_backtest_live_gives_the_same_fills(clock) -> None:
     backtest = [(t.side, t.amount, t.price, t.fee) for t in ledger.trades]
     assert len(live) >= 7
     assert live == backtest
+    if pattern is TARGETS:
+        assert len(backtest) == 8  # the target inside the band traded nothing
     bot.refresh_from_db()
     cash = capital
     for trade in ledger.trades:

@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from paper import faults
+from paper.models import PaperOrder
 from strategies.tests.factories import SignalFactory
 from trading.execution import client_order_id, execute
 from trading.models import Bot, Decision, Fill, Order
@@ -41,13 +42,9 @@ def paper_orders(bot: Bot) -> list[dict]:
     return [o for o in client.fetch_open_orders() + client.fetch_my_trades() if o]
 
 
-def exchange_orders_for(bot: Bot, signal) -> list[dict]:
+def exchange_orders_for(bot: Bot, signal) -> list[PaperOrder]:
     """Every order the paper exchange holds with this (bot, signal)'s client order id."""
-    from paper.models import PaperOrder
-
-    return list(
-        PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)).values()
-    )
+    return list(PaperOrder.objects.filter(client_order_id=client_order_id(bot.pk, signal.pk)))
 
 
 class TestAnExecutedSignal:
@@ -215,7 +212,7 @@ class TestExchangeFaults:
         decision = execute(bot.pk, signal.pk)
         order = Order.objects.get()
         assert decision.outcome == "pending" and order.status == "pending"
-        assert order.next_attempt_at > timezone.now()
+        assert order.next_attempt_at is not None and order.next_attempt_at > timezone.now()
         # Every process waits out the Retry-After (the database store rounds up to a second).
         assert 0 < blocked_for(ip_key("paper")) <= 2
         assert exchange_orders_for(bot, signal) == []
@@ -345,3 +342,69 @@ def test_a_siblings_order_being_sent_does_not_hold_up_a_bot_on_the_same_account(
     Order.objects.filter(client_order_id="in-flight").update(claimed_until=None)
     faults.inject(first.credential.api_key, "timeout", method="fetch_order", times=20)
     assert execute(second.pk, signal_for(second).pk).outcome == "pending"
+
+
+class TestExposureTargets:
+    """A target signal: hold x of the allocation's equity, through the shared sizing."""
+
+    def target(self, bot, share: str, **kwargs) -> Decision:
+        signal = signal_for(bot, action="target", fraction=Decimal(share), **kwargs)
+        return execute(bot.pk, signal.pk)
+
+    def test_a_target_buys_up_to_its_share_of_the_equity_and_then_sells_down_to_it(
+        self, bot
+    ) -> None:
+        assert self.target(bot, "0.6").outcome == "executed"
+        bought = Order.objects.get()
+        assert bought.side == "buy"  # the order says what the target became
+        spent = sum(f.amount * f.price + f.fee for f in bought.fills.all())
+        assert Decimal("590") < spent <= Decimal("600")
+        assert self.target(bot, "0.3").outcome == "executed"
+        sold = Order.objects.get(side="sell")
+        assert Decimal("0.45") < sold.filled / bought.filled < Decimal("0.55")
+        assert self.target(bot, "0").outcome == "executed"
+        assert bot.positions.get(market="BTC/USDT").amount == 0
+
+    def test_two_markets_at_full_target_hold_half_of_the_allocation_each(self) -> None:
+        # Fails before sleeves: the first market bought with all of the cash and
+        # the second was refused for lack of it.
+        bot = BotFactory(markets=["BTC/USDT", "ETH/USDT"])
+        for market in ("BTC/USDT", "ETH/USDT"):
+            assert self.target(bot, "1", market=market).outcome == "executed", market
+        spent = {
+            order.market: sum(f.amount * f.price + f.fee for f in order.fills.all())
+            for order in Order.objects.all()
+        }
+        assert set(spent) == {"BTC/USDT", "ETH/USDT"}
+        for market, value in spent.items():
+            assert Decimal("480") < value <= Decimal("500"), (market, value)
+
+    def test_a_target_within_the_rebalance_band_is_not_traded(self, bot) -> None:
+        self.target(bot, "0.5")
+        decision = self.target(bot, "0.52")
+        assert (decision.outcome, decision.reason) == ("ignored", "at_target")
+        assert Order.objects.count() == 1
+
+    def test_a_measured_cost_above_the_default_widens_the_band(self, bot) -> None:
+        self.target(bot, "0.5")
+        # Three times the default cost: a band of 15 % instead of 5 %.
+        assert self.target(bot, "0.6", cost=Decimal("0.0045")).reason == "at_target"
+        assert self.target(bot, "0.6", cost=Decimal("0.0015")).outcome == "executed"
+
+    def test_a_forged_target_or_cost_is_refused(self, bot) -> None:
+        for field, forged in (("fraction", Decimal("1")), ("cost", Decimal("0.5"))):
+            signal = signal_for(
+                bot, action="target", fraction=Decimal("0.2"), cost=Decimal("0.0015")
+            )
+            type(signal).objects.filter(pk=signal.pk).update(**{field: forged})
+            decision = execute(bot.pk, signal.pk)
+            assert (decision.outcome, decision.reason) == ("ignored", "bad_signature"), field
+        signal = signal_for(bot, action="buy", fraction=Decimal("0.2"))
+        type(signal).objects.filter(pk=signal.pk).update(action="target")
+        assert execute(bot.pk, signal.pk).reason == "bad_signature"
+        assert not Order.objects.exists()
+
+    def test_a_target_of_nothing_is_valid_where_a_buy_of_nothing_is_refused(self, bot) -> None:
+        assert self.target(bot, "0").reason == "at_target"  # nothing held: nothing to do
+        buy = execute(bot.pk, signal_for(bot, fraction=Decimal("0")).pk)
+        assert (buy.outcome, buy.reason) == ("ignored", "oversize")

@@ -28,9 +28,7 @@ def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
 def bot(emulator: BinanceEmulator) -> Bot:
     key = emulator.add_key()
     credential = CredentialFactory(exchange_id="binance", api_key=key.api_key, secret=key.secret)
-    bot = BotFactory(owner=credential.owner, credential=credential, allocation=Decimal("1000"))
-    bot.emulator_key = key
-    return bot
+    return BotFactory(owner=credential.owner, credential=credential, allocation=Decimal("1000"))
 
 
 def test_a_signal_becomes_one_binance_order_with_our_client_order_id(bot, emulator) -> None:
@@ -45,7 +43,7 @@ def test_a_signal_becomes_one_binance_order_with_our_client_order_id(bot, emulat
 
 
 def test_a_revoked_key_disables_the_credential_and_stops_the_bot(bot, emulator) -> None:
-    emulator.revoke_key(bot.emulator_key.api_key)
+    emulator.revoke_key(bot.credential.api_key)
     decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
     assert (decision.outcome, decision.reason) == ("failed", "key_refused")
     bot.refresh_from_db()
@@ -71,7 +69,7 @@ def test_the_owner_is_told_when_a_key_error_stops_their_bots(
 ) -> None:
     from django.core import mail
 
-    emulator.revoke_key(bot.emulator_key.api_key)
+    emulator.revoke_key(bot.credential.api_key)
     with django_capture_on_commit_callbacks(execute=True):
         execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
     subjects = [m.subject for m in mail.outbox]

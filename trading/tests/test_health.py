@@ -69,6 +69,18 @@ def test_an_allocation_below_the_market_minimum_is_blocked(verified_client: Clie
     assert "Blocked — its allocation is below" in html
 
 
+def test_each_market_of_a_bot_needs_its_own_minimum_share_of_the_allocation(user) -> None:
+    # Fails before sleeves: 20 clears one market's minimum, not two markets' of 10 each.
+    assert min_allocation("paper", 2) == 2 * min_allocation("paper")
+    one = BotFactory(owner=user, allocation=min_allocation("paper"), markets=["BTC/USDT"])
+    two = BotFactory(
+        owner=user, allocation=min_allocation("paper"), markets=["BTC/USDT", "ETH/USDT"]
+    )
+    assert not health(one).blocked
+    assert health(two).label.startswith("Blocked — its allocation is below")
+    assert f"at least {min_allocation('paper', 2):f}" in health(two).fix
+
+
 def test_a_bot_with_nothing_left_to_trade_is_out_of_funds(bot) -> None:
     Bot.objects.filter(pk=bot.pk).update(cash=Decimal("2"), equity=Decimal("3"))
     assert health(bot).label.startswith("Blocked — out of funds")

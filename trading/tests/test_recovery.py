@@ -11,6 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from paper import faults
+from strategies.models import Signal
 from strategies.tests.factories import SignalFactory, StrategyFactory
 from testing.binance_emulator import BinanceEmulator, binance_client
 from trading.execution import execute
@@ -29,7 +30,7 @@ def _no_waiting(settings) -> None:
     settings.ORDER_LOOKUP_MAX_FAILURES = 3
 
 
-def _signal(bot: Bot, **kwargs) -> object:
+def _signal(bot: Bot, **kwargs) -> Signal:
     return SignalFactory(strategy=bot.strategy, **kwargs)
 
 
@@ -53,6 +54,7 @@ def test_a_lookup_that_keeps_failing_is_escalated_and_the_account_unblocked_once
     assert any("Order failed" in m.subject for m in mail.outbox)
     order = Order.objects.get()
     assert order.status == "unknown" and order.escalated_at and order.lookup_failures >= 3
+    assert order.sent_at is not None
     assert order.updated_at > order.sent_at > order.created_at  # every change moves it
     # The account waits while the order is in doubt: a new signal is not traded yet.
     second = execute(bot.pk, _signal(bot, fraction=Decimal("0.2")).pk)

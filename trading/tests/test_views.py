@@ -236,3 +236,16 @@ def test_my_order_and_decision_pages_show_plain_amounts(verified_client: Client,
     page = verified_client.get(f"/bots/orders/{order.pk}/").content.decode()
     assert order.client_order_id in page and "E+" not in page and "E-" not in page
     assert "Executed" in verified_client.get(f"/bots/decisions/{decision.pk}/").content.decode()
+
+
+def test_a_target_decision_says_what_share_it_holds_and_which_order_it_became(
+    verified_client: Client, bot
+) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+
+    signal = SignalFactory(strategy=bot.strategy, action="target", fraction=Decimal("0.4"))
+    decision = execute(bot.pk, signal.pk)
+    page = verified_client.get(f"/bots/decisions/{decision.pk}/").content.decode()
+    assert "hold 40% of the allocation's equity in BTC/USDT" in page
+    assert Order.objects.get(bot=bot).side == "buy"

@@ -15,6 +15,7 @@ from testing.binance_emulator import BinanceEmulator
 from testing.fixtures import binance_emulator  # noqa: F401
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
+from vault.tests.linking import post_link
 
 
 @pytest.fixture
@@ -24,10 +25,7 @@ def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
 
 
 def link(client: Client, api_key: str, secret: str):
-    return client.post(
-        "/keys/link/",
-        {"exchange_id": "binance", "label": "Main", "api_key": api_key, "secret": secret},
-    )
+    return post_link(client, "binance", api_key, secret)
 
 
 def test_a_trade_only_restricted_key_links(verified_client: Client, user, emulator) -> None:

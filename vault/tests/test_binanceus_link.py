@@ -8,13 +8,11 @@ from django.test import Client
 from testing.binance_emulator import BinanceEmulator
 from testing.fixtures import binance_emulator  # noqa: F401
 from vault.models import ExchangeCredential
+from vault.tests.linking import post_link
 
 
 def link(client: Client, api_key: str, secret: str):
-    return client.post(
-        "/keys/link/",
-        {"exchange_id": "binanceus", "label": "US", "api_key": api_key, "secret": secret},
-    )
+    return post_link(client, "binanceus", api_key, secret, label="US")
 
 
 def test_a_binance_us_trade_only_key_links(

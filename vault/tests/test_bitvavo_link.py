@@ -14,18 +14,14 @@ from testing.fake_fixtures import bitvavo_fake  # noqa: F401
 from testing.http_fake import Reply
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
+from vault.tests.linking import post_link
 
 pytestmark = pytest.mark.django_db
 
 
 def link(client: Client, key: BitvavoKey, **overrides: str):
-    data = {
-        "exchange_id": "bitvavo",
-        "label": "Bitvavo",
-        "api_key": key.api_key,
-        "secret": key.secret,
-    }
-    return client.post("/keys/link/", {**data, **overrides})
+    fields = {"api_key": key.api_key, "secret": key.secret, **overrides}
+    return post_link(client, "bitvavo", label="Bitvavo", **fields)
 
 
 def test_a_view_and_trade_key_links_after_three_harmless_requests(

@@ -15,6 +15,7 @@ from testing.fake_fixtures import bitvavo_fake, kraken_fake, onetrading_fake  # 
 from testing.http_fake import Reply
 from testing.kraken_fake import FakeKraken
 from testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading
+from vault.tests.linking import post_link
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,7 @@ def assert_nowhere(values: list[str], response, caplog) -> None:
 
 
 def post(client: Client, exchange_id: str, api_key: str, secret: str = "", **extra: str):
-    data = {"exchange_id": exchange_id, "label": "x", "api_key": api_key, "secret": secret}
-    return client.post("/keys/link/", {**data, **extra})
+    return post_link(client, exchange_id, api_key, secret, label="x", **extra)
 
 
 @pytest.mark.parametrize(

@@ -10,18 +10,14 @@ from testing.fake_fixtures import kraken_fake  # noqa: F401
 from testing.http_fake import Reply
 from testing.kraken_fake import TRADE_ONLY, FakeKraken, KrakenKey
 from vault.models import ExchangeCredential
+from vault.tests.linking import post_link
 
 pytestmark = pytest.mark.django_db
 
 
 def link(client: Client, key: KrakenKey, **overrides: str):
-    data = {
-        "exchange_id": "kraken",
-        "label": "Kraken",
-        "api_key": key.api_key,
-        "secret": key.secret,
-    }
-    return client.post("/keys/link/", {**data, **overrides})
+    fields = {"api_key": key.api_key, "secret": key.secret, **overrides}
+    return post_link(client, "kraken", label="Kraken", **fields)
 
 
 def test_a_kraken_trading_key_links_after_get_api_key_info(

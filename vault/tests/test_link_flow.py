@@ -13,6 +13,7 @@ from paper import faults
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import credential_recheck
 from vault.tests.factories import CredentialFactory
+from vault.tests.linking import post_link
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +22,8 @@ SECRET = "paper-LINKFLOW-secret-0001"
 
 
 def link(client: Client, **overrides: str):
-    data = {"exchange_id": "paper", "label": "Try-out", "api_key": KEY, "secret": SECRET}
-    return client.post("/keys/link/", {**data, **overrides})
+    fields = {"exchange_id": "paper", "label": "Try-out", "api_key": KEY, "secret": SECRET}
+    return post_link(client, **{**fields, **overrides})
 
 
 def test_a_paper_key_links_after_the_exchange_confirms_it(verified_client: Client, user) -> None:

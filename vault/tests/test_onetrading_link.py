@@ -12,15 +12,15 @@ from testing.http_fake import Reply
 from testing.onetrading_fake import READ, TRADE, WITHDRAW, FakeOneTrading, OneTradingKey
 from vault.models import ExchangeCredential
 from vault.services import credential_recheck
+from vault.tests.linking import post_link
 
 pytestmark = pytest.mark.django_db
 
 
 def link(client: Client, key: OneTradingKey, *, confirmed: bool = False):
-    data = {"exchange_id": "onetrading", "label": "One Trading", "api_key": key.token}
-    if confirmed:
-        data["trade_only_confirmed"] = "on"
-    return client.post("/keys/link/", data)
+    # One Trading's key is one token: no secret.
+    extra = {"trade_only_confirmed": "on"} if confirmed else {}
+    return post_link(client, "onetrading", key.token, label="One Trading", **extra)
 
 
 def test_a_read_and_trade_key_links_on_its_scopes_and_a_harmless_cancel(
