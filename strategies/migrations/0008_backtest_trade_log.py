@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('strategies', '0006_backtest_exchange'),
+        ('strategies', '0007_signal_target_and_cost'),
     ]
 
     operations = [
