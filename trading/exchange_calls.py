@@ -111,16 +111,19 @@ def request_weight(
     return WEIGHTS.get(method, 1)
 
 
-def _spend(budget: Budget, amount: int, why: str) -> None:
+def _spend(budget: Budget, amount: int, why: str) -> bool:
+    """Spend ``amount``, waiting inline for a window that turns soon; True if it waited."""
     if amount <= 0:
-        return
+        return False
+    waited = False
     for _ in range(3):
         wait = try_spend(budget, amount)
         if wait == 0:
-            return
+            return waited
         if wait > MAX_INLINE_WAIT:
             raise RateLimited(wait, why)
         time.sleep(wait)
+        waited = True
     raise RateLimited(MAX_INLINE_WAIT, why)
 
 
@@ -266,16 +269,16 @@ def request(
     """
     _refuse_while_blocked(exchange_id, method, credential_id)
     limits = limits_for(exchange_id)  # read once per request, not per budget
-    _spend(
+    waited = _spend(
         weight_budget(exchange_id, limits),
         request_weight(exchange_id, method, args, kwargs),
         "request weight budget spent",
     )
     if method == "create_order" and credential_id is not None:
         for budget in order_budgets(exchange_id, credential_id, limits):
-            _spend(budget, 1, "order budget of this account spent")
-    # A ban another process recorded while we waited for the budget.
-    _refuse_while_blocked(exchange_id, method, credential_id)
+            waited = _spend(budget, 1, "order budget of this account spent") or waited
+    if waited:  # a ban another process recorded while we waited for the budget
+        _refuse_while_blocked(exchange_id, method, credential_id)
     try:
         result = getattr(client, method)(*args, **kwargs)
     except ccxt.DDoSProtection as exc:

@@ -145,11 +145,11 @@ def advance(order: Order, *, api: Any = None) -> Decision | None:
     with _claimed(order) as mine:
         if mine:
             _step(order, api)
-            _explain_wait(order)
+            explain_wait(order)
     return Decision.objects.filter(pk=order.decision_id).first() if order.decision_id else None
 
 
-def _explain_wait(order: Order) -> None:
+def explain_wait(order: Order) -> None:
     """A pending decision always says what it waits for (the owner sees it)."""
     if not order.decision_id or order.settled:
         return
@@ -216,43 +216,52 @@ def _send(order: Order, api: Any) -> bool:
     ):  # fmt: skip
         return False
     try:
-        reply = api(
-            "create_order",
-            order.market,
-            order.type,
-            order.side,
-            float(order.amount),
-            None,
-            {"clientOrderId": order.client_order_id},
-        )
-    except RateLimited as exc:
+        reply = send_call(order, api)
+    except (RateLimited, ccxt.BaseError) as exc:
+        after_send_error(order, api, exc)
+        return False
+    apply_reply(order, reply)
+    return True
+
+
+def send_call(order: Order, api: Any) -> dict[str, Any]:
+    """The one ``create_order`` request of an order its caller has claimed to send
+    (status *unknown*, committed). No database write of ours: batches run it on threads."""
+    reply: dict[str, Any] = api(
+        "create_order",
+        order.market,
+        order.type,
+        order.side,
+        float(order.amount),
+        None,
+        {"clientOrderId": order.client_order_id},
+    )
+    return reply
+
+
+def after_send_error(order: Order, api: Any, exc: Exception) -> None:
+    """What a failed ``create_order`` means for the order: not placed, refused, or in doubt."""
+    if isinstance(exc, RateLimited):
         # Refused with 429/418 before it was processed, or not sent at all: not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
-        return False
-    except ccxt.InvalidNonce:
+    elif isinstance(exc, ccxt.InvalidNonce):
         # -1021 after the client's own re-sync and retry: refused on the timestamp,
         # before the order was looked at, so certainly not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(),
             error="the exchange refused the request time: our clock is out of sync with it",
         )  # fmt: skip
-        return False
-    except (ccxt.DDoSProtection, *KEY_FAILURES) as exc:  # DDoS here: a key rejection
+    elif isinstance(exc, (ccxt.DDoSProtection, *KEY_FAILURES)):  # DDoS here: a key rejection
         _key_failed(order, exc)
-        return False
-    except DEFINITE_REJECTIONS as exc:
+    elif isinstance(exc, DEFINITE_REJECTIONS):
         _rejected(order, exc)
-        return False
-    except ccxt.BaseError as exc:
+    else:
         # Timeout, dropped connection, 5xx, -1007: the order may or may not exist.
         logger.warning("Order %s status unknown after %s", order.pk, type(exc).__name__)
         _change(order, None, error=f"{type(exc).__name__}: status unknown")
         _look_up(order, api)
-        return False
-    apply_reply(order, reply)
-    return True
 
 
 def apply_reply(order: Order, reply: dict[str, Any]) -> None:
@@ -425,7 +434,7 @@ def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
     stored = _stored_fills(order)
     if replied and order.is_final and stored == order.filled:
         price = order.average or order.price or Decimal(0)
-        _check_open_orders(order, api)
+        check_open_orders(order, api)
     else:
         new_fills = _read_back(order, api)
         try:
@@ -468,11 +477,11 @@ def _read_back(order: Order, api: Any) -> list[Any]:
         reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
     apply_reply(order, reply)
     new_fills = store_fills(order, _trades_of(order, api))
-    _check_open_orders(order, api, always=True)
+    check_open_orders(order, api, always=True)
     return new_fills
 
 
-def _check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
+def check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
     """A side job: our other orders the exchange no longer lists as open are looked
     up again. Asked only when we hold such orders (or ``always``); skipped on an error."""
     others = Order.objects.filter(
