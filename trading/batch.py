@@ -42,7 +42,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import ccxt
 from django.conf import settings
@@ -366,7 +366,7 @@ def _send_all(placed: list[tuple[Order, _Plan]]) -> dict[int, Any]:
     return results
 
 
-def _clean(order: Order, reply: Any) -> bool:
+def _clean(reply: object) -> TypeGuard[dict[str, Any]]:
     """A reply the bulk write can take: final, named, and carrying all its fills."""
     if not isinstance(reply, dict) or reply.get("id") is None or reply.get("status") != "closed":
         return False
@@ -396,7 +396,7 @@ def _send_and_book(
         if isinstance(reply, Exception):
             after_send_error(order, plan.api, reply)
             others.append(order)
-        elif _clean(order, reply):
+        elif _clean(reply):
             clean.append((order, reply))
         else:  # open, partial, rejected, odd: the per-order rules
             apply_reply(order, reply if isinstance(reply, dict) else {})
@@ -435,12 +435,16 @@ def _update_rows(model: type[models.Model], rows: list[Any], fields: list[str]) 
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)  # type: ignore[union-attr]
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # type: ignore[union-attr]  # noqa: S608 - names from the model, values bound
+    columns = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
+    pk = meta.pk
+    if pk is None:  # every model here has one
+        raise ValueError(f"{model.__name__} has no primary key")
+    assignments = ", ".join(f"{quote(str(c.column))} = %s" for c in columns)
+    where = quote(str(pk.column))
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where} = %s"  # noqa: S608 - names from the model, values bound
     values = [
-        [c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns]  # type: ignore[union-attr]
-        + [meta.pk.get_db_prep_save(row.pk, connection)]  # type: ignore[union-attr]
+        [c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns]
+        + [pk.get_db_prep_save(row.pk, connection)]
         for row in rows
     ]
     with connection.cursor() as cursor:
@@ -566,9 +570,9 @@ def _update_books(
             cash=bot.cash, realised_pnl=bot.realised_pnl, fees_paid=bot.fees_paid,
             peak_equity=max(bot.peak_equity, bot.allocation), max_drawdown=bot.max_drawdown,
         )  # fmt: skip
-        for position in positions[bot.pk]:
-            book.position(position.market).amount = position.amount
-            book.positions[position.market].avg_entry = position.avg_entry
+        for stored_row in positions[bot.pk]:
+            book.position(stored_row.market).amount = stored_row.amount
+            book.positions[stored_row.market].avg_entry = stored_row.avg_entry
         ordered = sorted(new_fills[bot.pk], key=lambda pair: (pair[1].taken_at, pair[1].pk or 0))
         for order, fill in ordered:
             apply_fill(book, _event(order, fill))
@@ -576,16 +580,16 @@ def _update_books(
         marks = {m: prices[bot.pk].get(m) or p.avg_entry for m, p in held.items()}
         mark_to_market(book, marks)
         stored = {p.market: p for p in positions[bot.pk]}
-        for market, position in book.positions.items():
+        for market, booked in book.positions.items():
             row = stored.get(market)
             if row is None:
                 created.append(
                     Position(
-                        bot=bot, market=market, amount=position.amount, avg_entry=position.avg_entry
+                        bot=bot, market=market, amount=booked.amount, avg_entry=booked.avg_entry
                     )
                 )
-            elif (row.amount, row.avg_entry) != (position.amount, position.avg_entry):
-                row.amount, row.avg_entry = position.amount, position.avg_entry
+            elif (row.amount, row.avg_entry) != (booked.amount, booked.avg_entry):
+                row.amount, row.avg_entry = booked.amount, booked.avg_entry
                 changed.append(row)
         bot.cash, bot.realised_pnl, bot.fees_paid = book.cash, book.realised_pnl, book.fees_paid
         bot.unrealised_pnl = unrealised_pnl(book, marks)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -84,7 +85,7 @@ def check(bot: Bot, signal: Any, *, signature_ok: bool | None = None) -> tuple[s
 # --- the flow ---------------------------------------------------------------------------
 
 
-def execute(bot_id: object, signal_id: object) -> Decision:
+def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
     """Turn one signal into at most one order for one bot; record the decision.
 
     Idempotent: running it again (a retry, a duplicate task, the sweeper)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.functional import SimpleLazyObject
 
@@ -105,9 +104,7 @@ class DatabaseWindows:
         )
         if rows.update(used=F("used") + amount):
             return True
-        if RateWindow.objects.filter(key=key, window_start=window_start).exists():
-            return False  # the window is full
-        self._ensure(key, window_start)
+        self._ensure(key, window_start)  # the window's first request, or it is full
         return bool(rows.update(used=F("used") + amount))
 
     def raise_to(self, key: str, window_start: int, used: int, ttl: int) -> None:
@@ -137,12 +134,11 @@ class DatabaseWindows:
 
     @staticmethod
     def _ensure(key: str, window_start: int) -> None:
-        if not RateWindow.objects.filter(key=key, window_start=window_start).exists():
-            try:
-                with transaction.atomic():
-                    RateWindow.objects.create(key=key, window_start=window_start, used=0)
-            except IntegrityError:
-                pass  # created by another process meanwhile
+        # One INSERT that does nothing when the row exists (another process made it):
+        # no read first, no savepoint.
+        RateWindow.objects.bulk_create(
+            [RateWindow(key=key, window_start=window_start, used=0)], ignore_conflicts=True
+        )
         # Old windows are pruned by trading.tasks.prune_rate_windows.
 
 

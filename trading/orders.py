@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import ccxt
 from django.conf import settings
@@ -128,6 +128,14 @@ def due_orders(*, now: dt.datetime, stale: dt.datetime, ignore_backoff: bool) ->
     return orders.order_by("created_at")
 
 
+def _decision(order: Order) -> Decision:
+    """The order's decision, for changes made only when it has one (``decision_id``)."""
+    decision = order.decision
+    if decision is None:
+        raise ValueError(f"order {order.pk} has no decision")
+    return decision
+
+
 def _later(seconds: float | None = None) -> dt.datetime:
     wait = settings.ORDER_LOOKUP_RETRY_SECONDS if seconds is None else seconds
     return timezone.now() + dt.timedelta(seconds=wait)
@@ -198,7 +206,7 @@ def _finish_unsent(order: Order, reason: str, message: str) -> None:
         order, [Status.PENDING], status=Status.REJECTED, error=message[:300], settled=True,
         reserved=Decimal(0),
     ) and order.decision_id:  # fmt: skip
-        decisions.ignore(order.decision, reason, message)
+        decisions.ignore(_decision(order), reason, message)
 
 
 def _send(order: Order, api: Any) -> bool:
@@ -282,7 +290,7 @@ def apply_reply(order: Order, reply: dict[str, Any]) -> None:
     if status == Status.REJECTED and _change(
         order, [Status.REJECTED], settled=True, reserved=Decimal(0)
     ) and order.decision_id:  # fmt: skip
-        decisions.fail(order.decision, "rejected", "The exchange rejected the order.")
+        decisions.fail(_decision(order), "rejected", "The exchange rejected the order.")
     trades = reply.get("trades") or []
     if trades and order.exchange_order_id:
         for fill in store_fills(order, [t for t in trades if t.get("id") and _belongs(order, t)]):
@@ -320,7 +328,7 @@ def _look_up(order: Order, api: Any) -> None:
             reserved=Decimal(0),
         ) and order.decision_id:  # fmt: skip
             decisions.decide(
-                order.decision, Decision.Outcome.FAILED, "not_placed", message,
+                _decision(order), Decision.Outcome.FAILED, "not_placed", message,
                 also_from="unconfirmed",
             )  # fmt: skip
     elif order.lookups >= 2 and order.sent_at and timezone.now() - order.sent_at >= grace:
@@ -357,7 +365,7 @@ def _lookup_failed(order: Order, exc: Exception) -> None:
         "account wait until then."
     )
     if order.decision_id:
-        decisions.fail(order.decision, "unconfirmed", message, next_step=next_step)
+        decisions.fail(_decision(order), "unconfirmed", message, next_step=next_step)
     else:
         notify_user(
             user=order.bot.owner,
@@ -370,11 +378,11 @@ def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
     # An exchange may list a new order in open orders or trades before fetch_order finds it.
     for candidate in api("fetch_open_orders", order.market):
         if candidate.get("clientOrderId") == order.client_order_id:
-            return candidate
+            return cast("dict[str, Any]", candidate)
     for trade in api("fetch_my_trades", order.market, None, 50):
         info_id = (trade.get("info") or {}).get("clientOrderId")
         if info_id == order.client_order_id and trade.get("order"):
-            return api("fetch_order", trade["order"], order.market)
+            return cast("dict[str, Any]", api("fetch_order", trade["order"], order.market))
     return None
 
 
@@ -386,7 +394,7 @@ def _rejected(order: Order, exc: Exception) -> None:
         order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
         reserved=Decimal(0),
     ) and order.decision_id:  # fmt: skip
-        decisions.fail(order.decision, "rejected", message)
+        decisions.fail(_decision(order), "rejected", message)
 
 
 def _key_failed(order: Order, exc: Exception) -> None:
@@ -409,7 +417,7 @@ def _key_failed(order: Order, exc: Exception) -> None:
             "Link a working key and resume them.",
         )
     if order.decision_id:
-        decisions.fail(order.decision, "key_refused", message)
+        decisions.fail(_decision(order), "key_refused", message)
 
 
 # --- after the exchange has it: fills, balances, books -----------------------------------

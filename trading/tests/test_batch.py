@@ -1,0 +1,67 @@
+"""The bulk fast path (``trading.batch``): a batch costs a bounded number of queries."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from strategies.tests.factories import SignalFactory, StrategyFactory
+from trading.fanout import execute_batch
+from trading.models import Bot, Decision, Fill, Order
+from trading.tests.factories import BotFactory
+
+pytestmark = pytest.mark.django_db
+# Tables of what the platform talks to, not of the platform's own bookkeeping: the paper
+# exchange (the "exchange", in-process), the shared rate budgets and the shared cache
+# (Redis in production, database tables in the embedded default) and the channel layer.
+# Savepoints are theirs too (nested atomic blocks inside the test's transaction).
+OUTSIDE = re.compile(
+    r'"(paper_\w+|trading_ratewindow|oneclick_cache|channels_lite_\w+)"|^(RELEASE )?SAVEPOINT'
+)
+PER_BATCH_LIMIT = 40
+PER_BOT_OUTSIDE_LIMIT = 25  # queries per bot in the exchange and shared stores (SQLite)
+
+
+def _platform_queries(bots: int) -> tuple[int, int]:
+    """(queries of the platform's bookkeeping, all queries) for one batch of ``bots``."""
+    strategy = StrategyFactory(markets=["BTC/USDT"])
+    ids = [str(BotFactory(strategy=strategy).pk) for _ in range(bots)]  # an account each
+    signal = SignalFactory(strategy=strategy, market="BTC/USDT", fraction=Decimal("0.5"))
+    with CaptureQueriesContext(connection) as captured:
+        assert execute_batch(str(signal.pk), ids) == {"executed": bots}
+    own = [q for q in captured.captured_queries if not OUTSIDE.search(q["sql"])]
+    return len(own), len(captured.captured_queries)
+
+
+def test_a_batch_of_forty_bots_costs_the_platform_as_many_queries_as_a_batch_of_ten() -> None:
+    small, small_all = _platform_queries(10)
+    large, large_all = _platform_queries(40)
+    # The same statements for 10 and 40 bots (~38; the per-bot path made ~80 per bot);
+    # a bulk insert may be cut in one more chunk (SQLite's bound-variable limit).
+    assert small <= large <= small + 2 and large <= PER_BATCH_LIMIT
+    # What grows per bot is the exchange's and the shared stores' share (each bot here has
+    # its own paper account: its own order budget, client preparation, paper rows).
+    print(small, large, small_all, large_all)  # noqa: T201
+    assert (large_all - small_all) / 30 <= PER_BOT_OUTSIDE_LIMIT
+
+
+def test_a_batch_places_one_order_per_bot_and_books_it_like_the_per_bot_path() -> None:
+    strategy = StrategyFactory(markets=["BTC/USDT"])
+    bots = [BotFactory(strategy=strategy, allocation=Decimal("500")) for _ in range(5)]
+    signal = SignalFactory(strategy=strategy, market="BTC/USDT", fraction=Decimal("0.4"))
+    ids = [str(b.pk) for b in bots]
+    assert execute_batch(str(signal.pk), ids) == {"executed": 5}
+    assert execute_batch(str(signal.pk), ids) == {"executed": 5}  # delivered twice: no new order
+    assert Order.objects.count() == 5 and Decision.objects.filter(outcome="executed").count() == 5
+    for bot in Bot.objects.filter(pk__in=ids):
+        order = bot.orders.get()
+        assert order.settled and order.status == "closed" and order.reserved == 0
+        assert not Fill.objects.filter(order=order, booked=False).exists()
+        position = bot.positions.get(market="BTC/USDT")
+        assert position.amount == order.filled > 0
+        assert bot.cash == bot.allocation - order.cost - sum(f.fee for f in order.fills.all())
+        assert order.cost <= Decimal("0.4") * bot.allocation
