@@ -54,7 +54,7 @@ from django_q.conf import Conf
 from strategies.signing import verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
 from trading import decisions, market_cache
-from trading.events import push_to_user
+from trading.events import push_many
 from trading.exchange_calls import RateLimited, with_limits
 from trading.execution import check, client_order_id, setup_failed
 from trading.models import Bot, Decision, Fill, Order, Position
@@ -98,10 +98,35 @@ class BatchResult:
 
 
 @dataclass
+class _Account:
+    """One exchange account of the batch: its client and budgeted ``api``, made on first use
+    (on the thread that sends its orders: a ccxt client costs milliseconds to build)."""
+
+    credential_id: Any
+    exchange_id: str
+    build: Callable[[], Any]
+    _client: Any = None
+    _api: Api | None = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.build()
+        return self._client
+
+    def api(self) -> Api:
+        if self._api is None:
+            self._api = with_limits(self.client(), self.exchange_id, self.credential_id)
+        return self._api
+
+    def ready_api(self) -> Api | None:
+        return self._api
+
+
+@dataclass
 class _Plan:
     bot: Bot
     decision: Decision
-    api: Api
+    account: _Account
     market: dict[str, Any]
     price: Decimal
 
@@ -182,7 +207,10 @@ def _prepare(
         purpose=CredentialUse.Purpose.TRADE,
         detail=signal.market,
     )
-    apis: dict[Any, tuple[Api, dict[str, Any]]] = {}
+    accounts = {
+        pk: _Account(pk, credentials[pk].exchange_id, build) for pk, build in clients.items()
+    }
+    markets: dict[str, dict[str, Any]] = {}
     prices: dict[str, Decimal] = {}
     since_signal = max(0.0, timezone.now().timestamp() - signal.created_at.timestamp())
     plans = []
@@ -192,35 +220,35 @@ def _prepare(
             decisions.ignore(found[pk], "credential_inactive", refused[credential_id])
             result.outcomes[pk] = Outcome.IGNORED
             continue
-        if credential_id not in clients:
+        account = accounts.get(credential_id)
+        if account is None:
             result.leftover.append(pk)  # an order of this account is in doubt: per-bot path
             continue
         try:
-            if credential_id not in apis:
-                api = with_limits(clients[credential_id], exchange_id, credential_id)
-                apis[credential_id] = (api, api("load_markets"))
+            # Markets and one ticker per (exchange, market) serve every bot of the batch;
+            # asked with the first bot's account (shared caches: rarely a request).
+            if exchange_id not in markets:
+                markets[exchange_id] = account.api()("load_markets")
             if exchange_id not in prices:
-                # One ticker per (exchange, market) serves every bot of the signal.
                 ticker = market_cache.ticker_snapshot(
                     exchange_id,
                     signal.market,
                     min(settings.PRICE_SNAPSHOT_SECONDS, since_signal),
-                    client=clients[credential_id],
+                    client=account.client(),
                 )
                 prices[exchange_id] = Decimal(str(ticker["last"]))
         except (RateLimited, ccxt.BaseError) as exc:  # no order yet: the per-bot rules
             setup_failed(found[pk], exc)
             result.outcomes[pk] = found[pk].outcome
             continue
-        api, markets = apis[credential_id]
-        market = markets.get(signal.market)
+        market = markets[exchange_id].get(signal.market)
         if market is None:
             decisions.ignore(
                 found[pk], "market_unknown", f"{signal.market} is not traded on this exchange."
             )
             result.outcomes[pk] = Outcome.IGNORED
             continue
-        plans.append(_Plan(bot, found[pk], api, market, prices[exchange_id]))
+        plans.append(_Plan(bot, found[pk], account, market, prices[exchange_id]))
     return plans
 
 
@@ -334,8 +362,15 @@ def _send_all(placed: list[tuple[Order, _Plan]]) -> dict[int, Any]:
     def send(group: list[tuple[Order, _Plan]]) -> None:
         for order, plan in group:
             try:
-                results[order.pk] = send_call(order, plan.api)
-            except Exception as exc:
+                api = plan.account.api()
+            except Exception as exc:  # no client, so certainly not sent: tried again later
+                logger.warning("No client for order %s: %s", order.pk, type(exc).__name__)
+                retry = RateLimited(settings.DECISION_RETRY_SECONDS, "the client could not be made")
+                results[order.pk] = retry
+                continue
+            try:
+                results[order.pk] = send_call(order, api)
+            except Exception as exc:  # judged by orders.after_send_error
                 results[order.pk] = exc
 
     threads = max(1, min(settings.EXECUTION_THREADS, len(by_account)))
@@ -394,7 +429,7 @@ def _send_and_book(
     for order, plan in placed:
         reply = replies.get(order.pk)
         if isinstance(reply, Exception):
-            after_send_error(order, plan.api, reply)
+            after_send_error(order, plan.account.ready_api(), reply)
             others.append(order)
         elif _clean(reply):
             clean.append((order, reply))
@@ -421,7 +456,7 @@ def _send_and_book(
         if order.status in (Status.PENDING, Status.UNKNOWN):
             explain_wait(order)  # retried at its next_attempt_at by the batch or the sweeper
         else:
-            advance(order, api=plans[str(order.bot_id)].api)  # read back, books, settle
+            advance(order, api=plans[str(order.bot_id)].account.api())  # read back, books, settle
 
 
 def _update_rows(model: type[models.Model], rows: list[Any], fields: list[str]) -> None:
@@ -543,7 +578,7 @@ def _book(
         )
     for order, _ in clean:
         if (order.credential_id, order.market) in with_open:
-            check_open_orders(order, plans[str(order.bot_id)].api)
+            check_open_orders(order, plans[str(order.bot_id)].account.api())
     for order, fill in fills:
         if order.decision_id:
             result.reports.append(_report(order, fill))
@@ -635,8 +670,7 @@ def _push(clean: list[tuple[Order, dict[str, Any]]], decided: list[Decision]) ->
             {"bot": str(decision.bot_id), "outcome": decision.outcome, "reason": decision.reason,
              "message": decision.message}
         )  # fmt: skip
-    for owner_id, payload in owners.items():
-        push_to_user(owner_id, "batch", payload)
+    push_many([(owner_id, "batch", payload) for owner_id, payload in owners.items()])
 
 
 def _report(order: Order, fill: Fill) -> dict[str, Any]:

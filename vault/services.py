@@ -6,8 +6,9 @@ Views, tasks and trading call these; they are the only writers of credentials.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -254,12 +255,13 @@ def client_for(
 @sensitive_variables("key", "clients")
 def clients_for(
     credentials: Sequence[ExchangeCredential], *, purpose: str, detail: str = ""
-) -> tuple[dict[Any, Any], dict[Any, str]]:
+) -> tuple[dict[Any, Callable[[], Any]], dict[Any, str]]:
     """``client_for`` for many credentials at once (a batch of bots): one read of their
-    current rows, one insert of their uses. Returns (clients by credential id, why not
-    by credential id for those that cannot be used); ciphertext never leaves here."""
+    current rows, one insert of their uses. Returns (by credential id, a function that
+    builds its client, so the caller builds it where it is used; by credential id, why
+    not for those that cannot be used); ciphertext never leaves here."""
     current = ExchangeCredential.objects.filter(pk__in=[c.pk for c in credentials])
-    clients: dict[Any, Any] = {}
+    clients: dict[Any, Callable[[], Any]] = {}
     refused: dict[Any, str] = {}
     uses = []
     for credential in current:  # the kill switch wins: the rows as they are now
@@ -281,7 +283,7 @@ def clients_for(
             refused[credential.pk] = "The stored secret of this key could not be decrypted."
             continue
         uses.append(CredentialUse(credential=credential, purpose=purpose, detail=detail[:200]))
-        clients[credential.pk] = build_client(credential.exchange_id, key)
+        clients[credential.pk] = functools.partial(build_client, credential.exchange_id, key)
     CredentialUse.objects.bulk_create(uses)
     return clients, refused
 
