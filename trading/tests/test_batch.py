@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from strategies.tests.factories import SignalFactory, StrategyFactory
+from trading.events import user_group
 from trading.fanout import execute_batch
 from trading.models import Bot, Decision, Fill, Order
 from trading.tests.factories import BotFactory
@@ -66,3 +72,39 @@ def test_a_batch_places_one_order_per_bot_and_books_it_like_the_per_bot_path() -
         assert position.amount == order.filled > 0
         assert bot.cash == bot.allocation - order.cost - sum(f.fee for f in order.fills.all())
         assert order.cost <= Decimal("0.4") * bot.allocation
+
+
+def _received(channel: str) -> list[dict[str, Any]]:
+    layer = get_channel_layer()
+
+    async def drain() -> list[dict[str, Any]]:
+        messages = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                messages.append(await asyncio.wait_for(layer.receive(channel), 0.2))
+        return messages
+
+    return async_to_sync(drain)()
+
+
+def test_a_batch_pushes_once_per_owner_with_all_of_their_orders_and_decisions(
+    django_capture_on_commit_callbacks,
+) -> None:
+    strategy = StrategyFactory(markets=["BTC/USDT"])
+    first = BotFactory(strategy=strategy)
+    bots = [first, BotFactory(strategy=strategy, owner=first.owner), BotFactory(strategy=strategy)]
+    layer = get_channel_layer()
+    channels = {}
+    for owner_id in {bot.owner_id for bot in bots}:
+        channels[owner_id] = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(owner_id), channels[owner_id])
+    signal = SignalFactory(strategy=strategy, market="BTC/USDT", fraction=Decimal("0.3"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert execute_batch(str(signal.pk), [str(b.pk) for b in bots]) == {"executed": 3}
+    for owner_id, channel in channels.items():
+        (message,) = _received(channel)  # one push for the whole batch
+        assert message["event"] == "batch"
+        owned = sorted(str(b.pk) for b in bots if b.owner_id == owner_id)
+        assert sorted(o["bot"] for o in message["data"]["orders"]) == owned
+        assert sorted(d["bot"] for d in message["data"]["decisions"]) == owned
+        assert {d["outcome"] for d in message["data"]["decisions"]} == {"executed"}
