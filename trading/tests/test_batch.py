@@ -74,8 +74,14 @@ def test_a_batch_places_one_order_per_bot_and_books_it_like_the_per_bot_path() -
         assert order.cost <= Decimal("0.4") * bot.allocation
 
 
-def _received(channel: str) -> list[dict[str, Any]]:
+def _layer() -> Any:
     layer = get_channel_layer()
+    assert layer is not None
+    return layer
+
+
+def _received(channel: str) -> list[dict[str, Any]]:
+    layer = _layer()
 
     async def drain() -> list[dict[str, Any]]:
         messages = []
@@ -93,7 +99,7 @@ def test_a_batch_pushes_once_per_owner_with_all_of_their_orders_and_decisions(
     strategy = StrategyFactory(markets=["BTC/USDT"])
     first = BotFactory(strategy=strategy)
     bots = [first, BotFactory(strategy=strategy, owner=first.owner), BotFactory(strategy=strategy)]
-    layer = get_channel_layer()
+    layer = _layer()
     channels = {}
     for owner_id in {bot.owner_id for bot in bots}:
         channels[owner_id] = async_to_sync(layer.new_channel)()
