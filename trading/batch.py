@@ -40,13 +40,21 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeGuard, cast
 
 import ccxt
 from django.conf import settings
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import (
+    IntegrityError,
+    close_old_connections,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django_q.conf import Conf
@@ -383,22 +391,34 @@ def _send_all(placed: list[tuple[Order, _Plan]]) -> dict[int, Any]:
         work.put(group)
 
     def worker() -> None:
-        try:
-            while True:
-                try:
-                    group = work.get_nowait()
-                except queue.Empty:
-                    return
-                send(group)
-        finally:  # the budgets (and the paper exchange) may have used this thread's connection
-            connections.close_all()
+        close_old_connections()  # one past CONN_MAX_AGE, or broken, is replaced
+        while True:
+            try:
+                group = work.get_nowait()
+            except queue.Empty:
+                return
+            send(group)
 
-    pool = [threading.Thread(target=worker, name=f"send-{n}") for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    for future in [_sender_pool().submit(worker) for _ in range(threads)]:
+        future.result()
     return results
+
+
+_senders: ThreadPoolExecutor | None = None
+_senders_lock = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    """This process's sending threads, kept from batch to batch: each keeps its database
+    connection (the paper exchange and the embedded rate store use one) for
+    ``CONN_MAX_AGE`` instead of opening one per batch (a PostgreSQL backend each)."""
+    global _senders
+    with _senders_lock:
+        if _senders is None:
+            _senders = ThreadPoolExecutor(
+                max_workers=max(1, settings.EXECUTION_THREADS), thread_name_prefix="send"
+            )
+        return _senders
 
 
 def _clean(reply: object) -> TypeGuard[dict[str, Any]]:
