@@ -75,6 +75,7 @@ from trading.orders import (
     send_call,
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
+from trading.published_limits import refresh_published_limits
 from trading.sync import decimal_of, update_book
 from vault.models import CredentialUse
 from vault.services import clients_for
@@ -123,7 +124,10 @@ class _Account:
 
     def api(self) -> Api:
         if self._api is None:
-            self._api = with_limits(self.client(), self.exchange_id, self.credential_id)
+            # The published limits are the exchange's: ``_prepare`` refreshed them once.
+            self._api = with_limits(
+                self.client(), self.exchange_id, self.credential_id, refresh=False
+            )
         return self._api
 
     def ready_api(self) -> Api | None:
@@ -236,6 +240,7 @@ def _prepare(
             # Markets and one ticker per (exchange, market) serve every bot of the batch;
             # asked with the first bot's account (shared caches: rarely a request).
             if exchange_id not in markets:
+                refresh_published_limits(account.client(), exchange_id)
                 markets[exchange_id] = account.api()("load_markets")
             if exchange_id not in prices:
                 ticker = market_cache.ticker_snapshot(

@@ -329,13 +329,17 @@ def _observe_headers(
             observe_usage(order_budgets(exchange_id, credential_id, limits)[0], int(orders))
 
 
-def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:
+def with_limits(
+    client: Any, exchange_id: str, credential_id: object, *, refresh: bool = True
+) -> Callable[..., Any]:
     """A shortcut bound to one client: ``api("fetch_order", ...)``.
 
     Reads the exchange's published limits first (at most hourly, shared; from
-    the same exchangeInfo reply as the markets, so a cold start asks once).
+    the same exchangeInfo reply as the markets, so a cold start asks once), unless
+    ``refresh`` is False: a batch refreshes them once per exchange, not per account.
     """
-    refresh_published_limits(client, exchange_id)
+    if refresh:
+        refresh_published_limits(client, exchange_id)
 
     def api(method: str, *args: Any, **kwargs: Any) -> Any:
         return call(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
