@@ -72,9 +72,12 @@ def setup_django(*, migrate: bool) -> None:
     django.setup()
     logging.getLogger("django-q").setLevel(logging.WARNING)  # no line per queued task
     if migrate:
+        from django.conf import settings
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+        if "channels" in settings.DATABASES:  # the live pages' channel layer (SQLite setup)
+            call_command("migrate", database="channels", verbosity=0)
 
 
 def machine() -> str:

@@ -227,7 +227,9 @@ else:
 # anything else at start-up.
 Q_CLUSTER = {
     "name": "oneclick",
-    "workers": env.int("Q_WORKERS", default=2),
+    # 4 on 2 cores: a batch waits on the database and the exchange between bursts of
+    # Python, and 2 workers left the cores idle then (benchmarks/README.md, fast path).
+    "workers": env.int("Q_WORKERS", default=4),
     "timeout": env.int("Q_TIMEOUT", default=120),
     "retry": env.int("Q_RETRY", default=180),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
@@ -339,10 +341,11 @@ ORDER_LOOKUP_MAX_FAILURES = env.int("ORDER_LOOKUP_MAX_FAILURES", default=8)
 # A signal the exchange could not be reached for is tried again this often while fresh.
 DECISION_RETRY_SECONDS = env.int("DECISION_RETRY_SECONDS", default=10)
 # The fast path: a signal's bots are executed in batches of this many per task, each
-# batch by this many threads at once (exchange waits overlap; every guarantee is per
-# bot and per order, so it holds across threads as across processes).
+# batch's orders sent on this many threads at once (exchange waits overlap; every
+# guarantee is per bot and per order, so it holds across threads as across processes).
+# 8 threads x 4 workers (Q_WORKERS) fit a 2-core machine: see benchmarks/README.md.
 FANOUT_BATCH_SIZE = env.int("FANOUT_BATCH_SIZE", default=50)
-EXECUTION_THREADS = env.int("EXECUTION_THREADS", default=16)
+EXECUTION_THREADS = env.int("EXECUTION_THREADS", default=8)
 # A batch tries the bots the exchange's limits deferred again at their time while
 # within this many seconds (under Q_TIMEOUT); later ones are the sweeper's.
 BATCH_RETRY_SECONDS = env.int("BATCH_RETRY_SECONDS", default=60)

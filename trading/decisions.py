@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -17,6 +18,9 @@ from accounts.notifications import notify_user
 from trading.events import push_to_user
 from trading.models import Bot, Decision
 
+if TYPE_CHECKING:
+    from strategies.models import Signal
+
 logger = logging.getLogger(__name__)
 Outcome = Decision.Outcome
 # A decision's own columns: read back without dropping its cached bot and signal.
@@ -25,7 +29,7 @@ _OWN_FIELDS = [
 ]
 
 
-def decision_for(bot: Bot, signal: object) -> Decision:
+def decision_for(bot: Bot, signal: Signal) -> Decision:
     """The one decision of (bot, signal), created if there is none yet."""
     try:
         with transaction.atomic():
@@ -82,7 +86,7 @@ def fail(decision: Decision, reason: str, message: str, *, next_step: str = "") 
     return decision
 
 
-def note(decision_id: object, message: str) -> None:
+def note(decision_id: int, message: str) -> None:
     """Say on a pending decision what it is waiting for (never left blank)."""
     Decision.objects.filter(pk=decision_id, outcome=Outcome.PENDING).update(message=message[:500])
 

@@ -57,3 +57,33 @@ def end_user_sockets(user_id: int) -> None:
     one-time code) decides whether it may listen again.
     """
     _group_send_after_commit(user_id, {"type": "session.end"}, "session end")
+
+
+def push_many(pushes: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """``push_to_user`` for many users at once (a batch of bots): one hand-over to the
+    channel layer after commit for all of them, instead of one event loop round per push.
+
+    Each item is ``(user_id, event, payload)``; payloads as for ``push_to_user``.
+    """
+    if not pushes:
+        return
+
+    async def send_all(layer: Any) -> None:
+        for user_id, event, payload in pushes:
+            try:
+                await layer.group_send(
+                    user_group(user_id), {"type": "live.event", "event": event, "data": payload}
+                )
+            except Exception:  # a live page missing an update must not fail the action
+                logger.warning("Could not push %s to user %s", event, user_id, exc_info=True)
+
+    def send() -> None:
+        try:
+            layer = get_channel_layer()
+            if layer is None:
+                raise RuntimeError("no channel layer is configured")
+            async_to_sync(send_all)(layer)
+        except Exception:
+            logger.warning("Could not push %d updates", len(pushes), exc_info=True)
+
+    transaction.on_commit(send)

@@ -111,16 +111,19 @@ def request_weight(
     return WEIGHTS.get(method, 1)
 
 
-def _spend(budget: Budget, amount: int, why: str) -> None:
+def _spend(budget: Budget, amount: int, why: str) -> bool:
+    """Spend ``amount``, waiting inline for a window that turns soon; True if it waited."""
     if amount <= 0:
-        return
+        return False
+    waited = False
     for _ in range(3):
         wait = try_spend(budget, amount)
         if wait == 0:
-            return
+            return waited
         if wait > MAX_INLINE_WAIT:
             raise RateLimited(wait, why)
         time.sleep(wait)
+        waited = True
     raise RateLimited(MAX_INLINE_WAIT, why)
 
 
@@ -266,16 +269,16 @@ def request(
     """
     _refuse_while_blocked(exchange_id, method, credential_id)
     limits = limits_for(exchange_id)  # read once per request, not per budget
-    _spend(
+    waited = _spend(
         weight_budget(exchange_id, limits),
         request_weight(exchange_id, method, args, kwargs),
         "request weight budget spent",
     )
     if method == "create_order" and credential_id is not None:
         for budget in order_budgets(exchange_id, credential_id, limits):
-            _spend(budget, 1, "order budget of this account spent")
-    # A ban another process recorded while we waited for the budget.
-    _refuse_while_blocked(exchange_id, method, credential_id)
+            waited = _spend(budget, 1, "order budget of this account spent") or waited
+    if waited:  # a ban another process recorded while we waited for the budget
+        _refuse_while_blocked(exchange_id, method, credential_id)
     try:
         result = getattr(client, method)(*args, **kwargs)
     except ccxt.DDoSProtection as exc:
@@ -328,13 +331,17 @@ def _observe_headers(
             observe_usage(order_budgets(exchange_id, credential_id, limits)[0], int(orders))
 
 
-def with_limits(client: Any, exchange_id: str, credential_id: object) -> Callable[..., Any]:
+def with_limits(
+    client: Any, exchange_id: str, credential_id: object, *, refresh: bool = True
+) -> Callable[..., Any]:
     """A shortcut bound to one client: ``api("fetch_order", ...)``.
 
     Reads the exchange's published limits first (at most hourly, shared; from
-    the same exchangeInfo reply as the markets, so a cold start asks once).
+    the same exchangeInfo reply as the markets, so a cold start asks once), unless
+    ``refresh`` is False: a batch refreshes them once per exchange, not per account.
     """
-    refresh_published_limits(client, exchange_id)
+    if refresh:
+        refresh_published_limits(client, exchange_id)
 
     def api(method: str, *args: Any, **kwargs: Any) -> Any:
         return call(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from strategies.models import Signal
 from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
@@ -42,7 +44,7 @@ Status = Order.Status
 # Errors that say nothing reached the exchange's matching engine: worth another try.
 TRANSIENT = (ccxt.NetworkError, RateLimited)
 
-__all__ = ["client_order_id", "decision_for", "execute"]
+__all__ = ["check", "client_order_id", "decision_for", "execute"]
 
 
 def client_order_id(bot_id: object, signal_id: object) -> str:
@@ -54,15 +56,20 @@ def client_order_id(bot_id: object, signal_id: object) -> str:
 # --- checks -----------------------------------------------------------------------------
 
 
-def _check(bot: Bot, signal: Any) -> tuple[str, str] | None:
-    """Why the signal must not be traded, or None. Cheapest checks first."""
+def check(bot: Bot, signal: Any, *, signature_ok: bool | None = None) -> tuple[str, str] | None:
+    """Why the signal must not be traded, or None. Cheapest checks first.
+
+    ``signature_ok``: the signature already verified with the signal's strategy key
+    (a batch verifies it once for all its bots)."""
     if bot.status != Bot.Status.ACTIVE:
         return "bot_inactive", f"The bot is {bot.get_status_display().lower()}."
     if bot.credential.status != ExchangeCredential.Status.ACTIVE:
         return "credential_inactive", "The bot's exchange key is not active."
     if signal.strategy_id != bot.strategy_id:
         return "wrong_strategy", "The signal is not from this bot's strategy."
-    if not verify_signal(signal, bot.strategy.public_key):
+    if signature_ok is None:
+        signature_ok = verify_signal(signal, bot.strategy.public_key)
+    if not signature_ok:
         return "bad_signature", "The signal's signature does not verify with the strategy's key."
     if not is_fresh(signal):
         return "stale", "The signal is older than its maximum age."
@@ -78,14 +85,12 @@ def _check(bot: Bot, signal: Any) -> tuple[str, str] | None:
 # --- the flow ---------------------------------------------------------------------------
 
 
-def execute(bot_id: object, signal_id: object) -> Decision:
+def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
     """Turn one signal into at most one order for one bot; record the decision.
 
     Idempotent: running it again (a retry, a duplicate task, the sweeper)
     continues where the last run stopped and never places a second order.
     """
-    from strategies.models import Signal
-
     bot = Bot.objects.select_related("credential", "strategy", "owner").get(pk=bot_id)
     signal = Signal.objects.select_related("strategy").get(pk=signal_id)
     decision = decision_for(bot, signal)
@@ -94,7 +99,7 @@ def execute(bot_id: object, signal_id: object) -> Decision:
     order = Order.objects.filter(decision=decision).first()
     if order is not None:
         return advance(order) or decision
-    refusal = _check(bot, signal)
+    refusal = check(bot, signal)
     if refusal and refusal[0] == "stale" and decision.attempts:
         return decisions.fail(
             decision,
@@ -141,20 +146,8 @@ def execute(bot_id: object, signal_id: object) -> Decision:
             client=client,
         )
         price = Decimal(str(ticker["last"]))
-    except RateLimited as exc:
-        return decisions.retry_later(
-            decision, exc.retry_after, "Waiting for the exchange's rate limit."
-        )
-    except TRANSIENT as exc:
-        return decisions.retry_later(
-            decision,
-            settings.DECISION_RETRY_SECONDS,
-            f"The exchange did not answer ({type(exc).__name__}); trying again.",
-        )
-    except ccxt.BaseError as exc:
-        return decisions.fail(
-            decision, "exchange_error", f"Could not read the market: {type(exc).__name__}."
-        )
+    except (RateLimited, ccxt.BaseError) as exc:
+        return setup_failed(decision, exc)
     market = markets.get(signal.market)
     if market is None:
         return decisions.ignore(
@@ -164,6 +157,23 @@ def execute(bot_id: object, signal_id: object) -> Decision:
     if isinstance(placed, Refusal):
         return decisions.ignore(decision, placed.reason, placed.message)
     return advance(placed, api=api) or decision
+
+
+def setup_failed(decision: Decision, exc: Exception) -> Decision:
+    """The exchange could not be read before an order existed: wait, or give up."""
+    if isinstance(exc, RateLimited):
+        return decisions.retry_later(
+            decision, exc.retry_after, "Waiting for the exchange's rate limit."
+        )
+    if isinstance(exc, TRANSIENT):
+        return decisions.retry_later(
+            decision,
+            settings.DECISION_RETRY_SECONDS,
+            f"The exchange did not answer ({type(exc).__name__}); trying again.",
+        )
+    return decisions.fail(
+        decision, "exchange_error", f"Could not read the market: {type(exc).__name__}."
+    )
 
 
 def _place(

@@ -23,6 +23,8 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from strategies.models import Signal
+from trading.batch import BatchResult, execute_bots
 from trading.execution import execute
 from trading.models import Bot, Decision
 from trading.sync import feedback_deferred, record_reports
@@ -34,8 +36,6 @@ MIN_PAUSE = 0.2  # between rounds, so an order another worker holds is not polle
 
 def fan_out(signal_ids: list[str]) -> int:
     """Queue the execution of each signal for its strategy's active bots; bots queued."""
-    from strategies.models import Signal
-
     queued = 0
     size = max(1, settings.FANOUT_BATCH_SIZE)
     broker = get_broker()
@@ -63,14 +63,22 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
     """
     deadline = time.time() + settings.BATCH_RETRY_SECONDS
     outcomes: dict[str, str] = {}
-    todo = list(bot_ids)
+    try:
+        fast = execute_bots(signal_id, list(bot_ids))
+    except Exception:  # the per-bot path owns every rule: it takes the batch over
+        logger.exception("Bulk execution of signal %s failed; bot by bot", signal_id)
+        fast = BatchResult(leftover=list(bot_ids))
+    outcomes.update(fast.outcomes)
+    record_reports(fast.reports)
+    todo = fast.leftover
     for _ in range(MAX_ROUNDS):
-        results = _run(signal_id, todo)
-        outcomes.update(
-            (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
-        )
-        record_reports([report for _, found in results for report in found])
-        due = _deferred_until(signal_id, todo)
+        if todo:
+            results = _run(signal_id, todo)
+            outcomes.update(
+                (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
+            )
+            record_reports([report for _, found in results for report in found])
+        due = _deferred_until(signal_id, list(bot_ids))
         if not due or min(due.values()) > deadline:
             break
         time.sleep(max(MIN_PAUSE, min(due.values()) - time.time()))

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import ccxt
 from django.conf import settings
@@ -139,6 +139,14 @@ def due_orders(*, now: dt.datetime, stale: dt.datetime, ignore_backoff: bool) ->
     return orders.order_by("created_at")
 
 
+def _decision(order: Order) -> Decision:
+    """The order's decision, for changes made only when it has one (``decision_id``)."""
+    decision = order.decision
+    if decision is None:
+        raise ValueError(f"order {order.pk} has no decision")
+    return decision
+
+
 def _later(seconds: float | None = None) -> dt.datetime:
     wait = settings.ORDER_LOOKUP_RETRY_SECONDS if seconds is None else seconds
     return timezone.now() + dt.timedelta(seconds=wait)
@@ -156,11 +164,11 @@ def advance(order: Order, *, api: Any = None) -> Decision | None:
     with _claimed(order) as mine:
         if mine:
             _step(order, api)
-            _explain_wait(order)
+            explain_wait(order)
     return Decision.objects.filter(pk=order.decision_id).first() if order.decision_id else None
 
 
-def _explain_wait(order: Order) -> None:
+def explain_wait(order: Order) -> None:
     """A pending decision always says what it waits for (the owner sees it)."""
     if not order.decision_id or order.settled:
         return
@@ -209,7 +217,7 @@ def _finish_unsent(order: Order, reason: str, message: str) -> None:
         order, [Status.PENDING], status=Status.REJECTED, error=message[:300], settled=True,
         reserved=Decimal(0),
     ) and order.decision_id:  # fmt: skip
-        decisions.ignore(order.decision, reason, message)
+        decisions.ignore(_decision(order), reason, message)
 
 
 def _send(order: Order, api: Any) -> bool:
@@ -227,43 +235,52 @@ def _send(order: Order, api: Any) -> bool:
     ):  # fmt: skip
         return False
     try:
-        reply = api(
-            "create_order",
-            order.market,
-            order.type,
-            order.side,
-            float(order.amount),
-            None,
-            {"clientOrderId": order.client_order_id},
-        )
-    except RateLimited as exc:
+        reply = send_call(order, api)
+    except (RateLimited, ccxt.BaseError) as exc:
+        after_send_error(order, api, exc)
+        return False
+    apply_reply(order, reply)
+    return True
+
+
+def send_call(order: Order, api: Any) -> dict[str, Any]:
+    """The one ``create_order`` request of an order its caller has claimed to send
+    (status *unknown*, committed). No database write of ours: batches run it on threads."""
+    reply: dict[str, Any] = api(
+        "create_order",
+        order.market,
+        order.type,
+        order.side,
+        float(order.amount),
+        None,
+        {"clientOrderId": order.client_order_id},
+    )
+    return reply
+
+
+def after_send_error(order: Order, api: Any, exc: Exception) -> None:
+    """What a failed ``create_order`` means for the order: not placed, refused, or in doubt."""
+    if isinstance(exc, RateLimited):
         # Refused with 429/418 before it was processed, or not sent at all: not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
-        return False
-    except ccxt.InvalidNonce:
+    elif isinstance(exc, ccxt.InvalidNonce):
         # -1021 after the client's own re-sync and retry: refused on the timestamp,
         # before the order was looked at, so certainly not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(),
             error="the exchange refused the request time: our clock is out of sync with it",
         )  # fmt: skip
-        return False
-    except (ccxt.DDoSProtection, *KEY_FAILURES) as exc:  # DDoS here: a key rejection
+    elif isinstance(exc, (ccxt.DDoSProtection, *KEY_FAILURES)):  # DDoS here: a key rejection
         _key_failed(order, exc)
-        return False
-    except DEFINITE_REJECTIONS as exc:
+    elif isinstance(exc, DEFINITE_REJECTIONS):
         _rejected(order, exc)
-        return False
-    except ccxt.BaseError as exc:
+    else:
         # Timeout, dropped connection, 5xx, -1007: the order may or may not exist.
         logger.warning("Order %s status unknown after %s", order.pk, type(exc).__name__)
         _change(order, None, error=f"{type(exc).__name__}: status unknown")
         _look_up(order, api)
-        return False
-    apply_reply(order, reply)
-    return True
 
 
 def apply_reply(order: Order, reply: dict[str, Any]) -> None:
@@ -284,7 +301,7 @@ def apply_reply(order: Order, reply: dict[str, Any]) -> None:
     if status == Status.REJECTED and _change(
         order, [Status.REJECTED], settled=True, reserved=Decimal(0)
     ) and order.decision_id:  # fmt: skip
-        decisions.fail(order.decision, "rejected", "The exchange rejected the order.")
+        decisions.fail(_decision(order), "rejected", "The exchange rejected the order.")
     trades = reply.get("trades") or []
     if trades and order.exchange_order_id:
         for fill in store_fills(order, [t for t in trades if t.get("id") and _belongs(order, t)]):
@@ -322,7 +339,7 @@ def _look_up(order: Order, api: Any) -> None:
             reserved=Decimal(0),
         ) and order.decision_id:  # fmt: skip
             decisions.decide(
-                order.decision, Decision.Outcome.FAILED, "not_placed", message,
+                _decision(order), Decision.Outcome.FAILED, "not_placed", message,
                 also_from="unconfirmed",
             )  # fmt: skip
     elif order.lookups >= 2 and order.sent_at and timezone.now() - order.sent_at >= grace:
@@ -359,7 +376,7 @@ def _lookup_failed(order: Order, exc: Exception) -> None:
         "account wait until then."
     )
     if order.decision_id:
-        decisions.fail(order.decision, "unconfirmed", message, next_step=next_step)
+        decisions.fail(_decision(order), "unconfirmed", message, next_step=next_step)
     else:
         notify_user(
             user=order.bot.owner,
@@ -372,11 +389,11 @@ def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
     # An exchange may list a new order in open orders or trades before fetch_order finds it.
     for candidate in api("fetch_open_orders", order.market):
         if candidate.get("clientOrderId") == order.client_order_id:
-            return candidate
+            return cast("dict[str, Any]", candidate)
     for trade in api("fetch_my_trades", order.market, None, 50):
         info_id = (trade.get("info") or {}).get("clientOrderId")
         if info_id == order.client_order_id and trade.get("order"):
-            return api("fetch_order", trade["order"], order.market)
+            return cast("dict[str, Any]", api("fetch_order", trade["order"], order.market))
     return None
 
 
@@ -388,7 +405,7 @@ def _rejected(order: Order, exc: Exception) -> None:
         order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
         reserved=Decimal(0),
     ) and order.decision_id:  # fmt: skip
-        decisions.fail(order.decision, "rejected", message)
+        decisions.fail(_decision(order), "rejected", message)
 
 
 def _key_failed(order: Order, exc: Exception) -> None:
@@ -411,7 +428,7 @@ def _key_failed(order: Order, exc: Exception) -> None:
             "Link a working key and resume them.",
         )
     if order.decision_id:
-        decisions.fail(order.decision, "key_refused", message)
+        decisions.fail(_decision(order), "key_refused", message)
 
 
 # --- after the exchange has it: fills, balances, books -----------------------------------
@@ -436,7 +453,7 @@ def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
     stored = _stored_fills(order)
     if replied and order.is_final and stored == order.filled:
         price = order.average or order.price or Decimal(0)
-        _check_open_orders(order, api)
+        check_open_orders(order, api)
     else:
         new_fills = _read_back(order, api)
         try:
@@ -479,11 +496,11 @@ def _read_back(order: Order, api: Any) -> list[Any]:
         reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
     apply_reply(order, reply)
     new_fills = store_fills(order, _trades_of(order, api))
-    _check_open_orders(order, api, always=True)
+    check_open_orders(order, api, always=True)
     return new_fills
 
 
-def _check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
+def check_open_orders(order: Order, api: Any, *, always: bool = False) -> None:
     """A side job: our other orders the exchange no longer lists as open are looked
     up again. Asked only when we hold such orders (or ``always``); skipped on an error."""
     others = Order.objects.filter(

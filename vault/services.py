@@ -6,7 +6,9 @@ Views, tasks and trading call these; they are the only writers of credentials.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -253,6 +255,42 @@ def client_for(
         raise CredentialUnusable("The stored secret of this key could not be decrypted.") from None
     CredentialUse.objects.create(credential=current, purpose=purpose, detail=detail[:200])
     return build_client(current.exchange_id, key)
+
+
+@sensitive_variables("key", "clients")
+def clients_for(
+    credentials: Sequence[ExchangeCredential], *, purpose: str, detail: str = ""
+) -> tuple[dict[Any, Callable[[], Any]], dict[Any, str]]:
+    """``client_for`` for many credentials at once (a batch of bots): one read of their
+    current rows, one insert of their uses. Returns (by credential id, a function that
+    builds its client, so the caller builds it where it is used; by credential id, why
+    not for those that cannot be used); ciphertext never leaves here."""
+    current = ExchangeCredential.objects.filter(pk__in=[c.pk for c in credentials])
+    clients: dict[Any, Callable[[], Any]] = {}
+    refused: dict[Any, str] = {}
+    uses = []
+    for credential in current:  # the kill switch wins: the rows as they are now
+        if credential.status != Status.ACTIVE:
+            refused[credential.pk] = f"This key is {credential.get_status_display().lower()}."
+            continue
+        try:
+            key = KeyMaterial(
+                api_key=credential.api_key or "",
+                secret=credential.secret or "",
+                password=credential.passphrase or "",
+                uid=credential.uid or "",
+            )
+        except VaultDecryptionError:
+            logger.error("Credential %s cannot be decrypted with the vault keys", credential.pk)
+            credential_mark_invalid(
+                credential, reason="Its stored secret could not be decrypted. Link the key again."
+            )
+            refused[credential.pk] = "The stored secret of this key could not be decrypted."
+            continue
+        uses.append(CredentialUse(credential=credential, purpose=purpose, detail=detail[:200]))
+        clients[credential.pk] = functools.partial(build_client, credential.exchange_id, key)
+    CredentialUse.objects.bulk_create(uses)
+    return clients, refused
 
 
 def credential_recheck(credential: ExchangeCredential) -> str:

@@ -115,12 +115,6 @@ def test_no_product_code_imports_the_test_support():
         assert not [v for v in violations(app) if "imports testing" in v]
 
 
-# In-function imports still to be justified or moved on the branches now editing these
-# modules (fast: trading.execution, trading.fanout; risk: strategies.library); the lead
-# removes each entry when that branch is merged.
-UNEXPLAINED_PENDING = frozenset({"trading/execution.py", "trading/fanout.py"})
-
-
 def unexplained_function_imports(path: Path) -> list[int]:
     """Lines of imports inside functions with no comment on them or just above them."""
     lines = path.read_text().splitlines()
@@ -144,7 +138,6 @@ def test_an_import_inside_a_function_says_which_cycle_or_start_up_cost_it_avoids
         for app in APPS
         if app != "testing"
         for path in production_modules(app)
-        if str(path.relative_to(ROOT)) not in UNEXPLAINED_PENDING
         for line in unexplained_function_imports(path)
     ]
     assert found == []

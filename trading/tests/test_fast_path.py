@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from paper.models import PaperOrder
 from strategies.models import SignalFill
 from strategies.tests.factories import SignalFactory, StrategyFactory
 from testing.binance_emulator import BinanceEmulator
@@ -90,3 +91,44 @@ def test_the_batched_path_places_one_order_per_bot_within_allocations_and_the_sh
     # Strategy feedback was recorded per batch, once per fill.
     assert SignalFill.objects.count() == sum(o.fills.count() for o in orders)
     cache.delete("published-limits:binance")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_running_the_same_bulk_batches_place_one_order_per_bot_within_allocations(
+    settings,
+) -> None:
+    # Each bot on its own paper account (the bulk path's common case): both processes
+    # take the whole batch through one multi-row lock; the two 70 % signals race.
+    settings.SWEEPER_MIN_AGE_SECONDS = 0
+    strategy = StrategyFactory(markets=["BTC/USDT"])
+    bots = [BotFactory(strategy=strategy, allocation=Decimal("300")) for _ in range(BOTS * 2)]
+    signals = [str(SignalFactory(strategy=strategy, fraction=Decimal("0.7")).pk) for _ in "ab"]
+    bot_ids = json.dumps([str(bot.pk) for bot in bots])
+    outputs = spawn_together(
+        [
+            BATCHES.format(signals=json.dumps(signals), bots=bot_ids),
+            BATCHES.format(signals=json.dumps(signals[::-1]), bots=bot_ids),
+        ],
+        {"EXECUTION_THREADS": "4"},
+    )
+    assert not any("Bulk execution" in output for output in outputs)  # the bulk path ran
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        Decision.objects.filter(outcome="pending").exists()
+        or Order.objects.filter(settled=False).exists()
+    ):
+        sweep(min_age_seconds=0)
+        time.sleep(0.5)
+
+    orders = Order.objects.all()
+    assert PaperOrder.objects.count() == orders.count() == len({o.client_order_id for o in orders})
+    for bot in Bot.objects.filter(pk__in=[b.pk for b in bots]):
+        per_signal = list(bot.orders.values_list("decision__signal_id", flat=True))
+        assert len(per_signal) == len(set(per_signal)) >= 1  # at most one per signal
+        spent = sum((o.cost for o in bot.orders.all()), Decimal(0))
+        assert spent <= bot.allocation and bot.cash >= 0
+        assert not bot.orders.filter(settled=False).exists()
+    # Exactly one decision per (bot, signal), every one decided.
+    assert Decision.objects.count() == len(bots) * 2
+    assert not Decision.objects.filter(outcome="pending").exists()
+    assert SignalFill.objects.count() == sum(o.fills.count() for o in orders)
