@@ -20,7 +20,7 @@ from trading.health import bot_health
 from trading.models import Bot
 
 # Part of every key: bump it when _bot_card.html or what it reads changes.
-VERSION = 1
+VERSION = 2
 TTL_SECONDS = 6 * 3600
 
 
@@ -35,7 +35,7 @@ def card_state(bot: Bot) -> tuple[Any, ...]:
         credential.pk, credential.label, credential.status, credential.exchange_id,
         [(p.market, p.amount) for p in getattr(bot, "held", [])],
         decision and (decision.pk, decision.outcome, decision.created_at,
-                      decision.signal.action, decision.signal.market),
+                      decision.signal.action, decision.signal.fraction, decision.signal.market),
         getattr(bot, "next_signal_at", None),
         bot_health(bot),
         timezone.get_current_timezone_name(), translation.get_language(),

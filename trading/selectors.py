@@ -67,13 +67,15 @@ def orders_of(bot: Bot) -> QuerySet[Order]:
 
 def order_of(user: User, order_id: object) -> Order:
     return get_object_or_404(
-        Order.objects.filter(bot__owner=user).select_related("bot"), pk=order_id
+        Order.objects.filter(bot__owner=user).select_related("bot", "decision__signal"),
+        pk=order_id,
     )
 
 
 def decision_of(user: User, decision_id: object) -> Decision:
     return get_object_or_404(
-        Decision.objects.filter(bot__owner=user).select_related("bot", "signal"), pk=decision_id
+        Decision.objects.filter(bot__owner=user).select_related("bot", "signal", "order"),
+        pk=decision_id,
     )
 
 
@@ -340,7 +342,7 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
         ),
         recent_decisions=list(
             Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
-            .select_related("bot", "signal")
+            .select_related("bot", "signal", "order")
             .order_by("-created_at", "-id")[:recent]
         ),
         alerts=list(

@@ -41,3 +41,23 @@ def seconds_as_duration(value: object) -> str:
     if hours and minutes:
         return f"{hours} h {minutes} min"
     return f"{hours} h" if hours else f"{minutes} min"
+
+
+@register.filter
+def signal_words(signal: object) -> str:
+    """What a signal asks for, in words: "Target 45% of the allocation in BTC/USDT".
+
+    Never the raw action and fraction ("target 0.450000"): a target is a share of
+    the allocation's equity to hold, a buy spends a share of the allocation, a
+    sell sells a share of the position.
+    """
+    action = getattr(signal, "action", "")
+    market = getattr(signal, "market", "")
+    share = percent(getattr(signal, "fraction", None), 0)
+    if action == "target":
+        return f"Target {share} of the allocation in {market}"
+    if action == "buy":
+        return f"Buy {market} with {share} of the allocation"
+    if action == "sell":
+        return f"Sell {share} of the {market} position"
+    return f"Hold {market}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from oneclick import formatting
 from oneclick.formatting import DASH, to_decimal
 from strategies.charts import backtest_series, calmar
+from strategies.templatetags.strategy_format import signal_words
 from trading.formatting import format_money
 
 register = template.Library()
@@ -85,3 +87,25 @@ def backtest_charts(backtest: object) -> dict[str, object]:
         "calmar": calmar(getattr(backtest, "cagr", None), getattr(backtest, "max_drawdown", None)),
         "buy_and_hold": series.pop("buy_and_hold", None),
     }
+
+
+# A signal in words reads the same on the strategy pages (one definition).
+register.filter("signal_words", signal_words)
+
+
+@register.filter
+def decision_words(decision: object) -> str:
+    """A decision's signal in words and, once an order exists, what it traded:
+    "Target 45% of the allocation in BTC/USDT → bought 0.01 BTC".
+    """
+    words = signal_words(getattr(decision, "signal", None))
+    try:
+        order = decision.order  # type: ignore[attr-defined]
+    except (AttributeError, ObjectDoesNotExist):
+        return words
+    if order is None:
+        return words
+    if order.filled:
+        verb = "bought" if order.side == "buy" else "sold"
+        return f"{words} → {verb} {format_money(order.filled, order.market)}"
+    return f"{words} → order to {order.side} {format_money(order.amount, order.market)}"

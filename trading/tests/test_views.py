@@ -247,5 +247,32 @@ def test_a_target_decision_says_what_share_it_holds_and_which_order_it_became(
     signal = SignalFactory(strategy=bot.strategy, action="target", fraction=Decimal("0.4"))
     decision = execute(bot.pk, signal.pk)
     page = verified_client.get(f"/bots/decisions/{decision.pk}/").content.decode()
-    assert "hold 40% of the allocation's equity in BTC/USDT" in page
-    assert Order.objects.get(bot=bot).side == "buy"
+    order = Order.objects.get(bot=bot)
+    assert order.side == "buy"
+    assert "Target 40% of the allocation in BTC/USDT → bought " in page
+    assert f"/bots/orders/{order.pk}/" in page
+
+
+def test_every_page_that_shows_a_target_says_it_in_words_never_the_raw_action(
+    verified_client: Client, bot
+) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+
+    signal = SignalFactory(strategy=bot.strategy, action="target", fraction=Decimal("0.45"))
+    decision = execute(bot.pk, signal.pk)
+    order = Order.objects.get(bot=bot)
+    pages = {
+        "dashboard": "/dashboard/",
+        "bot": f"/bots/{bot.pk}/",
+        "decision": f"/bots/decisions/{decision.pk}/",
+        "order": f"/bots/orders/{order.pk}/",
+        "strategy": f"/strategies/{bot.strategy.slug}/",
+    }
+    for name, url in pages.items():
+        page = verified_client.get(url).content.decode()
+        assert "Target 45% of the allocation in BTC/USDT" in page, name
+        # Not the raw action and market ("Target BTC/USDT") nor its executed message.
+        assert "Target BTC/USDT" not in page and "target BTC/USDT" not in page, name
+        assert "buy 0.0" not in page, name
+    assert "→ bought " in verified_client.get("/dashboard/").content.decode()
