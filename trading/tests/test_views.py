@@ -276,3 +276,14 @@ def test_every_page_that_shows_a_target_says_it_in_words_never_the_raw_action(
         assert "Target BTC/USDT" not in page and "target BTC/USDT" not in page, name
         assert "buy 0.0" not in page, name
     assert "→ bought " in verified_client.get("/dashboard/").content.decode()
+
+
+def test_the_new_bot_form_labels_its_market_list_above_the_boxes(
+    verified_client: Client, bot
+) -> None:
+    page = verified_client.get("/bots/new/").content.decode()
+    label = page.index(">Markets:</label>")
+    first_box = page.index('name="markets"')
+    # The list's label came after its first box, beside it, as for a single checkbox.
+    assert label < first_box
+    assert '<span class="checkbox-line"><input type="checkbox" name="join_now"' in page
