@@ -16,6 +16,27 @@ if TYPE_CHECKING:
     from vault.models import ExchangeCredential
 
 
+# What a person typed that is not an allocation, said in plain words: Django's own
+# ("Ensure that there are no more than 20 digits in total.") counts digits.
+ALLOCATION_ERRORS = {
+    "invalid": "Enter the allocation as a number, like 1000 or 250.50.",
+    "min_value": "Enter an allocation of at least 1.",
+    "max_digits": "That allocation is too large.",
+    "max_whole_digits": "That allocation is too large.",
+    "max_decimal_places": "Use at most 2 decimals (cents) for the allocation.",
+}
+
+
+def allocation_field(**kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        min_value=Decimal("1"),
+        max_digits=20,
+        decimal_places=2,
+        error_messages=ALLOCATION_ERRORS,
+        **kwargs,
+    )
+
+
 class BotForm(forms.Form):
     name = forms.CharField(max_length=80)
     credential: forms.ModelChoiceField[ExchangeCredential] = forms.ModelChoiceField(
@@ -30,9 +51,7 @@ class BotForm(forms.Form):
     markets = forms.MultipleChoiceField(
         choices=[], widget=forms.CheckboxSelectMultiple, help_text="Markets the bot may trade."
     )
-    allocation = forms.DecimalField(
-        min_value=Decimal("1"), max_digits=20, decimal_places=2, help_text="Funds the bot may use."
-    )
+    allocation = allocation_field(help_text="Funds the bot may use.")
     join_now = forms.BooleanField(
         required=False,
         label="Join the strategy's current position now",
@@ -73,7 +92,7 @@ class BotForm(forms.Form):
 
 
 class AllocationForm(forms.Form):
-    allocation = forms.DecimalField(min_value=Decimal("1"), max_digits=20, decimal_places=2)
+    allocation = allocation_field()
 
 
 class StopForm(forms.Form):

@@ -227,7 +227,10 @@ def bot_allocation_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpR
     bot = bot_of(request.user, bot_id)
     form = AllocationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter an allocation of at least 1.")
+        # Say what was wrong with what was typed (a NaN is not "less than 1").
+        typed = str(request.POST.get("allocation", ""))[:40]
+        problem = " ".join(form.errors.get("allocation", ["Enter an allocation of at least 1."]))
+        messages.error(request, f"The allocation stays as it was: “{typed}”: {problem}")
         return redirect("trading:detail", bot.pk)
     allocation = form.cleaned_data["allocation"]
     if allocation > bot.allocation:

@@ -287,3 +287,26 @@ def test_the_new_bot_form_labels_its_market_list_above_the_boxes(
     # The list's label came after its first box, beside it, as for a single checkbox.
     assert label < first_box
     assert '<span class="checkbox-line"><input type="checkbox" name="join_now"' in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("NaN", "Enter the allocation as a number"),
+        ("abc", "Enter the allocation as a number"),
+        ("1e30", "That allocation is too large."),
+        ("-1", "at least 1"),
+        ("12.345", "at most 2 decimals"),
+    ],
+)
+def test_a_bad_allocation_says_what_is_wrong_with_it_and_changes_nothing(
+    verified_client: Client, bot, typed: str, said: str
+) -> None:
+    before = bot.allocation
+    response = verified_client.post(
+        f"/bots/{bot.pk}/allocation/", {"allocation": typed}, follow=True
+    )
+    page = response.content.decode()
+    assert said in page and typed in page
+    bot.refresh_from_db()
+    assert bot.allocation == before
