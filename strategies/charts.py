@@ -163,10 +163,17 @@ def backtest_series(backtest: Any) -> dict[str, Any]:
     }
     if not curve:
         return series
+    # The candles it replayed: its own exchange_id when it ran on stored history
+    # (the shipped Binance candles), else the strategy's exchange's; a subquery,
+    # not backtest.strategy, as the page may not have loaded it.
+    exchanges = (
+        [backtest.exchange_id]
+        if getattr(backtest, "exchange_id", "")
+        else Strategy.objects.filter(pk=backtest.strategy_id).values("exchange_id")
+    )
     rows = list(
         Candle.objects.filter(
-            # A subquery, not backtest.strategy: the page may not have loaded it.
-            exchange_id__in=Strategy.objects.filter(pk=backtest.strategy_id).values("exchange_id"),
+            exchange_id__in=exchanges,
             market=backtest.market,
             timeframe=backtest.timeframe,
             open_time__gte=backtest.start,

@@ -2,7 +2,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from strategies.charts import HEIGHT, PAD, WIDTH, drawdown_chart, equity_chart, thin_curve
+import pytest
+
+from strategies.charts import (
+    HEIGHT,
+    PAD,
+    WIDTH,
+    backtest_series,
+    drawdown_chart,
+    equity_chart,
+    thin_curve,
+)
+from strategies.tests.factories import (
+    START,
+    BacktestFactory,
+    StrategyFactory,
+    rows_from_closes,
+    store_rows,
+)
 
 D = Decimal
 
@@ -47,3 +64,24 @@ def test_the_drawdown_chart_hangs_from_zero() -> None:
 
 def test_no_curve_no_chart() -> None:
     assert equity_chart([]) is None and drawdown_chart([]) is None
+
+
+@pytest.mark.django_db
+def test_a_backtest_on_the_shipped_real_history_charts_its_candles_and_trade_markers() -> None:
+    # The strategy trades on paper; the backtest replayed the stored Binance history.
+    closes = [40000 + 100 * i for i in range(180)]
+    store_rows(rows_from_closes(closes), exchange_id="binance", market="BTC/USDT")
+    first_ms = int(START.timestamp() * 1000)
+    backtest = BacktestFactory(
+        strategy=StrategyFactory(exchange_id="paper"),
+        exchange_id="binance",
+        curve=[[first_ms, "10000", "0"], [first_ms + 86_400_000, "10100", "0"]],
+        trade_log=[[first_ms, "buy", "40000", "0.1"]],
+    )
+    series = backtest_series(backtest)
+    assert series["candles"]["BTC/USDT"], "no price chart: candles read from the paper exchange"
+    assert series["markers"] == [
+        {"time": first_ms // 1000, "market": "BTC/USDT", "side": "buy", "price": "40000",
+         "amount": "0.1"}
+    ]  # fmt: skip
+    assert series["benchmark"]
