@@ -13,6 +13,8 @@
   var dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, month: "short", day: "numeric" });
   var moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   var hourFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+  // A year's first tick says the year: a long backtest read "Jan 1, Jan 1, Jan 1".
+  var yearFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, year: "numeric" });
 
   function data(id) {
     var node = document.getElementById(id);
@@ -30,8 +32,12 @@
       rightPriceScale: { borderColor: "#dde3ea" },
       timeScale: {
         borderColor: "#dde3ea", timeVisible: true, secondsVisible: false,
+        // fitContent stops at the default 0.5 px a bar: a phone showed only the last
+        // year of a three-year backtest's 1,500 candles.
+        minBarSpacing: 0.05,
         tickMarkFormatter: function (time, kind) {
           var d = new Date(time * 1000);
+          if (kind === 0) return yearFormat.format(d);  // TickMarkType.Year
           return kind >= 3 ? hourFormat.format(d) : dayFormat.format(d);
         }
       },
