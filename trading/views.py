@@ -44,6 +44,7 @@ from trading.services import (
     bot_resume,
     bot_set_allocation,
     bot_stop,
+    joinable_signals,
 )
 
 HISTORY_PAGE_SIZE = 50
@@ -59,6 +60,20 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def bot_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "trading/bot_list.html", {"bots": bots_of(request.user)})
+
+
+def _started_message(bot: Bot, *, join_now: bool) -> str:
+    """Joining says which markets it joins: "joining" nothing read as a promise."""
+    if not join_now:
+        return f"{bot.name} is running. It acts on the strategy's next signal."
+    markets = sorted(s.market for s in joinable_signals(bot))
+    if not markets:
+        return (
+            f"{bot.name} is running. The strategy holds no fresh position to join now: "
+            "the bot acts on its next signal."
+        )
+    joined = ", ".join(markets)
+    return f"{bot.name} is running. It is joining the strategy's current position in {joined}."
 
 
 @require_fresh_otp
@@ -81,12 +96,7 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except BotRefused as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(
-                request,
-                f"{bot.name} is running. It is joining the strategy's current position."
-                if data["join_now"]
-                else f"{bot.name} is running. It acts on the strategy's next signal.",
-            )
+            messages.success(request, _started_message(bot, join_now=data["join_now"]))
             return redirect("trading:detail", bot.pk)
     strategies = list(form.strategy_choices())
     runs = next_runs(strategies)

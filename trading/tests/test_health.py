@@ -194,6 +194,19 @@ class TestTheBotForm:
             create(verified_client, credential, strategy, join_now="on")
         assert not Bot.objects.get(owner=user).decisions.exists()
 
+    def test_joining_says_which_markets_it_joins_or_that_there_is_nothing_to_join(
+        self, verified_client: Client, user, strategy
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        response = create(verified_client, credential, strategy, join_now="on", name="Early")
+        page = verified_client.get(response.url).content.decode()
+        assert "joining the strategy&#x27;s current position" not in page
+        assert "no fresh position to join" in page
+        SignalFactory(strategy=strategy, market="BTC/USDT", action="target")
+        response = create(verified_client, credential, strategy, join_now="on", name="Later")
+        page = verified_client.get(response.url).content.decode()
+        assert "joining the strategy&#x27;s current position in BTC/USDT" in page
+
     def test_without_joining_nothing_is_executed(
         self, verified_client: Client, user, strategy, django_capture_on_commit_callbacks
     ) -> None:
