@@ -58,7 +58,7 @@ def bot_of(user: User, bot_id: object) -> Bot:
 
 def decisions_of(bot: Bot) -> QuerySet[Decision]:
     # Ordered on the (bot, created_at) index: the newest page never sorts the whole history.
-    return bot.decisions.select_related("signal", "order").order_by("-created_at", "-id")
+    return bot.decisions.select_related("bot", "signal", "order").order_by("-created_at", "-id")
 
 
 def orders_of(bot: Bot) -> QuerySet[Order]:

@@ -44,17 +44,21 @@ def seconds_as_duration(value: object) -> str:
 
 
 @register.filter
-def signal_words(signal: object) -> str:
+def signal_words(signal: object, markets: object = None) -> str:
     """What a signal asks for, in words: "Target 45% of the allocation in BTC/USDT".
 
     Never the raw action and fraction ("target 0.450000"): a target is a share of
     the allocation's equity to hold, a buy spends a share of the allocation, a
-    sell sells a share of the position.
+    sell sells a share of the position. Given the bot's ``markets``, a target of a
+    bot of n markets says it is of that market's 1/n share (strategies.sizing).
     """
     action = getattr(signal, "action", "")
     market = getattr(signal, "market", "")
     share = percent(getattr(signal, "fraction", None), 0)
+    sleeves = len(markets) if isinstance(markets, list | tuple) else 1
     if action == "target":
+        if sleeves > 1:
+            return f"Target {share} of the allocation's 1/{sleeves} share for {market}"
         return f"Target {share} of the allocation in {market}"
     if action == "buy":
         return f"Buy {market} with {share} of the allocation"

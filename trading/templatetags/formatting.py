@@ -98,7 +98,10 @@ def decision_words(decision: object) -> str:
     """A decision's signal in words and, once an order exists, what it traded:
     "Target 45% of the allocation in BTC/USDT → bought 0.01 BTC".
     """
-    words = signal_words(getattr(decision, "signal", None))
+    # The bot's markets: a multi-market bot's target is of one market's share.
+    words = signal_words(
+        getattr(decision, "signal", None), getattr(getattr(decision, "bot", None), "markets", None)
+    )
     try:
         order = decision.order  # type: ignore[attr-defined]
     except (AttributeError, ObjectDoesNotExist):

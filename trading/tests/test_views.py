@@ -310,3 +310,26 @@ def test_a_bad_allocation_says_what_is_wrong_with_it_and_changes_nothing(
     assert said in page and typed in page
     bot.refresh_from_db()
     assert bot.allocation == before
+
+
+def test_a_two_market_bots_target_says_it_is_of_that_markets_share(
+    verified_client: Client, user
+) -> None:
+    from strategies.tests.factories import SignalFactory
+    from trading.execution import execute
+
+    strategy = StrategyFactory(markets=["BTC/USDT", "ETH/USDT"])
+    bot = BotFactory(
+        owner=user,
+        strategy=strategy,
+        credential=CredentialFactory(owner=user),
+        markets=["BTC/USDT", "ETH/USDT"],
+    )
+    signal = SignalFactory(
+        strategy=strategy, market="BTC/USDT", action="target", fraction=Decimal("0.5")
+    )
+    decision = execute(bot.pk, signal.pk)
+    for url in ("/dashboard/", f"/bots/{bot.pk}/", f"/bots/decisions/{decision.pk}/"):
+        page = verified_client.get(url).content.decode()
+        # Half of the BTC/USDT half, not half of the whole allocation.
+        assert "Target 50% of the allocation&#x27;s 1/2 share for BTC/USDT" in page, url
