@@ -239,7 +239,9 @@ def bot_allocation_view(request: AuthenticatedHttpRequest, bot_id: str) -> HttpR
     if not form.is_valid():
         # Say what was wrong with what was typed (a NaN is not "less than 1").
         typed = str(request.POST.get("allocation", ""))[:40]
-        problem = " ".join(form.errors.get("allocation", ["Enter an allocation of at least 1."]))
+        problem = " ".join(str(e) for e in form.errors.get("allocation", [])) or (
+            "Enter an allocation of at least 1."
+        )
         messages.error(request, f"The allocation stays as it was: “{typed}”: {problem}")
         return redirect("trading:detail", bot.pk)
     allocation = form.cleaned_data["allocation"]
