@@ -132,3 +132,15 @@ def test_a_password_change_is_mailed(verified_client: Client, user: User) -> Non
     verified_client.post("/account/password/change/", data)
     assert [m.to for m in mail.outbox] == [[user.email]]
     assert STRONG not in mail.outbox[0].body and PASSWORD not in mail.outbox[0].body
+
+
+def test_the_security_log_stacks_on_phones_and_does_not_claim_utc_in_another_zone(
+    verified_client: Client, user: User
+) -> None:
+    user.time_zone = "Europe/Paris"
+    user.save(update_fields=["time_zone"])
+    page = verified_client.get("/account/security/").content.decode()
+    assert '<table class="table stack">' in page
+    assert 'data-label="Device"' in page
+    # The times are in the viewer's zone and say so; the header said "(UTC)" regardless.
+    assert "When (UTC)" not in page
