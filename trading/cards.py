@@ -20,7 +20,7 @@ from trading.health import bot_health
 from trading.models import Bot
 
 # Part of every key: bump it when _bot_card.html or what it reads changes.
-VERSION = 2
+VERSION = 3
 TTL_SECONDS = 6 * 3600
 
 
@@ -31,7 +31,7 @@ def card_state(bot: Bot) -> tuple[Any, ...]:
     return (
         bot.pk, bot.name, bot.status, bot.status_reason, bot.updated_at, bot.markets,
         bot.quote_currency, bot.equity, bot.cash, bot.allocation, bot.realised_pnl,
-        bot.unrealised_pnl, strategy.name,
+        bot.unrealised_pnl, bot.fees_paid, strategy.name,
         credential.pk, credential.label, credential.status, credential.exchange_id,
         [(p.market, p.amount) for p in getattr(bot, "held", [])],
         decision and (decision.pk, decision.outcome, decision.created_at,

@@ -108,6 +108,16 @@ class Bot(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def result(self) -> Decimal:
+        """What the bot made after fees: its equity against what it was given.
+
+        Realised plus unrealised PnL leave fees paid in the quote currency out
+        (``trading.pnl`` keeps them apart), so a bot that only paid fees would
+        show 0 there; the equity has them taken off.
+        """
+        return self.equity - self.allocation
+
 
 class Position(models.Model):
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="positions")

@@ -208,7 +208,8 @@ class Totals:
 
     @property
     def pnl(self) -> Decimal:
-        return self.realised + self.unrealised
+        """After fees, as ``Bot.result``."""
+        return self.equity - self.allocation
 
     @property
     def pnl_fraction(self) -> Decimal | None:
@@ -255,7 +256,7 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
         bot.next_signal_at = runs.get(bot.strategy_id)
-        bot.pnl = bot.realised_pnl + bot.unrealised_pnl
+        bot.pnl = bot.result
     listed: list[Bot] = list(rows)
     return listed
 

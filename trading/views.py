@@ -114,8 +114,8 @@ def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
         "trading/bot_detail.html",
         {
             "bot": bot,
-            # The result as the dashboard shows it: realised and unrealised together.
-            "pnl": bot.realised_pnl + bot.unrealised_pnl,
+            # The result as the dashboard shows it: after fees.
+            "pnl": bot.result,
             "positions": bot.positions.filter(amount__gt=0),
             "decisions": decisions,
             "decisions_page": _page_number(request),

@@ -413,13 +413,28 @@ class TestHistory:
 
 
 class TestBotPage:
-    def test_its_result_is_realised_and_unrealised_together_as_on_the_dashboard(
+    def test_its_result_is_after_fees_as_on_the_dashboard(
         self, verified_client: Client, user
     ) -> None:
-        bot = BotFactory(owner=user, realised_pnl=Decimal("93.52"), unrealised_pnl=Decimal("10.78"))
+        # 93.52 realised + 10.78 unrealised - 1.25 of fees paid in USDT.
+        bot = BotFactory(
+            owner=user, realised_pnl=Decimal("93.52"), unrealised_pnl=Decimal("10.78"),
+            fees_paid=Decimal("1.25"), equity=Decimal("1103.05"),
+        )  # fmt: skip
         page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
-        assert "+104.30 USDT</p>" in page
+        assert "Result after fees" in page and "+103.05 USDT</p>" in page
         assert "realised <span" in page and "+93.52 USDT" in page and "+10.78 USDT" in page
+        assert "fees 1.25 USDT" in page
+
+    def test_a_bot_that_only_paid_fees_shows_the_loss_everywhere(
+        self, verified_client: Client, user
+    ) -> None:
+        # Fails before results were taken after fees: "Result 0.00 USDT" while the
+        # equity was 0.48 below the allocation (a round trip's fees, paid in USDT).
+        BotFactory(owner=user, fees_paid=Decimal("0.48"), equity=Decimal("999.52"))
+        dashboard = verified_client.get("/dashboard/").content.decode()
+        bots = verified_client.get("/bots/").content.decode()
+        assert "-0.48 USDT" in dashboard and "-0.48 USDT" in bots
 
     def test_stop_asks_for_confirmation_and_shows_progress(
         self, verified_client: Client, user
