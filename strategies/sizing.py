@@ -46,6 +46,9 @@ class MarketRules:
     amount_step: Decimal | None = None
     min_amount: Decimal | None = None
     min_cost: Decimal | None = None
+    # Currency codes, only to name the units in a refusal's message.
+    base: str = ""
+    quote: str = ""
 
     @classmethod
     def from_ccxt(cls, market: dict[str, Any]) -> MarketRules:
@@ -63,6 +66,8 @@ class MarketRules:
             amount_step=step if step and step > 0 else None,
             min_amount=_decimal_or_none((limits.get("amount") or {}).get("min")),
             min_cost=_decimal_or_none((limits.get("cost") or {}).get("min")),
+            base=str(market.get("base") or ""),
+            quote=str(market.get("quote") or ""),
         )
 
 
@@ -109,6 +114,10 @@ def fee_for(value: Decimal, fee_rate: Decimal) -> Decimal:
 
 def _text(value: Decimal) -> str:
     return f"{value.normalize():f}"
+
+
+def _unit(code: str) -> str:
+    return f" {code}" if code else ""
 
 
 def share_refusal(action: str, fraction: Decimal) -> Refusal | None:
@@ -255,11 +264,16 @@ def _checked(
     side: str, amount: Decimal, reserve: Decimal, price: Decimal, rules: MarketRules
 ) -> Sized | Refusal:
     value = amount * price
+    base, quote = _unit(rules.base), _unit(rules.quote)
     if amount <= 0 or (rules.min_amount and amount < rules.min_amount):
-        return Refusal("below_minimum", f"{_text(amount)} is below the market's minimum amount.")
+        least = f" {_text(rules.min_amount)}{base}" if rules.min_amount else ""
+        return Refusal(
+            "below_minimum", f"{_text(amount)}{base} is below the market's minimum amount{least}."
+        )
     if rules.min_cost and value < rules.min_cost:
         return Refusal(
             "below_minimum",
-            f"{_text(value)} is below the market's minimum order value {_text(rules.min_cost)}.",
+            f"{_text(value.quantize(FEE_QUANTUM))}{quote} is below the market's minimum "
+            f"order value {_text(rules.min_cost)}{quote}.",
         )
     return Sized(amount=amount, reserve=reserve, side=side, price=price)

@@ -114,3 +114,20 @@ def test_a_target_outside_zero_to_one_is_refused_with_a_reason() -> None:
 def test_buys_and_sells_keep_their_meaning_with_markups() -> None:
     sized = size(fraction=D("0.25"), buy_markup=D("0.01"))
     assert isinstance(sized, Sized) and sized.side == "buy" and sized.price == D(101)
+
+
+def test_a_refusal_below_the_minimum_names_its_units() -> None:
+    # Fails before: "0.00012 is below the market's minimum amount." with no unit.
+    market = {
+        "base": "BTC", "quote": "USDT", "precision": {"amount": 0.00001},
+        "limits": {"amount": {"min": 0.001}, "cost": {"min": 5}},
+    }  # fmt: skip
+    rules = MarketRules.from_ccxt(market)
+    small = size(side="buy", fraction=D("0.0001"), rules=rules)
+    assert isinstance(small, Refusal)
+    assert small.message == "0.00099 BTC is below the market's minimum amount 0.001 BTC."
+    cheap = size(
+        side="buy", fraction=D("0.004"), price=D(1), rules=MarketRules(min_cost=D(5), quote="USDT")
+    )
+    assert isinstance(cheap, Refusal)
+    assert cheap.message == "3.996004 USDT is below the market's minimum order value 5 USDT."
