@@ -56,8 +56,9 @@ class BotForm(forms.Form):
         required=False,
         label="Join the strategy's current position now",
         help_text=(
-            "Act at once on the strategy's latest buy signals that are still fresh, "
-            "instead of waiting for its next run. They go through every usual check."
+            "Act at once on the strategy's latest fresh signals that hold a position (a buy, "
+            "or a target above 0) instead of waiting for its next run. They go through every "
+            "usual check."
         ),
     )
 

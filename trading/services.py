@@ -94,7 +94,7 @@ def bot_create(
 ) -> Bot:
     """Create a running bot after checking markets and the account's free balance.
 
-    With ``join_now``, the strategy's latest still-fresh buy signals are queued for
+    With ``join_now``, the strategy's latest still-fresh signals that hold a position (buys, targets above 0) are queued for
     the new bot after commit (the normal execution task and all its checks).
     The caller has checked ownership of the credential and a fresh one-time code.
     Raises BotRefused.
