@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -383,8 +383,18 @@ def _filtered(
     return qs
 
 
-def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
+def history_orders(
+    user: User, f: HistoryFilter, accounts: Iterable[object] | None = None
+) -> QuerySet[Order]:
+    """The user's orders newest first.
+
+    ``accounts`` (the user's exchange account ids, if the caller has them): then the
+    (credential, created_at, id) index gives the newest page without sorting the
+    history. A bot trades on its owner's key only, so this selects the same orders.
+    """
     qs = Order.objects.filter(bot__owner=user).select_related("bot")
+    if accounts is not None:
+        qs = qs.filter(credential_id__in=set(accounts))
     return _filtered(qs, f, prefix="", time_field="created_at").order_by("-created_at", "-id")
 
 

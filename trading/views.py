@@ -20,6 +20,7 @@ from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
 from trading.health import next_runs
 from trading.models import Bot
+from trading.rows import history_fill_state, history_order_state, render_rows
 from trading.selectors import (
     accounts_of,
     bot_equity_series,
@@ -139,7 +140,9 @@ def _page_number(request: HttpRequest) -> int:
 
 @login_required
 def history(request: AuthenticatedHttpRequest) -> HttpResponse:
-    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    bots = list(
+        Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
+    )
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
@@ -148,7 +151,10 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
         rows: list[Any]
         rows, more, totals = [], False, None  # say what is wrong rather than show everything
     elif kind == "orders":
-        rows, more = page_of(history_orders(request.user, criteria), number, HISTORY_PAGE_SIZE)
+        # The bots' keys are the user's accounts (a bot trades on its owner's key only).
+        accounts = {b.credential_id for b in bots}
+        orders = history_orders(request.user, criteria, accounts)
+        rows, more = page_of(orders, number, HISTORY_PAGE_SIZE)
         totals = None
     else:
         fills = history_fills(request.user, criteria)
@@ -167,6 +173,12 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "kind": kind,
             "rows": rows,
+            # Each row rendered once per state (trading/rows.py): most of the page's time.
+            "row_html": render_rows(
+                f"trading/_history_{kind[:-1]}_row.html",
+                rows,
+                history_order_state if kind == "orders" else history_fill_state,
+            ),
             "page_number": number,
             "has_next": more,
             "query": query.urlencode(),
@@ -179,7 +191,9 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
-    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    bots = list(
+        Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
+    )
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     fills = history_fills(request.user, criteria)
