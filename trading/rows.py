@@ -62,6 +62,17 @@ def decision_item_state(d: Decision) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def filter_form_state(form: Any) -> tuple[Any, ...]:
+    """A filter form's fields are a function of their choices and the submitted data."""
+    data = form.data
+    lists = sorted((k, tuple(data.getlist(k))) for k in data) if form.is_bound else None
+    return (
+        form.is_bound,
+        tuple((name, tuple(getattr(field, "choices", ()))) for name, field in form.fields.items()),
+        tuple(lists) if lists is not None else None,
+    )
+
+
 def render_rows(
     template: str, rows: Sequence[Any], state: Callable[[Any], tuple[Any, ...]]
 ) -> list[SafeString]:

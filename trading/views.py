@@ -20,7 +20,7 @@ from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
 from trading.health import next_runs
 from trading.models import Bot
-from trading.rows import history_fill_state, history_order_state, render_rows
+from trading.rows import filter_form_state, history_fill_state, history_order_state, render_rows
 from trading.selectors import (
     accounts_of,
     bot_equity_series,
@@ -171,6 +171,7 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
         "trading/history.html",
         {
             "form": form,
+            "form_html": render_rows("trading/_history_filters.html", [form], filter_form_state)[0],
             "kind": kind,
             "rows": rows,
             # Each row rendered once per state (trading/rows.py): most of the page's time.
