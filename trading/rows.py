@@ -56,10 +56,18 @@ def order_item_state(o: Order) -> tuple[Any, ...]:
     return (o.pk, o.created_at, o.market, o.side, o.amount, o.status)
 
 
+def recent_order_state(o: Order) -> tuple[Any, ...]:
+    return (*order_item_state(o), o.bot.name)
+
+
 def decision_item_state(d: Decision) -> tuple[Any, ...]:
     return (
         d.pk, d.created_at, d.signal.action, d.signal.market, d.outcome, d.message,
     )  # fmt: skip
+
+
+def recent_decision_state(d: Decision) -> tuple[Any, ...]:
+    return (*decision_item_state(d), d.bot.name)
 
 
 def filter_form_state(form: Any) -> tuple[Any, ...]:

@@ -273,7 +273,9 @@ def _totals(bots: list[Bot]) -> dict[str, Totals]:
     return totals
 
 
-def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> list[Step]:
+def _checklist(
+    user: User, keys: list[ExchangeCredential], bots: list[Bot], two_factor: bool | None
+) -> list[Step]:
     real_keys = [k for k in keys if k.exchange_id != "paper"]
     return [
         Step(
@@ -281,7 +283,11 @@ def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> l
             EmailAddress.objects.filter(user=user, verified=True).exists(),
             "account_email",
         ),
-        Step("Turn on two-factor authentication", has_two_factor(user), "accounts:twofa_overview"),
+        Step(
+            "Turn on two-factor authentication",
+            has_two_factor(user) if two_factor is None else two_factor,
+            "accounts:twofa_overview",
+        ),
         Step(
             "Whitelist our IP addresses on your exchange key",
             bool(real_keys) and all(k.ip_restricted for k in real_keys),
@@ -296,8 +302,11 @@ RECENT_DAYS = 7
 DASHBOARD_CHART_DAYS = 30
 
 
-def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
+def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None) -> Dashboard:
     """Everything the dashboard shows, in a fixed number of queries.
+
+    ``two_factor``: whether the user has 2FA, when the request already knows
+    (``RequireOTPMiddleware`` checks it for sessions not yet verified).
 
     "Recent" lists look back ``RECENT_DAYS`` only: each reads a short range of a
     (bot or account, time) index instead of sorting the user's whole history.
@@ -324,7 +333,7 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
         bots=bots,
         totals=totals,
         keys=keys,
-        checklist=_checklist(user, keys, bots),
+        checklist=_checklist(user, keys, bots, two_factor),
         recent_orders=list(
             Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot")

@@ -20,7 +20,16 @@ from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
 from trading.health import next_runs
 from trading.models import Bot
-from trading.rows import filter_form_state, history_fill_state, history_order_state, render_rows
+from trading.rows import (
+    decision_item_state,
+    filter_form_state,
+    history_fill_state,
+    history_order_state,
+    order_item_state,
+    recent_decision_state,
+    recent_order_state,
+    render_rows,
+)
 from trading.selectors import (
     accounts_of,
     bot_equity_series,
@@ -52,9 +61,21 @@ HISTORY_PAGE_SIZE = 50
 
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    page = dashboard_of(request.user)
+    page = dashboard_of(request.user, two_factor=getattr(request, "two_factor", None))
     attach_cards(page.bots)
-    return render(request, "trading/dashboard.html", {"page": page})
+    # The recent lists' items, each rendered once per state (trading/rows.py).
+    recent = {
+        "fills": render_rows(
+            "trading/_recent_fill_row.html", page.recent_fills, history_fill_state
+        ),
+        "orders": render_rows(
+            "trading/_recent_order_item.html", page.recent_orders, recent_order_state
+        ),
+        "decisions": render_rows(
+            "trading/_recent_decision_item.html", page.recent_decisions, recent_decision_state
+        ),
+    }
+    return render(request, "trading/dashboard.html", {"page": page, "recent": recent})
 
 
 @login_required
@@ -109,6 +130,11 @@ def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
             "pnl": bot.realised_pnl + bot.unrealised_pnl,
             "positions": bot.positions.filter(amount__gt=0),
             "decisions": decisions,
+            # Each item rendered once per state (trading/rows.py).
+            "decision_items": render_rows(
+                "trading/_decision_item.html", decisions, decision_item_state
+            ),
+            "order_items": render_rows("trading/_order_item.html", orders, order_item_state),
             "decisions_page": _page_number(request),
             "decisions_more": more,
             "orders": orders,
