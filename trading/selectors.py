@@ -238,20 +238,40 @@ class Dashboard:
 
 
 def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
+    """The bots with what their cards show: last decision, last decided outcome
+    (``bot_health``), positions held and the next run.
+
+    Two correlated subqueries name the decisions (the newest, and the newest decided
+    one that ``with_health`` would read outcome and message from) and one query loads
+    both: the same figures as ``with_health``'s annotations, with one subquery less.
+    """
     latest = Decision.objects.filter(bot=OuterRef("pk")).order_by("-created_at", "-id")
+    decided = Decision.objects.filter(bot=OuterRef("pk"), decided_at__isnull=False).order_by(
+        "-decided_at"
+    )
     rows = list(
-        bots.annotate(last_decision_id=Subquery(latest.values("pk")[:1])).prefetch_related(
+        bots.select_related("credential", "strategy")
+        .annotate(
+            last_decision_id=Subquery(latest.values("pk")[:1]),
+            last_decided_id=Subquery(decided.values("pk")[:1]),
+        )
+        .prefetch_related(
             Prefetch("positions", queryset=Position.objects.filter(amount__gt=0), to_attr="held")
         )
     )
     decisions = Decision.objects.select_related("signal").in_bulk(
-        [b.last_decision_id for b in rows if b.last_decision_id]
+        {b.last_decision_id for b in rows if b.last_decision_id}
+        | {b.last_decided_id for b in rows if b.last_decided_id}
     )
     # As the bot page says it: the schedule's next run, or the next candle close
     # before the schedule exists or when it is overdue (one query for all).
     runs = next_runs({b.strategy for b in rows})
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
+        last_decided = decisions.get(bot.last_decided_id)
+        # What with_health annotates, for bot_health.
+        bot.last_outcome = last_decided.outcome if last_decided else None
+        bot.last_message = last_decided.message if last_decided else None
         bot.next_signal_at = runs.get(bot.strategy_id)
         bot.pnl = bot.realised_pnl + bot.unrealised_pnl
     listed: list[Bot] = list(rows)
@@ -312,7 +332,7 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
     (bot or account, time) index instead of sorting the user's whole history.
     """
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    bots = _with_last_decision(bots_of(user).order_by("-created_at"))
+    bots = _with_last_decision(Bot.objects.filter(owner=user).order_by("-created_at"))
     bot_ids = [b.pk for b in bots]
     keys = list(
         ExchangeCredential.objects.filter(owner=user)
