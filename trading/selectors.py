@@ -251,6 +251,10 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
     )
     rows = list(
         bots.select_related("credential", "strategy")
+        # Not shown on a card, and the widest columns: the sealed key material, and
+        # the strategy's description and keys (a third of the row to build and read).
+        .defer(*SEALED_KEY_FIELDS, "strategy__description", "strategy__params")
+        .defer("strategy__public_key", "strategy__private_key")
         .annotate(
             last_decision_id=Subquery(latest.values("pk")[:1]),
             last_decided_id=Subquery(decided.values("pk")[:1]),
@@ -318,6 +322,8 @@ def _checklist(
     ]
 
 
+# A key's sealed material: never shown, so the dashboard does not read it.
+SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__passphrase")
 RECENT_DAYS = 7
 DASHBOARD_CHART_DAYS = 30
 
@@ -336,6 +342,7 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
     bot_ids = [b.pk for b in bots]
     keys = list(
         ExchangeCredential.objects.filter(owner=user)
+        .defer(*(f.removeprefix("credential__") for f in SEALED_KEY_FIELDS))
         .exclude(status=ExchangeCredential.Status.DELETED)
         .prefetch_related(
             Prefetch("balances", queryset=Balance.objects.filter(total__gt=0).order_by("currency"))
