@@ -273,9 +273,10 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
         last_decided = decisions.get(bot.last_decided_id)
-        # What with_health annotates, for bot_health.
-        bot.last_outcome = last_decided.outcome if last_decided else None
-        bot.last_message = last_decided.message if last_decided else None
+        # What with_health annotates, for bot_health (typed as with_health's annotation).
+        annotated: Any = bot
+        annotated.last_outcome = last_decided.outcome if last_decided else None
+        annotated.last_message = last_decided.message if last_decided else None
         bot.next_signal_at = runs.get(bot.strategy_id)
         bot.pnl = bot.realised_pnl + bot.unrealised_pnl
     listed: list[Bot] = list(rows)
