@@ -32,7 +32,7 @@ from trading.models import Decision, Fill, Order
 VERSION = 1
 MAX_ENTRIES = 5000  # ~0.5 kB each: a few MB per process at most
 
-_fragments: OrderedDict[Hashable, SafeString] = OrderedDict()
+_fragments: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -81,6 +81,28 @@ def filter_form_state(form: Any) -> tuple[Any, ...]:
     )
 
 
+def local_get(key: Hashable) -> Any:
+    """A value kept in this process's LRU (None if absent): for values that are a
+    pure function of their key, so no process needs another's."""
+    with _lock:
+        value = _fragments.get(key)
+        if value is not None:
+            _fragments.move_to_end(key)
+        return value
+
+
+def local_set(key: Hashable, value: Any) -> None:
+    with _lock:
+        _fragments[key] = value
+        while len(_fragments) > MAX_ENTRIES:
+            _fragments.popitem(last=False)
+
+
+def clear_local() -> None:
+    with _lock:
+        _fragments.clear()
+
+
 def render_rows(
     template: str, rows: Sequence[Any], state: Callable[[Any], tuple[Any, ...]]
 ) -> list[SafeString]:
@@ -91,15 +113,9 @@ def render_rows(
     out = []
     for row in rows:
         key = (VERSION, template, viewer, state(row))
-        with _lock:
-            html = _fragments.get(key)
-            if html is not None:
-                _fragments.move_to_end(key)
+        html = local_get(key)
         if html is None:
             html = mark_safe(render_to_string(template, {"row": row}))  # noqa: S308 - our template
-            with _lock:
-                _fragments[key] = html
-                while len(_fragments) > MAX_ENTRIES:
-                    _fragments.popitem(last=False)
+            local_set(key, html)
         out.append(html)
     return out
