@@ -329,6 +329,20 @@ def _checklist(
 
 # A key's sealed material: never shown, so the dashboard does not read it.
 SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__passphrase")
+# What the recent lists show (trading/rows.py's states and templates
+# _recent_*.html): their rows join wide models, most of whose columns they never read.
+RECENT_ORDER_FIELDS = (
+    "id", "created_at", "market", "side", "amount", "status", "bot", "bot__name",
+)  # fmt: skip
+RECENT_FILL_FIELDS = (
+    "id", "taken_at", "amount", "price", "fee", "fee_currency", "order",
+    "order__market", "order__side", "order__exchange_order_id", "order__client_order_id",
+    "order__bot", "order__bot__name", "order__bot__quote_currency",
+)  # fmt: skip
+RECENT_DECISION_FIELDS = (
+    "id", "created_at", "outcome", "message", "bot", "bot__name",
+    "signal", "signal__action", "signal__market",
+)  # fmt: skip
 RECENT_DAYS = 7
 DASHBOARD_CHART_DAYS = 30
 
@@ -369,6 +383,7 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
         recent_orders=list(
             Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot")
+            .only(*RECENT_ORDER_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
         recent_fills=list(
@@ -377,11 +392,13 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
                 taken_at__gte=since,
             )
             .select_related("order__bot")
+            .only(*RECENT_FILL_FIELDS)
             .order_by("-taken_at", "-id")[:recent]
         ),
         recent_decisions=list(
             Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot", "signal")
+            .only(*RECENT_DECISION_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
         alerts=list(
