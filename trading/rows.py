@@ -71,13 +71,14 @@ def recent_decision_state(d: Decision) -> tuple[Any, ...]:
 
 
 def filter_form_state(form: Any) -> tuple[Any, ...]:
-    """A filter form's fields are a function of their choices and the submitted data."""
+    """A filter form's fields are a function of their choices and their own submitted
+    values (only those: other query parameters, the page number say, do not make
+    new entries)."""
     data = form.data
-    lists = sorted((k, tuple(data.getlist(k))) for k in data) if form.is_bound else None
     return (
         form.is_bound,
         tuple((name, tuple(getattr(field, "choices", ()))) for name, field in form.fields.items()),
-        tuple(lists) if lists is not None else None,
+        tuple(tuple(data.getlist(name)) for name in form.fields) if form.is_bound else None,
     )
 
 
