@@ -38,3 +38,7 @@ def _fresh_cache() -> None:
     """
     if not isinstance(caches["default"], DatabaseCache):
         caches["default"].clear()
+    # The pages' per-process copies (rendered rows and cards, the account curve) too.
+    from trading.rows import clear_local
+
+    clear_local()

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 
 from trading.health import bot_health
 from trading.models import Bot
+from trading.rows import local_get, local_set
 
 # Part of every key: bump it when _bot_card.html or what it reads changes.
 VERSION = 3
@@ -50,7 +51,15 @@ def card_key(bot: Bot) -> str:
 def attach_cards(bots: list[Bot]) -> None:
     """Set ``bot.card_html`` on each bot: one cache read, rendering only the changed ones."""
     keys = {bot.pk: card_key(bot) for bot in bots}
-    cached = cache.get_many(list(keys.values()))
+    # A card is a pure function of its key: this process's copy first, then the
+    # shared cache for the rest (no round trip when the cards have not changed).
+    cached = {k: html for k in keys.values() if (html := local_get(k)) is not None}
+    missing = [k for k in keys.values() if k not in cached]
+    if missing:
+        shared = cache.get_many(missing)
+        for k, html in shared.items():
+            local_set(k, html)
+        cached.update(shared)
     fresh: dict[str, str] = {}
     for bot in bots:
         html = cached.get(keys[bot.pk])
@@ -59,3 +68,5 @@ def attach_cards(bots: list[Bot]) -> None:
         bot.card_html = mark_safe(html)  # noqa: S308 - our own template's output
     if fresh:
         cache.set_many(fresh, TTL_SECONDS)
+        for k, html in fresh.items():
+            local_set(k, html)

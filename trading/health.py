@@ -90,15 +90,18 @@ def _blocked(reason: str, fix: str, fix_url: str) -> Health:
 
 def _key_problem(bot: Bot) -> Health | None:
     credential = bot.credential
-    key_url = reverse("vault:detail", args=[credential.pk])
     Status = ExchangeCredential.Status
     if credential.status == Status.DISABLED:
-        return _blocked("its exchange key is disabled", "Re-enable the key.", key_url)
+        return _blocked(
+            "its exchange key is disabled",
+            "Re-enable the key.",
+            reverse("vault:detail", args=[credential.pk]),
+        )
     if credential.status == Status.INVALID:
         return _blocked(
             "the exchange refused its key",
             "Check the key's permissions and IP list on the exchange, then verify it again.",
-            key_url,
+            reverse("vault:detail", args=[credential.pk]),
         )
     if credential.status == Status.DELETED:
         return _blocked(
@@ -116,10 +119,11 @@ def bot_health(bot: Bot) -> Health:
     problem = _key_problem(bot)
     if problem is not None:
         return problem
-    bot_url = reverse("trading:detail", args=[bot.pk])
     if bot.status == Bot.Status.ERROR:
         return _blocked(
-            bot.status_reason or "an error stopped it", "Fix the cause, then resume.", bot_url
+            bot.status_reason or "an error stopped it",
+            "Fix the cause, then resume.",
+            reverse("trading:detail", args=[bot.pk]),
         )
     if bot.status == Bot.Status.PAUSED:
         return Health("paused", "Paused", bot.status_reason)
@@ -130,14 +134,14 @@ def bot_health(bot: Bot) -> Health:
             f"its allocation is below what the market's minimum order ({minimum:f} "
             f"{bot.quote_currency}) needs",
             f"Raise the allocation to at least {least:f} {bot.quote_currency}.",
-            bot_url + "#allocation",
+            reverse("trading:detail", args=[bot.pk]) + "#allocation",
         )
     holds = bot.equity - bot.cash
     if bot.cash < minimum and holds < minimum:
         return _blocked(
             "out of funds: what is left is below the market's minimum order",
             "Raise the allocation.",
-            bot_url + "#allocation",
+            reverse("trading:detail", args=[bot.pk]) + "#allocation",
         )
     if getattr(bot, "last_outcome", None) == Decision.Outcome.FAILED and INSUFFICIENT_FUNDS in (
         getattr(bot, "last_message", "") or ""
@@ -145,7 +149,7 @@ def bot_health(bot: Bot) -> Health:
         return _blocked(
             "the exchange account is out of funds",
             f"Deposit {bot.quote_currency} on the exchange or lower the allocation.",
-            bot_url + "#allocation",
+            reverse("trading:detail", args=[bot.pk]) + "#allocation",
         )
     return Health("running", "Running")
 

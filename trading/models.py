@@ -238,6 +238,11 @@ class Order(models.Model):
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["settled", "next_attempt_at"]),
             models.Index(fields=["bot", "created_at", "id"], name="order_bot_created"),
+            # The history's orders across all bots: the newest page off the account's
+            # index instead of sorting every order (as Fill's (credential, taken_at, id)).
+            models.Index(
+                fields=["credential", "created_at", "id"], name="order_credential_created"
+            ),
         ]
 
     def __str__(self) -> str:

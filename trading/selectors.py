@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,6 +39,7 @@ from trading.models import (
     Position,
     money_field,
 )
+from trading.rows import local_get, local_set
 from trading.snapshots import SNAPSHOT_MINUTES, slot_of
 from vault.models import ExchangeCredential
 
@@ -134,7 +135,9 @@ def account_equity_series(
     ids = sorted(b.pk for b in bots)
     slot = int(slot_of(now).timestamp())
     key = f"accountseries:{user.pk}:{days}:{slot}:" + sha256(repr(ids).encode()).hexdigest()[:16]
-    history = cache.get(key)
+    # This process's copy first (the value is a function of its key until the
+    # shared entry expires), saving the round trip and unpickling 700 points.
+    history = local_get(("accountseries", key)) or cache.get(key)
     if history is None:
         rows = list(
             EquitySnapshot.objects.filter(bot_id__in=ids, taken_at__gte=now - timedelta(days=days))
@@ -151,6 +154,7 @@ def account_equity_series(
             "last": int(rows[-1][0].timestamp()) if rows else None,
         }
         cache.set(key, history, SNAPSHOT_MINUTES * 60)
+    local_set(("accountseries", key), history)
     series = {"equity": list(history["equity"]), "drawdown": list(history["drawdown"])}
     if bots and (history["last"] is None or history["last"] < int(now.timestamp())):
         # The live figure ends the curve, as in ``equity_series``.
@@ -241,20 +245,45 @@ class Dashboard:
 
 
 def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
+    """The bots with what their cards show: last decision, last decided outcome
+    (``bot_health``), positions held and the next run.
+
+    Two correlated subqueries name the decisions (the newest, and the newest decided
+    one that ``with_health`` would read outcome and message from) and one query loads
+    both: the same figures as ``with_health``'s annotations, with one subquery less.
+    """
     latest = Decision.objects.filter(bot=OuterRef("pk")).order_by("-created_at", "-id")
+    decided = Decision.objects.filter(bot=OuterRef("pk"), decided_at__isnull=False).order_by(
+        "-decided_at"
+    )
     rows = list(
-        bots.annotate(last_decision_id=Subquery(latest.values("pk")[:1])).prefetch_related(
+        bots.select_related("credential", "strategy")
+        # Not shown on a card, and the widest columns: the sealed key material, and
+        # the strategy's description and keys (a third of the row to build and read).
+        .defer(*SEALED_KEY_FIELDS, "strategy__description", "strategy__params")
+        .defer("strategy__public_key", "strategy__private_key")
+        .annotate(
+            last_decision_id=Subquery(latest.values("pk")[:1]),
+            last_decided_id=Subquery(decided.values("pk")[:1]),
+        )
+        .prefetch_related(
             Prefetch("positions", queryset=Position.objects.filter(amount__gt=0), to_attr="held")
         )
     )
     decisions = Decision.objects.select_related("signal").in_bulk(
-        [b.last_decision_id for b in rows if b.last_decision_id]
+        {b.last_decision_id for b in rows if b.last_decision_id}
+        | {b.last_decided_id for b in rows if b.last_decided_id}
     )
     # As the bot page says it: the schedule's next run, or the next candle close
     # before the schedule exists or when it is overdue (one query for all).
     runs = next_runs({b.strategy for b in rows})
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
+        last_decided = decisions.get(bot.last_decided_id)
+        # What with_health annotates, for bot_health (typed as with_health's annotation).
+        annotated: Any = bot
+        annotated.last_outcome = last_decided.outcome if last_decided else None
+        annotated.last_message = last_decided.message if last_decided else None
         bot.next_signal_at = runs.get(bot.strategy_id)
         bot.pnl = bot.result
     listed: list[Bot] = list(rows)
@@ -276,7 +305,9 @@ def _totals(bots: list[Bot]) -> dict[str, Totals]:
     return totals
 
 
-def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> list[Step]:
+def _checklist(
+    user: User, keys: list[ExchangeCredential], bots: list[Bot], two_factor: bool | None
+) -> list[Step]:
     real_keys = [k for k in keys if k.exchange_id != "paper"]
     return [
         Step(
@@ -284,7 +315,11 @@ def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> l
             EmailAddress.objects.filter(user=user, verified=True).exists(),
             "account_email",
         ),
-        Step("Turn on two-factor authentication", has_two_factor(user), "accounts:twofa_overview"),
+        Step(
+            "Turn on two-factor authentication",
+            has_two_factor(user) if two_factor is None else two_factor,
+            "accounts:twofa_overview",
+        ),
         Step(
             "Whitelist our IP addresses on your exchange key",
             bool(real_keys) and all(k.ip_restricted for k in real_keys),
@@ -295,21 +330,42 @@ def _checklist(user: User, keys: list[ExchangeCredential], bots: list[Bot]) -> l
     ]
 
 
+# A key's sealed material: never shown, so the dashboard does not read it.
+SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__passphrase")
+# What the recent lists show (trading/rows.py's states and templates
+# _recent_*.html): their rows join wide models, most of whose columns they never read.
+RECENT_ORDER_FIELDS = (
+    "id", "created_at", "market", "side", "amount", "status", "bot", "bot__name",
+)  # fmt: skip
+RECENT_FILL_FIELDS = (
+    "id", "taken_at", "amount", "price", "fee", "fee_currency", "order",
+    "order__market", "order__side", "order__exchange_order_id", "order__client_order_id",
+    "order__bot", "order__bot__name", "order__bot__quote_currency",
+)  # fmt: skip
+RECENT_DECISION_FIELDS = (
+    "id", "created_at", "outcome", "message", "bot", "bot__name", "bot__markets",
+    "signal", "signal__action", "signal__market", "signal__fraction",
+    "order__id", "order__market", "order__side", "order__amount", "order__filled",
+)  # fmt: skip
 RECENT_DAYS = 7
 DASHBOARD_CHART_DAYS = 30
 
 
-def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
+def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None) -> Dashboard:
     """Everything the dashboard shows, in a fixed number of queries.
+
+    ``two_factor``: whether the user has 2FA, when the request already knows
+    (``RequireOTPMiddleware`` checks it for sessions not yet verified).
 
     "Recent" lists look back ``RECENT_DAYS`` only: each reads a short range of a
     (bot or account, time) index instead of sorting the user's whole history.
     """
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    bots = _with_last_decision(bots_of(user).order_by("-created_at"))
+    bots = _with_last_decision(Bot.objects.filter(owner=user).order_by("-created_at"))
     bot_ids = [b.pk for b in bots]
     keys = list(
         ExchangeCredential.objects.filter(owner=user)
+        .defer(*(f.removeprefix("credential__") for f in SEALED_KEY_FIELDS))
         .exclude(status=ExchangeCredential.Status.DELETED)
         .prefetch_related(
             Prefetch("balances", queryset=Balance.objects.filter(total__gt=0).order_by("currency"))
@@ -327,10 +383,11 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
         bots=bots,
         totals=totals,
         keys=keys,
-        checklist=_checklist(user, keys, bots),
+        checklist=_checklist(user, keys, bots, two_factor),
         recent_orders=list(
             Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot")
+            .only(*RECENT_ORDER_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
         recent_fills=list(
@@ -339,11 +396,13 @@ def dashboard_of(user: User, *, recent: int = 8) -> Dashboard:
                 taken_at__gte=since,
             )
             .select_related("order__bot")
+            .only(*RECENT_FILL_FIELDS)
             .order_by("-taken_at", "-id")[:recent]
         ),
         recent_decisions=list(
             Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot", "signal", "order")
+            .only(*RECENT_DECISION_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
         alerts=list(
@@ -386,8 +445,18 @@ def _filtered(
     return qs
 
 
-def history_orders(user: User, f: HistoryFilter) -> QuerySet[Order]:
+def history_orders(
+    user: User, f: HistoryFilter, accounts: Iterable[object] | None = None
+) -> QuerySet[Order]:
+    """The user's orders newest first.
+
+    ``accounts`` (the user's exchange account ids, if the caller has them): then the
+    (credential, created_at, id) index gives the newest page without sorting the
+    history. A bot trades on its owner's key only, so this selects the same orders.
+    """
     qs = Order.objects.filter(bot__owner=user).select_related("bot")
+    if accounts is not None:
+        qs = qs.filter(credential_id__in=set(accounts))
     return _filtered(qs, f, prefix="", time_field="created_at").order_by("-created_at", "-id")
 
 

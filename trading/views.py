@@ -20,6 +20,16 @@ from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
 from trading.health import next_runs
 from trading.models import Bot
+from trading.rows import (
+    decision_item_state,
+    filter_form_state,
+    history_fill_state,
+    history_order_state,
+    order_item_state,
+    recent_decision_state,
+    recent_order_state,
+    render_rows,
+)
 from trading.selectors import (
     accounts_of,
     bot_equity_series,
@@ -52,9 +62,21 @@ HISTORY_PAGE_SIZE = 50
 
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    page = dashboard_of(request.user)
+    page = dashboard_of(request.user, two_factor=getattr(request, "two_factor", None))
     attach_cards(page.bots)
-    return render(request, "trading/dashboard.html", {"page": page})
+    # The recent lists' items, each rendered once per state (trading/rows.py).
+    recent = {
+        "fills": render_rows(
+            "trading/_recent_fill_row.html", page.recent_fills, history_fill_state
+        ),
+        "orders": render_rows(
+            "trading/_recent_order_item.html", page.recent_orders, recent_order_state
+        ),
+        "decisions": render_rows(
+            "trading/_recent_decision_item.html", page.recent_decisions, recent_decision_state
+        ),
+    }
+    return render(request, "trading/dashboard.html", {"page": page, "recent": recent})
 
 
 @login_required
@@ -118,6 +140,11 @@ def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
             "pnl": bot.result,
             "positions": bot.positions.filter(amount__gt=0),
             "decisions": decisions,
+            # Each item rendered once per state (trading/rows.py).
+            "decision_items": render_rows(
+                "trading/_decision_item.html", decisions, decision_item_state
+            ),
+            "order_items": render_rows("trading/_order_item.html", orders, order_item_state),
             "decisions_page": _page_number(request),
             "decisions_more": more,
             "orders": orders,
@@ -149,7 +176,9 @@ def _page_number(request: HttpRequest) -> int:
 
 @login_required
 def history(request: AuthenticatedHttpRequest) -> HttpResponse:
-    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    bots = list(
+        Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
+    )
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
@@ -158,7 +187,10 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
         rows: list[Any]
         rows, more, totals = [], False, None  # say what is wrong rather than show everything
     elif kind == "orders":
-        rows, more = page_of(history_orders(request.user, criteria), number, HISTORY_PAGE_SIZE)
+        # The bots' keys are the user's accounts (a bot trades on its owner's key only).
+        accounts = {b.credential_id for b in bots}
+        orders = history_orders(request.user, criteria, accounts)
+        rows, more = page_of(orders, number, HISTORY_PAGE_SIZE)
         totals = None
     else:
         fills = history_fills(request.user, criteria)
@@ -175,8 +207,15 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
         "trading/history.html",
         {
             "form": form,
+            "form_html": render_rows("trading/_history_filters.html", [form], filter_form_state)[0],
             "kind": kind,
             "rows": rows,
+            # Each row rendered once per state (trading/rows.py): most of the page's time.
+            "row_html": render_rows(
+                f"trading/_history_{kind[:-1]}_row.html",
+                rows,
+                history_order_state if kind == "orders" else history_fill_state,
+            ),
             "page_number": number,
             "has_next": more,
             "query": query.urlencode(),
@@ -189,7 +228,9 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     """Every fill that matches the history filters, as CSV, streamed."""
-    bots = list(Bot.objects.filter(owner=request.user).only("id", "name", "markets"))
+    bots = list(
+        Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
+    )
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
     fills = history_fills(request.user, criteria)
