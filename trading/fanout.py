@@ -39,13 +39,18 @@ def fan_out(signal_ids: list[str]) -> int:
     queued = 0
     size = max(1, settings.FANOUT_BATCH_SIZE)
     broker = get_broker()
-    signals = Signal.objects.filter(pk__in=signal_ids).values_list("pk", "strategy_id")
-    for signal_id, strategy_id in signals:
+    signals = Signal.objects.filter(pk__in=signal_ids).values_list("pk", "strategy_id", "market")
+    for signal_id, strategy_id, market in signals:
+        # A bot follows its strategy in the markets it chose: a signal of another
+        # market is not for it (the bot's own whitelist check still refuses one that
+        # reaches it some other way). Filtered here, not in SQL: JSON containment
+        # differs between SQLite and PostgreSQL.
         bot_ids = [
             str(pk)
-            for pk in Bot.objects.filter(
+            for pk, markets in Bot.objects.filter(
                 strategy_id=strategy_id, status=Bot.Status.ACTIVE
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "markets")
+            if market in markets
         ]
         for start in range(0, len(bot_ids), size):
             batch = bot_ids[start : start + size]

@@ -41,6 +41,17 @@ def test_one_task_per_batch_of_active_subscribed_bots_with_ids_only(monkeypatch,
     assert len(brokers) == 1  # every task pushed on one broker connection
 
 
+def test_a_signal_reaches_only_the_bots_that_trade_its_market() -> None:
+    # Fails before: every bot of the strategy got a decision for every market, so a
+    # bot of BTC/USDT had its feed filled with "ETH/USDT is not in the bot's market
+    # list" (found in the new-user walk: 3 of 4 decisions per run).
+    btc = BotFactory(markets=["BTC/USDT"])
+    both = BotFactory(strategy=btc.strategy, markets=["BTC/USDT", "ETH/USDT"])
+    signal = SignalFactory(strategy=btc.strategy, market="ETH/USDT", action="hold")
+    signals_emitted([str(signal.pk)])
+    assert list(Decision.objects.values_list("bot_id", flat=True)) == [both.pk]
+
+
 def test_emitted_signals_reach_every_bot_once() -> None:
     bot = BotFactory()
     other = BotFactory(strategy=bot.strategy)
