@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,12 @@ def nul_in_request(request: HttpRequest) -> str | None:
     return None
 
 
+def bad_request_page(reason: str) -> HttpResponse:
+    """The site's 400 page, rendered without the request: nothing of a refused
+    request (its session cookie, its user) is looked up to draw it."""
+    return HttpResponseBadRequest(render_to_string("400.html", {"reason": reason}))
+
+
 class RejectBadInputMiddleware:
     """A request with a NUL anywhere gets 400 (a URL too long, 414); it reaches no view."""
 
@@ -79,10 +86,8 @@ class RejectBadInputMiddleware:
             where = nul_in_request(request)
         except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
             logger.warning("Refused a request to %s: %s", request.path[:200], exc)
-            return HttpResponseBadRequest("The request is too large.", content_type="text/plain")
+            return bad_request_page("The request is too large.")
         if where:
             logger.warning("Refused a request with a NUL character in its %s", where)
-            return HttpResponseBadRequest(
-                f"The request's {where} contains a NUL character.", content_type="text/plain"
-            )
+            return bad_request_page(f"The request's {where} contains a NUL character.")
         return self.get_response(request)

@@ -150,3 +150,13 @@ def test_a_body_over_the_upload_limit_is_a_plain_400_without_a_traceback(
     )
     assert response.status_code == 400
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_refused_request_gets_the_sites_own_400_page(client: Client) -> None:
+    # Fails before: a plain-text line with none of the site around it (new-user walk).
+    client.cookies["sessionid"] = "abc\x00def"  # nothing of the request is looked up
+    response = client.get("/history/?side=%00")
+    page = response.content.decode()
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    assert "This request could not be read" in page and "NUL character" in page
+    assert "Nothing was changed." in page
