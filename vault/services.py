@@ -240,21 +240,34 @@ def client_for(
     current = ExchangeCredential.objects.get(pk=credential.pk)  # the kill switch wins
     if current.status == Status.DELETED or (not allow_inactive and current.status != Status.ACTIVE):
         raise CredentialUnusable(f"This key is {current.get_status_display().lower()}.")
-    try:
-        key = KeyMaterial(
-            api_key=current.api_key or "",
-            secret=current.secret or "",
-            password=current.passphrase or "",
-            uid=current.uid or "",
-        )
-    except VaultDecryptionError:
-        logger.error("Credential %s cannot be decrypted with the vault keys", current.pk)
-        credential_mark_invalid(
-            current, reason="Its stored secret could not be decrypted. Link the key again."
-        )
-        raise CredentialUnusable("The stored secret of this key could not be decrypted.") from None
+    key = _key_material(current)
+    if key is None:
+        raise CredentialUnusable(UNDECRYPTABLE)
     CredentialUse.objects.create(credential=current, purpose=purpose, detail=detail[:200])
     return build_client(current.exchange_id, key)
+
+
+UNDECRYPTABLE = "The stored secret of this key could not be decrypted."
+
+
+@sensitive_variables("key")
+def _key_material(credential: ExchangeCredential) -> KeyMaterial | None:
+    """The credential's decrypted key, or None when the vault keys cannot open it
+    (then the credential is marked invalid and its owner alerted)."""
+    try:
+        key = KeyMaterial(
+            api_key=credential.api_key or "",
+            secret=credential.secret or "",
+            password=credential.passphrase or "",
+            uid=credential.uid or "",
+        )
+    except VaultDecryptionError:
+        logger.error("Credential %s cannot be decrypted with the vault keys", credential.pk)
+        credential_mark_invalid(
+            credential, reason="Its stored secret could not be decrypted. Link the key again."
+        )
+        return None
+    return key
 
 
 @sensitive_variables("key", "clients")
@@ -273,19 +286,9 @@ def clients_for(
         if credential.status != Status.ACTIVE:
             refused[credential.pk] = f"This key is {credential.get_status_display().lower()}."
             continue
-        try:
-            key = KeyMaterial(
-                api_key=credential.api_key or "",
-                secret=credential.secret or "",
-                password=credential.passphrase or "",
-                uid=credential.uid or "",
-            )
-        except VaultDecryptionError:
-            logger.error("Credential %s cannot be decrypted with the vault keys", credential.pk)
-            credential_mark_invalid(
-                credential, reason="Its stored secret could not be decrypted. Link the key again."
-            )
-            refused[credential.pk] = "The stored secret of this key could not be decrypted."
+        key = _key_material(credential)
+        if key is None:
+            refused[credential.pk] = UNDECRYPTABLE
             continue
         uses.append(CredentialUse(credential=credential, purpose=purpose, detail=detail[:200]))
         clients[credential.pk] = functools.partial(build_client, credential.exchange_id, key)
