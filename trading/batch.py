@@ -78,7 +78,7 @@ from trading.orders import (
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 from trading.published_limits import refresh_published_limits
-from trading.sync import decimal_of, update_book
+from trading.sync import decimal_of, fill_report, update_book
 from vault.models import CredentialUse
 from vault.services import clients_for
 
@@ -614,7 +614,7 @@ def _book(
             check_open_orders(order, plans[str(order.bot_id)].account.api())
     for order, fill in fills:
         if order.decision_id:
-            result.reports.append(_report(order, fill))
+            result.reports.append(fill_report(order, fill))
     return {o.pk for o, _ in clean}
 
 
@@ -704,18 +704,3 @@ def _push(clean: list[tuple[Order, dict[str, Any]]], decided: list[Decision]) ->
              "message": decision.message}
         )  # fmt: skip
     push_many([(owner_id, "batch", payload) for owner_id, payload in owners.items()])
-
-
-def _report(order: Order, fill: Fill) -> dict[str, Any]:
-    """The fill as ``sync.report_to_strategy`` reports it (recorded per batch)."""
-    return {
-        "signal_id": order.decision.signal_id if order.decision else None,
-        "side": order.side,
-        "amount": fill.amount,
-        "price": fill.price,
-        "fee": fill.fee,
-        "filled_at": fill.taken_at,
-        "fill_id": fill.trade_id,
-        "order_ref": str(order.pk),
-        "ordered_amount": order.amount,
-    }

@@ -230,12 +230,10 @@ def feedback_deferred() -> Iterator[list[dict[str, Any]]]:
         _deferred.reports = None
 
 
-def report_to_strategy(order: Order, fill: Fill) -> None:
-    decision = order.decision
-    if decision is None:
-        return
-    report = {
-        "signal_id": decision.signal_id,
+def fill_report(order: Order, fill: Fill) -> dict[str, Any]:
+    """A fill as its strategy's feedback records it (``strategies.feedback``)."""
+    return {
+        "signal_id": order.decision.signal_id if order.decision else None,
         "side": order.side,
         "amount": fill.amount,
         "price": fill.price,
@@ -245,6 +243,12 @@ def report_to_strategy(order: Order, fill: Fill) -> None:
         "order_ref": str(order.pk),
         "ordered_amount": order.amount,
     }
+
+
+def report_to_strategy(order: Order, fill: Fill) -> None:
+    if order.decision is None:
+        return
+    report = fill_report(order, fill)
     reports = getattr(_deferred, "reports", None)
     if reports is not None:
         reports.append(report)
