@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django_q.tasks import async_task
 
 from accounts.models import SecurityEvent
 from trading.events import end_user_sockets, push_to_user
@@ -41,6 +43,14 @@ SHOWN_LIVE = frozenset(
         Kind.SECRET_UNREADABLE,
     }
 )
+# A key that can trade again: read its balances now, not at the next scheduled read.
+KEY_USABLE = frozenset({Kind.KEY_LINKED, Kind.KEY_ENABLED})
+
+
+def _queue_balance_read(credential_id: str) -> None:
+    transaction.on_commit(
+        lambda: async_task("trading.tasks.refresh_account", credential_id, group="balances")
+    )
 
 
 @receiver(post_save, sender=SecurityEvent)
@@ -51,3 +61,5 @@ def on_security_event(sender: type, instance: SecurityEvent, created: bool, **kw
         end_user_sockets(instance.user_id)
     elif instance.kind in SHOWN_LIVE:
         push_to_user(instance.user_id, "alert", {"kind": instance.kind})
+    if instance.kind in KEY_USABLE and instance.detail.get("credential"):
+        _queue_balance_read(str(instance.detail["credential"]))

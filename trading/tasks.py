@@ -78,6 +78,18 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
     return run_batch(signal_id, bot_ids)
 
 
+def refresh_account(credential_id: str) -> str:
+    """Queued when a key is linked or re-enabled: its balances show within seconds
+    instead of at the next scheduled read."""
+    credential = ExchangeCredential.objects.filter(
+        pk=credential_id, status=ExchangeCredential.Status.ACTIVE
+    ).first()
+    if credential is None:  # disabled or deleted since it was queued
+        return "skipped"
+    refresh_account_balances(credential)
+    return "read"
+
+
 def refresh_balances() -> int:
     done = 0
     for credential in accounts_due_balances():

@@ -6,11 +6,15 @@ from decimal import Decimal
 
 import pytest
 
+from paper.keys import new_credentials
 from strategies.tests.factories import SignalFactory
+from trading import receivers
 from trading.execution import execute
 from trading.models import Balance
-from trading.tasks import refresh_balances
+from trading.tasks import refresh_account, refresh_balances
 from trading.tests.factories import BotFactory
+from vault.models import ExchangeCredential
+from vault.services import credential_link
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +44,37 @@ def test_balances_read_long_ago_are_read_again_though_nothing_traded(settings) -
     old = timezone.now() - timedelta(seconds=settings.BALANCE_MAX_AGE_SECONDS + 60)
     Balance.objects.filter(credential=bot.credential).update(synced_at=old)
     assert refresh_balances() == 1
+
+
+def test_a_newly_linked_paper_key_has_its_balances_read_at_once(
+    user, totp_device, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """The dashboard promised balances "at the next read" up to 15 minutes after
+    linking (new-user walk): linking queues a read of that one account."""
+
+    queued: list[tuple[str, tuple[object, ...]]] = []
+    monkeypatch.setattr(
+        receivers, "async_task", lambda name, *args, **kw: queued.append((name, args))
+    )
+    api_key, secret = new_credentials()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = credential_link(
+            meta=None, user=user, exchange_id="paper", label="Paper", api_key=api_key, secret=secret
+        )
+    credential_id = str(result.credential.pk)
+    assert queued == [("trading.tasks.refresh_account", (credential_id,))]
+    assert api_key not in repr(queued) and secret not in repr(queued)
+
+    assert refresh_account(credential_id) == "read"
+    usdt = Balance.objects.get(credential=result.credential, currency="USDT")
+    assert usdt.total > 0
+
+
+def test_a_balance_read_queued_for_a_key_disabled_since_is_skipped() -> None:
+
+    bot = BotFactory()
+    ExchangeCredential.objects.filter(pk=bot.credential.pk).update(
+        status=ExchangeCredential.Status.DISABLED
+    )
+    assert refresh_account(str(bot.credential.pk)) == "skipped"
+    assert not Balance.objects.exists()
