@@ -1,4 +1,5 @@
-"""How plain numbers read on every page: shares as percentages, gains and losses.
+"""How plain numbers and times read on every page: shares as percentages, gains and
+losses, times in the viewer's zone with its label.
 
 Used by the template filters of strategies and trading (both may import
 oneclick's helpers), so a share reads the same on a strategy's page and a bot's.
@@ -7,7 +8,11 @@ Money by asset precision is trading's (``trading/formatting.py``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 DASH = "—"
 
@@ -41,3 +46,24 @@ def tone(value: object) -> str:
     if not number:
         return ""
     return "gain" if number > 0 else "loss"
+
+
+def when(value: datetime | None, style: str = "") -> str:
+    """A time in the viewer's zone, always labelled: "2026-11-26 09:30 CET".
+
+    ``style`` "date" gives the day only (labelled too), "seconds" adds seconds.
+    """
+    if value is None:
+        return DASH
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    pattern = {"date": "Y-m-d", "seconds": "Y-m-d H:i:s"}.get(style, "Y-m-d H:i")
+    return f"{date_format(local, pattern)} {_zone_label(local)}"
+
+
+def _zone_label(local: datetime) -> str:
+    name = local.tzname() or "UTC"
+    # Zones without an abbreviation give "+01"; the zone's name reads better then.
+    if name[:1] in "+-":
+        key = getattr(local.tzinfo, "key", None)
+        return key or f"UTC{name}"
+    return name

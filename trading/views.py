@@ -123,7 +123,13 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     strategies = list(form.strategy_choices())
     runs = next_runs(strategies)
     schedule = [(s, runs[s.pk]) for s in strategies]
-    return render(request, "trading/bot_create.html", {"form": form, "schedule": schedule})
+    # For the form's script: which markets each strategy offers.
+    strategy_markets = {str(s.pk): list(s.markets) for s in strategies}
+    return render(
+        request,
+        "trading/bot_create.html",
+        {"form": form, "schedule": schedule, "strategy_markets": strategy_markets},
+    )
 
 
 @login_required

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django import template
 
-from oneclick.formatting import DASH, percent, to_decimal, tone
+from oneclick.formatting import DASH, percent, to_decimal, tone, when
 
 register = template.Library()
 # One definition of these for every page (oneclick/formatting.py); trading's filters share them.
 register.filter("percent", percent)
 register.filter("tone", tone)
+register.filter("when", when)
 
 
 @register.filter
@@ -65,3 +66,10 @@ def signal_words(signal: object, markets: object = None) -> str:
     if action == "sell":
         return f"Sell {share} of the {market} position"
     return f"Hold {market}"
+
+
+@register.filter
+def minutes_as_duration(value: object) -> str:
+    """240 → "4 h": a schedule's period."""
+    number = to_decimal(value)
+    return DASH if number is None else seconds_as_duration(number * 60)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from oneclick import formatting
-from oneclick.formatting import DASH, to_decimal
+from oneclick.formatting import to_decimal
 from strategies.charts import backtest_series, calmar
 from strategies.templatetags.strategy_format import signal_words
 from trading.formatting import format_money
@@ -53,26 +49,7 @@ register.filter("tone", formatting.tone)
 register.filter("percent", formatting.percent)
 
 
-@register.filter
-def when(value: datetime | None, style: str = "") -> str:
-    """A time in the viewer's zone, always labelled: "2026-11-26 09:30 CET".
-
-    ``style`` "date" gives the day only (labelled too), "seconds" adds seconds.
-    """
-    if value is None:
-        return DASH
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    pattern = {"date": "Y-m-d", "seconds": "Y-m-d H:i:s"}.get(style, "Y-m-d H:i")
-    return f"{date_format(local, pattern)} {_zone_label(local)}"
-
-
-def _zone_label(local: datetime) -> str:
-    name = local.tzname() or "UTC"
-    # Zones without an abbreviation give "+01"; the zone's name reads better then.
-    if name[:1] in "+-":
-        key = getattr(local.tzinfo, "key", None)
-        return key or f"UTC{name}"
-    return name
+register.filter("when", formatting.when)
 
 
 @register.simple_tag

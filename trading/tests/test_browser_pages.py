@@ -1,8 +1,8 @@
 """Screenshots of the main pages at desktop and phone width, for people to look at.
 
 Saved under ``test-artefacts/pages/`` (gitignored). The test also fails on any
-failed request or console error (a CSP violation is one) and on a page wider than
-the phone's screen.
+failed request or console error (a CSP violation is one), on a page wider than
+the phone's screen and on a table that scrolls sideways in its box (columns hidden).
 """
 
 from __future__ import annotations
@@ -67,6 +67,13 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
         "backtest": f"/strategies/backtests/{backtest.pk}/",
         "strategy": f"/strategies/{strategy.slug}/",
         "time-zone": "/account/time-zone/",
+        "bot-new": "/bots/new/",
+        "keys": "/keys/",
+        "key": f"/keys/{bots[0].credential.pk}/",
+        "key-link": "/keys/link/",
+        "strategies": "/strategies/",
+        "security": "/account/security/",
+        "notifications": "/account/notifications/",
         "not-found": "/no-such-page/",
     }
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
@@ -120,5 +127,13 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"{name} at {size} is {overflow}px wider than the screen")
+            # A table that scrolls sideways inside its box hides columns on a phone.
+            clipped = page.evaluate(
+                "[...document.querySelectorAll('.table-wrap, table')]"
+                ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+                ".map(e => (e.querySelector('th') || e).textContent.trim().slice(0, 30))"
+            )
+            if clipped:
+                problems.append(f"{name} at {size}: tables wider than their box: {clipped}")
         context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)

@@ -486,6 +486,28 @@ class TestFeel:
         page = verified_client.get(f"/bots/orders/{order.pk}/").content.decode()
         assert "2026-07-01 21:00:00 JST" in page
 
+    def test_key_and_strategy_pages_show_times_in_the_users_zone_never_mislabelled_utc(
+        self, verified_client: Client, user
+    ) -> None:
+        """The key pages printed local times with a literal "UTC" after them, and the
+        strategy page's runs and signals had no zone at all (probe of times)."""
+        from strategies.tests.factories import SignalFactory, StrategyRunFactory
+        from vault.models import ExchangeCredential
+
+        noon = datetime(2026, 7, 1, 12, tzinfo=UTC)
+        bot = BotFactory(owner=user)
+        ExchangeCredential.objects.filter(pk=bot.credential.pk).update(last_verified_at=noon)
+        StrategyRunFactory(strategy=bot.strategy, started_at=noon)
+        SignalFactory(strategy=bot.strategy, period=noon)
+        assert (
+            verified_client.post("/account/time-zone/", {"time_zone": "Asia/Tokyo"}).status_code
+            == 302
+        )
+        for path in ("/keys/", f"/keys/{bot.credential.pk}/", f"/strategies/{bot.strategy.slug}/"):
+            page = verified_client.get(path).content.decode()
+            assert "2026-07-01 21:00 JST" in page, path
+            assert "21:00 UTC" not in page and "12:00 UTC" not in page, path
+
     def test_without_a_setting_the_browsers_zone_is_used(
         self, verified_client: Client, user
     ) -> None:

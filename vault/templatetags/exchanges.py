@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from django import template
 
+from oneclick.formatting import when
 from vault.exchanges import exchange_info
 
 register = template.Library()
+# Times in the viewer's zone, labelled (one definition for every page: oneclick/formatting.py).
+register.filter("when", when)
 
 
 @register.filter
