@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from oneclick.schedules import STRATEGY_RUNS, ensure_periodic
-from strategies.models import Strategy
+from strategies.models import Strategy, StrategyRun
 from strategies.seed import seed_strategies
 from strategies.timeframes import period_start, step
 
@@ -34,6 +34,19 @@ def run_schedule_name(strategy: Strategy) -> str:
 def first_run_at(strategy: Strategy, now: datetime | None = None) -> datetime:
     now = now or timezone.now()
     return period_start(now, strategy.timeframe) + step(strategy.timeframe) + CLOSE_DELAY
+
+
+def new_schedule_run_at(strategy: Strategy, now: datetime | None = None) -> datetime:
+    """When a new schedule first runs: at once when the newest closed candle has not
+    been run yet (a fresh install or a strategy switched on mid-period would otherwise
+    leave its bots without a signal for up to a whole period), else at the next close."""
+    now = now or timezone.now()
+    current = period_start(now, strategy.timeframe) + CLOSE_DELAY
+    if current > now:  # the newest candle closed a moment ago: run once it is published
+        return current
+    if not StrategyRun.objects.filter(strategy=strategy, started_at__gte=current).exists():
+        return now
+    return first_run_at(strategy, now)
 
 
 def strategy_schedule_sync(*, strategy: Strategy, now: datetime | None = None) -> Schedule | None:
@@ -57,7 +70,7 @@ def strategy_schedule_sync(*, strategy: Strategy, now: datetime | None = None) -
             "schedule_type": Schedule.MINUTES,
             "minutes": strategy.interval_minutes,
             "repeats": -1,
-            "next_run": first_run_at(strategy, now),
+            "next_run": new_schedule_run_at(strategy, now),
         },
     )
     return schedule

@@ -89,6 +89,15 @@
   function candles(el, src) {
     var market = el.dataset.market;
     var rows = (src.candles || {})[market] || [];
+    if (!rows.length) {
+      // An empty chart frame read as broken: say why there is nothing to draw yet.
+      var note = document.createElement("p");
+      note.className = "muted chart-empty";
+      note.textContent = "No " + market + " candles stored yet: they are read at the strategy's next run.";
+      el.classList.add("empty");
+      el.appendChild(note);
+      return;
+    }
     var chart = base(el, 320);
     var series = chart.addSeries(LC.CandlestickSeries, {
       upColor: "#137a3a", downColor: "#b3261e", borderVisible: false, wickUpColor: "#137a3a", wickDownColor: "#b3261e"

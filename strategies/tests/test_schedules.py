@@ -13,11 +13,12 @@ from strategies.schedules import (
     after_migrate,
     ensure_schedules,
     first_run_at,
+    new_schedule_run_at,
     run_schedule_name,
     strategy_schedule_sync,
 )
 from strategies.seed import DEFAULT_STRATEGIES
-from strategies.tests.factories import StrategyFactory
+from strategies.tests.factories import StrategyFactory, StrategyRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,29 @@ def test_the_first_run_is_just_after_the_next_candle_closes() -> None:
     strategy = StrategyFactory(timeframe="4h")
     when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
     assert first_run_at(strategy, when) == datetime(2025, 3, 10, 16, 1, tzinfo=UTC)
+
+
+def test_a_new_schedule_runs_at_once_when_the_newest_closed_candle_was_not_run() -> None:
+    """A fresh install at 12:30 waited until 16:01 for its first signal, so its first
+    bots, "joining the current position", found none (new-user walk)."""
+    strategy = StrategyFactory(timeframe="4h")
+    when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+    assert new_schedule_run_at(strategy, when) == when
+    schedule = strategy_schedule_sync(strategy=strategy, now=when)
+    assert schedule is not None and schedule.next_run == when
+
+
+def test_a_new_schedule_waits_for_the_next_close_when_this_period_already_ran() -> None:
+    strategy = StrategyFactory(timeframe="4h")
+    StrategyRunFactory(strategy=strategy, started_at=datetime(2025, 3, 10, 12, 1, tzinfo=UTC))
+    when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+    assert new_schedule_run_at(strategy, when) == datetime(2025, 3, 10, 16, 1, tzinfo=UTC)
+
+
+def test_a_new_schedule_right_after_a_close_waits_for_the_candle_to_be_published() -> None:
+    strategy = StrategyFactory(timeframe="4h")
+    when = datetime(2025, 3, 10, 12, 0, 20, tzinfo=UTC)
+    assert new_schedule_run_at(strategy, when) == datetime(2025, 3, 10, 12, 1, tzinfo=UTC)
 
 
 def test_inactive_and_deleted_strategies_have_no_schedule() -> None:

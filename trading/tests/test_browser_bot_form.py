@@ -1,5 +1,6 @@
 """The new-bot form offers only the markets the chosen strategy trades in the chosen
-quote currency (it listed every market of every strategy: new-user walk)."""
+quote currency (it listed every market of every strategy: new-user walk); the new
+bot's page says why its price chart is empty (an empty frame read as broken)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ def test_the_market_list_follows_the_strategy_and_quote_currency(
     page.fill("#id_allocation", "100")
     page.click("text=Start the bot")
     page.wait_for_url("**/bots/*/")
+    # No candles stored yet for its market: the price chart says so instead of an empty frame.
+    page.wait_for_selector(".chart-empty")
+    assert "No BTC/USDT candles stored yet" in page.inner_text(".chart-empty")
     bot = Bot.objects.get(owner=user)
     assert (bot.strategy_id, bot.markets, bot.quote_currency) == (majors.pk, ["BTC/USDT"], "USDT")
     context.close()
