@@ -1,5 +1,7 @@
 from allauth.account import views as allauth_views
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts import views as account_views
@@ -7,7 +9,14 @@ from accounts.stepup import require_fresh_confirmation
 from accounts.webhooks import telegram_webhook
 from trading import views as trading_views
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Pages without the icon link (admin, error pages) make browsers ask for this."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("", account_views.landing, name="landing"),
     path("dashboard/", trading_views.dashboard, name="dashboard"),
     path("account/", include("accounts.urls")),

@@ -33,7 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Chromium asks for one on its own; the site has none.
-FAVICON = "/favicon.ico"
 EMAIL = "trader@example.com"
 PASSWORD = "Tr4ding-on-my-own-terms!"
 
@@ -69,11 +68,11 @@ def page_problems(page: Page) -> list[str]:
     problems: list[str] = []
 
     def on_response(response: Response) -> None:
-        if response.status >= 400 and not response.url.endswith(FAVICON):
+        if response.status >= 400:
             problems.append(f"{response.status} {response.url}")
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith(FAVICON):
+        if message.type == "error":
             problems.append(message.text)
 
     page.on("response", on_response)

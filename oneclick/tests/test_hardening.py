@@ -41,3 +41,13 @@ def test_session_cookies_are_http_only(client: Client, settings) -> None:
     user = UserFactory()
     response = client.post("/account/login/", {"login": user.email, "password": PASSWORD})
     assert response.cookies[settings.SESSION_COOKIE_NAME]["httponly"]
+
+
+def test_the_site_has_an_icon_and_browsers_asking_for_favicon_ico_get_it(
+    client: Client, db: None
+) -> None:
+    """Every page logged a 404 for /favicon.ico in the browser's console (new-user walk)."""
+    page = client.get("/").content.decode()
+    assert 'rel="icon"' in page and "img/favicon.svg" in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith(".svg")
