@@ -104,8 +104,8 @@ RISK_PARAMS: dict[str, Param] = {
     "risk_band": Param(0.03, 0, 1, "how far above the long average a buy must be"),
     "risk_brake": Param(0.20, 0.01, 1, "fall from the recent high that sells everything (1: off)"),
     "risk_brake_window": Param(100, 2, 5000, "candles the recent high is taken over", integer=True),
-    "risk_target_vol": Param(0.3, 0.01, 10, "annualised volatility a full buy is sized for"),
-    "risk_vol_window": Param(60, 2, 5000, "candles the volatility is measured over", integer=True),
+    "risk_target_vol": Param(0.25, 0.01, 10, "annualised volatility a full buy is sized for"),
+    "risk_vol_window": Param(120, 2, 5000, "candles the volatility is measured over", integer=True),
 }
 
 
