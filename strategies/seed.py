@@ -32,10 +32,11 @@ DEFAULT_STRATEGIES: list[dict[str, Any]] = [
             "Follows sustained moves of the large coins on 4-hour candles: in while the "
             "50-candle average is more than 1 % above the 200-candle one, out when it "
             "falls 1 % below. Its risk overlay holds a share of the allocation sized to "
-            "the market's volatility, cut step by step near the 100-day average and as the "
-            "market falls from its recent high, and nothing below that average or after a "
-            "20 % fall. Expect small losses in sideways markets and a share of the large "
-            "trends."
+            "the market's volatility (for a 25 % a year swing, a third to half of what "
+            "these coins move), cut step by step near the 100-day average and as the market "
+            "falls from its recent high; it buys nothing below that average and holds "
+            "nothing after a 20 % fall. Expect small losses in sideways markets and a "
+            "share of the large trends."
         ),
     },
 ]

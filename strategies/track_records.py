@@ -123,11 +123,15 @@ def _stats_json(summary: Summary) -> dict[str, Any]:
     }
 
 
-def _is_current(record: TrackRecord | None, strategy: Strategy, series: CandleSeries) -> bool:
+def _is_current(
+    record: TrackRecord | None, strategy: Strategy, params: dict[str, float], series: CandleSeries
+) -> bool:
+    # ``params`` are the model's full settings, defaults filled in: a record made
+    # before a default changed is out of date although the strategy's own are not.
     return (
         record is not None
         and record.kind == strategy.kind
-        and record.params == strategy.params
+        and record.params == params
         and record.timeframe == strategy.timeframe
         and record.candles == len(series)
         and int(record.end.timestamp() * 1000) == int(series.open_ms[-1])
@@ -151,7 +155,7 @@ def official_records_refresh(*, strategy: Strategy, force: bool = False) -> list
         if len(series) < model.lookback + 2:
             continue
         record = existing.get(market)
-        if not force and record is not None and _is_current(record, strategy, series):
+        if not force and record is not None and _is_current(record, strategy, model.params, series):
             kept.append(record)
             continue
         costs, capital = record_costs(), record_capital()
@@ -165,7 +169,7 @@ def official_records_refresh(*, strategy: Strategy, force: bool = False) -> list
             defaults={
                 "timeframe": strategy.timeframe,
                 "kind": strategy.kind,
-                "params": dict(strategy.params),
+                "params": dict(model.params),
                 "source": SOURCE,
                 "start": from_ms(result.ledger.times_ms[0]),
                 "end": from_ms(int(series.open_ms[-1])),

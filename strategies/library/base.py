@@ -104,8 +104,8 @@ RISK_PARAMS: dict[str, Param] = {
     "risk_band": Param(0.03, 0, 1, "how far above the long average a buy must be"),
     "risk_brake": Param(0.20, 0.01, 1, "fall from the recent high that sells everything (1: off)"),
     "risk_brake_window": Param(100, 2, 5000, "candles the recent high is taken over", integer=True),
-    "risk_target_vol": Param(0.5, 0.01, 10, "annualised volatility a full buy is sized for"),
-    "risk_vol_window": Param(60, 2, 5000, "candles the volatility is measured over", integer=True),
+    "risk_target_vol": Param(0.25, 0.01, 10, "annualised volatility a full buy is sized for"),
+    "risk_vol_window": Param(120, 2, 5000, "candles the volatility is measured over", integer=True),
 }
 
 
@@ -114,11 +114,12 @@ RISK_RULE = (
     "which turns a buy into an exposure target (a share of the allocation's equity to "
     "hold, rebalanced when it drifts more than 5 % away, more when measured trading "
     "costs are higher): the buy's share times risk_target_vol / the annualised "
-    "volatility of the last risk_vol_window candles (at most 1), times 0 below the "
+    "volatility of the last risk_vol_window candles (at most 1), times 0 at the "
     "risk_regime_window-candle average rising to 1 at risk_band above it, times 1 "
     "within half of risk_brake below the highest close of the last risk_brake_window "
-    "candles falling to 0 at risk_brake below it. Below the average or past the brake "
-    "it holds nothing, whatever the model says."
+    "candles falling to 0 at risk_brake below it. Below the average it buys nothing "
+    "(a position held is sold by the model's own sell or the brake); past the brake it "
+    "holds nothing, whatever the model says."
 )
 
 

@@ -5,7 +5,11 @@ the market allows. Three simple rules, the same parameters for every market
 and timeframe (they are counted in candles, like the models' own windows):
 
 - **regime filter**: below its long moving average (``regime_window`` closes)
-  the market is in a downtrend: no buying, and anything held is sold;
+  the market is in a downtrend: no buying. A position already held is left to
+  the model's own exit and to the brake: selling at the average and buying back
+  above it is what cost most in ranges (bought near the line, sold just below
+  it, again and again), while the model's own exits were the profitable ones
+  (benchmarks/README.md);
 - **drawdown brake**: when the close is more than ``brake`` below the highest
   close of the last ``brake_window`` candles the position is sold and no buy is
   made until the market has recovered within ``brake`` of that high (or the
@@ -85,9 +89,10 @@ class RiskOverlay:
         )
 
     def state(self, row: np.ndarray) -> str:
-        """``off``: out of the market; ``wait``: between the exit and re-entry
-        lines (exposure scaled down); ``on``: the model decides; ``warmup``: too
-        little history to judge.
+        """``off``: out of the market (past the brake); ``below``: under the
+        regime average, nothing is bought; ``wait``: between the exit and
+        re-entry lines (exposure scaled down); ``on``: the model decides;
+        ``warmup``: too little history to judge.
 
         An exit line and a stricter re-entry line (``band`` above the regime
         average, half the brake below the high) keep a market that hovers around
@@ -96,8 +101,10 @@ class RiskOverlay:
         close, regime, high, _vol = (float(v) for v in row[:4])
         if math.isnan(regime) or math.isnan(high):
             return "warmup"
-        if close < regime or close < high * (1.0 - self.brake):
+        if close < high * (1.0 - self.brake):
             return "off"
+        if close < regime:
+            return "below"
         if close < regime * (1.0 + self.band) or close < high * (1.0 - self.brake / 2):
             return "wait"
         return "on"
@@ -129,12 +136,15 @@ class RiskOverlay:
 
         A buy of f becomes a target of f times ``exposure`` (rebalanced by the
         shared sizing: a model that keeps saying buy holds that share, no more);
-        risk off becomes a target of 0 whatever the model wanted; sells and holds
-        pass as they are (a hold keeps the position, a sell sells its share).
+        below the regime average a buy becomes a hold; past the brake the target
+        is 0 whatever the model wanted; sells and holds pass as they are (a hold
+        keeps the position, a sell sells its share).
         """
         state = self.state(row)
         if state == "warmup":
             return STAY
+        if state == "below":
+            return STAY if decision.action == BUY else decision
         if state == "off":
             confidence = decision.confidence if decision.action == SELL else Decimal(1)
             return Decision(TARGET, Decimal(0), confidence)

@@ -13,6 +13,7 @@ from strategies.engine import decide_latest, replay
 from strategies.library import build_model
 from strategies.library.base import (
     BUY,
+    HOLD,
     RISK_PARAMS,
     SELL,
     STAY,
@@ -89,10 +90,22 @@ def test_the_drawdown_brake_cuts_a_backtests_exposure_to_nothing() -> None:
     assert braked.stats.max_drawdown < D("0.15") < unbraked.stats.max_drawdown
 
 
-def test_below_the_long_average_nothing_is_bought_and_everything_is_sold() -> None:
+def test_below_the_long_average_a_buy_becomes_a_hold_and_a_sell_passes() -> None:
+    closes = uptrend(80, step=0.005, wiggle=0.0)[::-1]  # a steady fall
+    model = AlwaysBuys({**SHORT_RISK, "risk_brake": 1.0})
+    series = series_from_closes(closes)
+    assert model.overlay.state(model.overlay.features(series)[-1]) == "below"
+    # The model's buy becomes a hold: what is held stays, nothing is added.
+    assert decide_latest(model, series) == STAY
+    # Its sell passes: the model's own exit (or the brake) is what sells.
+    sell = Decision(SELL, D(1), D("0.6"))
+    assert model.overlay.apply(sell, model.overlay.features(series)[-1]) == sell
+
+
+def test_below_the_long_average_past_the_brake_everything_is_sold() -> None:
     closes = uptrend(80, step=0.005, wiggle=0.0)[::-1]  # a steady fall
     decision = decide_latest(
-        AlwaysBuys({**SHORT_RISK, "risk_brake": 1.0}), series_from_closes(closes)
+        AlwaysBuys({**SHORT_RISK, "risk_brake": 0.1}), series_from_closes(closes)
     )
     assert (decision.action, decision.fraction) == (TARGET, D(0))
 
@@ -138,8 +151,9 @@ def test_the_backtest_and_a_live_run_make_the_same_overlaid_decisions() -> None:
         decide_latest(model, series.head(t + 1)) for t in range(model.lookback - 1, len(series))
     ]
     assert live == replayed.decisions
-    # The overlay did act: full exposure in the climb, none after the fall.
-    assert {d.action for d in live} == {TARGET}
+    # The overlay did act: full exposure in the climb, none after the fall, no buying
+    # while the recovery is still below the long average.
+    assert {d.action for d in live} == {TARGET, HOLD}
     assert {D(0), D(1)} <= {d.fraction for d in live}
 
 

@@ -55,3 +55,22 @@ def test_machine_learning_is_retired_from_the_defaults_but_an_existing_one_is_ke
     StrategyFactory(slug="next-candle", kind="ml_direction")
     assert seed_strategies() == []
     assert Strategy.objects.get(slug="next-candle").is_active
+
+
+def test_an_unedited_trend_rider_gets_the_description_of_its_new_overlay() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("strategies.migrations.0009_trend_rider_description")
+    shipped = next(d for d in DEFAULT_STRATEGIES if d["slug"] == "trend-rider")
+    assert shipped["description"] == migration.NEW
+    Strategy.objects.filter(slug="trend-rider").update(description=migration.OLD)
+    edited = StrategyFactory(slug="other", description=migration.OLD)
+    migration.forwards(apps, None)
+    assert Strategy.objects.get(slug="trend-rider").description == migration.NEW
+    edited.refresh_from_db()
+    assert edited.description == migration.OLD  # only the shipped strategy is rewritten
+    Strategy.objects.filter(slug="trend-rider").update(description="Staff's own words")
+    migration.forwards(apps, None)
+    assert Strategy.objects.get(slug="trend-rider").description == "Staff's own words"

@@ -10,6 +10,8 @@ from django.test import Client
 
 from strategies.backtest import Costs, run_backtest
 from strategies.library import build_model
+from strategies.library.base import Param
+from strategies.library.trend import TrendFollowing
 from strategies.models import Candle, Strategy, TrackRecord
 from strategies.performance import buy_and_hold, summary_of
 from strategies.reference_data import SHIPPED, read_series
@@ -100,6 +102,19 @@ def test_an_up_to_date_record_is_kept_and_new_settings_are_recomputed(loaded) ->
     strategy.save()
     assert official_records_refresh(strategy=strategy) == []
     assert not TrackRecord.objects.filter(strategy=strategy).exists()
+
+
+def test_a_record_made_under_other_defaults_is_recomputed(loaded, monkeypatch) -> None:
+    strategy = StrategyFactory(kind="trend_following", params=TREND, markets=["ETH/USDT"])
+    [first] = official_records_refresh(strategy=strategy)
+    # The defaults are stored with it.
+    assert first.params["risk_target_vol"] == TrendFollowing.PARAMS["risk_target_vol"].default
+    # The overlay's default changes while the strategy's own settings stay the same.
+    monkeypatch.setitem(
+        TrendFollowing.PARAMS, "risk_target_vol", Param(0.77, 0.01, 10, "another default")
+    )
+    [changed] = official_records_refresh(strategy=strategy)
+    assert changed.params["risk_target_vol"] == 0.77 and changed.computed_at > first.computed_at
 
 
 def test_the_live_record_prices_its_own_signals_like_the_backtest(settings) -> None:
