@@ -32,7 +32,7 @@ from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
 from trading.decisions import decision_for
-from trading.exchange_calls import RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Bot, Decision, Order
 from trading.orders import advance, committed_elsewhere, reserved
 from vault.models import CredentialUse, ExchangeCredential
@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 Outcome = Decision.Outcome
 Status = Order.Status
 # Errors that say nothing reached the exchange's matching engine: worth another try.
-TRANSIENT = (ccxt.NetworkError, RateLimited)
+# (An unreadable market or ticker reply here is before any order exists.)
+TRANSIENT = (ccxt.NetworkError, RateLimited, MalformedReply)
 
 __all__ = ["check", "client_order_id", "decision_for", "execute"]
 

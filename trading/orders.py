@@ -236,7 +236,7 @@ def _send(order: Order, api: Any) -> bool:
         return False
     try:
         reply = send_call(order, api)
-        reply_figures(reply)  # an unreadable reply says no more than a timeout
+        _check_reply(order, reply)  # an unreadable reply says no more than a timeout
     except (RateLimited, ccxt.BaseError) as exc:
         after_send_error(order, api, exc)
         return False
@@ -308,12 +308,28 @@ def reply_figures(reply: Any) -> dict[str, Any]:
         raise MalformedReply(f"the order reply has an odd figure: {exc}") from None
 
 
+def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_figures``, and the reply's order id is not another of our orders' on the
+    account (a unique column: storing it would fail). Raises MalformedReply."""
+    figures = reply_figures(reply)
+    named = figures["exchange_order_id"]
+    if (
+        named
+        and named != order.exchange_order_id
+        and Order.objects.filter(credential_id=order.credential_id, exchange_order_id=named)
+        .exclude(pk=order.pk)
+        .exists()
+    ):
+        raise MalformedReply("the reply names another of our orders on the account")
+    return figures
+
+
 def apply_reply(order: Order, reply: Any) -> None:
     """Store what the exchange says of the order; a final order never becomes live again.
 
-    Raises MalformedReply (``reply_figures``) before storing anything of a reply
+    Raises MalformedReply (``_check_reply``) before storing anything of a reply
     it cannot read."""
-    figures = reply_figures(reply)
+    figures = _check_reply(order, reply)
     status = STATUS_OF_REPLY.get(str(reply.get("status") or "open"), Status.OPEN)
     if order.exchange_order_id and not figures["exchange_order_id"]:
         del figures["exchange_order_id"]
@@ -345,7 +361,7 @@ def _look_up(order: Order, api: Any) -> None:
         except ccxt.OrderNotFound:
             found = _search_open_and_trades(order, api)
         if found:
-            reply_figures(found)  # an unreadable answer is a failed lookup, counted
+            _check_reply(order, found)  # an unreadable answer is a failed lookup, counted
     except RateLimited:
         raise
     except ccxt.BaseError as exc:  # timeout, clock skew, outage: counted, looked at again

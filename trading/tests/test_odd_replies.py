@@ -221,3 +221,36 @@ def test_an_odd_reply_in_a_batch_is_looked_up_and_the_other_bots_book_theirs(
     for order in Order.objects.all():
         assert order.settled and order.status == "closed", (order.status, order.error)
         assert sum(f.amount for f in order.fills.all()) == order.filled > 0
+
+
+def test_a_reply_naming_another_of_our_orders_is_looked_up_not_stored(
+    bot: Bot, emulator: BinanceEmulator
+) -> None:
+    execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    taken = Order.objects.get().exchange_order_id
+    assert taken
+    emulator.tamper(ORDER, _set(orderId=int(taken)), method="POST")
+    signal = SignalFactory(strategy=bot.strategy, fraction=Decimal("0.1"))
+    decision = execute(bot.pk, signal.pk)
+    assert decision is not None
+    for _ in range(3):
+        sweep()
+    second = Order.objects.get(decision__signal=signal)
+    assert second.exchange_order_id != taken
+    assert second.settled and second.status == "closed"
+    assert emulator.request_count(path=ORDER, method="POST") == 2
+
+
+@pytest.mark.parametrize("last", ["NaN", "Infinity", "cheap"])
+def test_an_unreadable_price_before_any_order_is_tried_again_then_traded(
+    bot: Bot, emulator: BinanceEmulator, last: str
+) -> None:
+    emulator.tamper("/api/v3/ticker/24hr", _set(lastPrice=last), method="GET")
+    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    assert decision.outcome == "pending" and "MalformedReply" in decision.message
+    assert not Order.objects.exists()
+    for _ in range(2):
+        sweep()
+    decision.refresh_from_db()
+    assert decision.outcome == "executed", decision.message
+    assert emulator.request_count(path=ORDER, method="POST") == 1
