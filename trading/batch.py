@@ -79,7 +79,7 @@ from trading.orders import (
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 from trading.published_limits import refresh_published_limits
-from trading.sync import fill_of, fill_report, update_book
+from trading.sync import fill_of, fill_report, ticker_price, update_book
 from vault.models import CredentialUse
 from vault.services import clients_for
 
@@ -250,7 +250,7 @@ def _prepare(
                     min(settings.PRICE_SNAPSHOT_SECONDS, since_signal),
                     client=account.client(),
                 )
-                prices[exchange_id] = Decimal(str(ticker["last"]))
+                prices[exchange_id] = ticker_price(ticker)
         except (RateLimited, ccxt.BaseError) as exc:  # no order yet: the per-bot rules
             setup_failed(found[pk], exc)
             result.outcomes[pk] = found[pk].outcome

@@ -35,6 +35,7 @@ from trading.decisions import decision_for
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Bot, Decision, Order
 from trading.orders import advance, committed_elsewhere, reserved
+from trading.sync import ticker_price
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -146,7 +147,7 @@ def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
             max(0.0, min(settings.PRICE_SNAPSHOT_SECONDS, since_signal)),
             client=client,
         )
-        price = Decimal(str(ticker["last"]))
+        price = ticker_price(ticker)
     except (RateLimited, ccxt.BaseError) as exc:
         return setup_failed(decision, exc)
     market = markets.get(signal.market)

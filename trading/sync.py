@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from strategies.feedback import record_fills
 from trading.decisions import decide
+from trading.exchange_calls import MalformedReply
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 
@@ -59,6 +60,17 @@ def amount_of(value: Any) -> Decimal:
     if number < 0:
         raise ValueError(f"{str(value)[:40]!r} is negative")
     return number
+
+
+def ticker_price(ticker: Any) -> Decimal:
+    """The last price of a ccxt ticker; 0 when it has none (sizing then says so).
+
+    Raises MalformedReply when it is not a number (NaN, Infinity, a word): an
+    unreadable reply, tried again like an outage before any order exists."""
+    try:
+        return decimal_of(ticker.get("last") if isinstance(ticker, dict) else None)
+    except ValueError as exc:
+        raise MalformedReply(f"the ticker's last price: {exc}") from None
 
 
 def fill_of(order: Order, trade: Any) -> Fill:
