@@ -43,6 +43,9 @@ KNOWN_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "E
 # BTCUSDT-4h.csv, BTCUSDT-4h-2024-01.csv (monthly), BTCUSDT-4h-2024-01-31.csv (daily) …
 FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])(?:-[^/]*)?\.(?i:csv|zip)$")
 UNIT_NAMES = {1: "milliseconds", 1000: "microseconds"}
+# What the candle table's columns hold (strategies.models.Candle: 40 and 30 characters).
+EXCHANGE_ID = re.compile(r"^[a-z0-9_.-]{1,40}$")
+MARKET = re.compile(r"^(?=.{3,30}$)[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")
 # A zip member is read whole: one larger than this is refused before it is unpacked
 # (a month of Binance's 1-second candles unpacks to about 250 MB).
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
@@ -336,12 +339,20 @@ def import_sources(
     """
     groups: dict[tuple[str, str], _Group] = {}
     problems: list[str] = []
+    if not EXCHANGE_ID.match(exchange_id):
+        raise CandleImportError(
+            [f"{exchange_id[:50]!r} is not an exchange id (like binance; at most 40 characters)"]
+        )
+    if market is not None and not MARKET.match(market):
+        raise CandleImportError(
+            [f"{market[:50]!r} is not a market like BTC/USDT (at most 30 characters)"]
+        )
     for number, source in enumerate(sources, start=1):
         if on_file is not None:
             on_file(number, len(sources), source)
         guessed_market, guessed_timeframe = guess_from_filename(Path(source.name))
         key = (market or guessed_market, timeframe or guessed_timeframe)
-        if key[0] is None or key[1] is None:
+        if key[0] is None or key[1] is None or not MARKET.match(key[0]):
             problems.append(
                 f"{source.name}: cannot tell the market and timeframe from the name; "
                 "pass --market and --timeframe"

@@ -151,3 +151,27 @@ def test_a_damaged_member_names_the_member(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     message = refused(path)
     assert "BTCUSDT-4h-2024-01.csv" in message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--exchange", "b" * 41],
+        ["--exchange", "Binance Spot"],
+        ["--market", "BTCUSDT"],
+        ["--market", "A" * 20 + "/" + "B" * 20],
+    ],
+)
+def test_an_exchange_or_market_the_candle_table_cannot_hold_is_refused_by_name(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # On PostgreSQL these were a DataError traceback from the insert.
+    message = refused(write(tmp_path, [kline(0)]), *args)
+    assert "is not an exchange id" in message or "is not a market like BTC/USDT" in message
+
+
+def test_a_symbol_in_the_file_name_too_long_for_a_market_needs_market_and_timeframe(
+    tmp_path: Path,
+) -> None:
+    message = refused(write(tmp_path, [kline(0)], name=f"{'A' * 40}USDT-4h-2024-01.csv"))
+    assert "pass --market and --timeframe" in message
