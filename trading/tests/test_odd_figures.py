@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from strategies.tests.factories import SignalFactory
-from trading import batch, execution, services, watch
+from trading import market_cache, services, watch
 from trading.execution import execute
 from trading.fanout import execute_batch
 from trading.models import Order
@@ -35,7 +35,7 @@ def _ticker(last: Any):
 def test_a_ticker_without_a_readable_price_places_nothing_and_says_why(
     monkeypatch, last: Any, outcome: str
 ) -> None:
-    monkeypatch.setattr(execution.market_cache, "ticker_snapshot", _ticker(last))
+    monkeypatch.setattr(market_cache, "ticker_snapshot", _ticker(last))
     bot = BotFactory()
     decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
     assert decision.outcome == outcome and decision.message
@@ -43,7 +43,7 @@ def test_a_ticker_without_a_readable_price_places_nothing_and_says_why(
 
 
 def test_a_batch_whose_ticker_has_no_readable_price_places_nothing(monkeypatch) -> None:
-    monkeypatch.setattr(batch.market_cache, "ticker_snapshot", _ticker(float("nan")))
+    monkeypatch.setattr(market_cache, "ticker_snapshot", _ticker(float("nan")))
     bot = BotFactory()
     signal = SignalFactory(strategy=bot.strategy)
     assert execute_batch(str(signal.pk), [str(bot.pk)]) == {"pending": 1}
