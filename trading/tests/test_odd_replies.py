@@ -254,3 +254,22 @@ def test_an_unreadable_price_before_any_order_is_tried_again_then_traded(
     decision.refresh_from_db()
     assert decision.outcome == "executed", decision.message
     assert emulator.request_count(path=ORDER, method="POST") == 1
+
+
+@pytest.mark.parametrize("rewrite", [_set(executedQty="NaN"), _set(orderId=None), lambda b: []])
+def test_an_odd_read_back_of_a_placed_order_is_synced_again_not_lost(
+    bot: Bot, emulator: BinanceEmulator, rewrite
+) -> None:
+    # No fills in the order's reply: it is read back (GET order, then myTrades).
+    emulator.tamper(ORDER, _drop("fills"), method="POST")
+    emulator.tamper(ORDER, rewrite, method="GET")
+    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    assert decision is not None
+    order = Order.objects.get()
+    assert order.exchange_order_id and order.filled.is_finite()
+    for _ in range(3):
+        sweep()
+    order.refresh_from_db()
+    assert order.settled and order.status == "closed", (order.status, order.error)
+    assert sum(f.amount for f in order.fills.all()) == order.filled > 0
+    assert emulator.request_count(path=ORDER, method="POST") == 1
