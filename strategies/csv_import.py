@@ -284,7 +284,11 @@ def sources_of(path: Path) -> list[Source]:
     holds no CSV; a damaged zip raises zipfile.BadZipFile (a ValueError).
     """
     if path.is_dir():
-        entries = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".zip"))
+        # Its files only: a folder named like a file, or a link back to a parent
+        # (which would recurse forever), is not read.
+        entries = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in (".csv", ".zip") and p.is_file()
+        )
         sources = [s for entry in entries for s in sources_of(entry)]
     elif path.suffix.lower() == ".zip":
         sources = _zip_sources(path.read_bytes, str(path))

@@ -175,3 +175,12 @@ def test_a_symbol_in_the_file_name_too_long_for_a_market_needs_market_and_timefr
 ) -> None:
     message = refused(write(tmp_path, [kline(0)], name=f"{'A' * 40}USDT-4h-2024-01.csv"))
     assert "pass --market and --timeframe" in message
+
+
+def test_a_link_back_to_the_folder_is_not_followed_forever(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    write(folder, [kline(0), kline(1)])
+    (folder / "loop.csv").symlink_to(folder, target_is_directory=True)
+    call_command("import_candles", str(folder))
+    assert Candle.objects.count() == 2
