@@ -21,8 +21,10 @@ Faults for tests: ``inject()`` answers the next matching requests with a 429,
 an IP ban (418, then every request until it ends), 5xx, -1007, -1021 or a
 dropped connection, optionally after executing the request; ``ban_ip()`` starts
 a ban at once, ``clock_skew_ms`` moves the server clock (-1021 outside
-``recvWindow``) and ``latency_ms`` delays every answer; faults armed with ``paper.faults.inject`` for a key are
-honoured too (timeout → -1007, lost_reply → connection dropped after the order).
+``recvWindow``) and ``latency_ms`` delays every answer; ``tamper()`` rewrites the
+body of the next answers to a path (odd replies: fields missing, NaN, words);
+faults armed with ``paper.faults.inject`` for a key are honoured too (timeout →
+-1007, lost_reply → connection dropped after the order).
 """
 
 from __future__ import annotations
