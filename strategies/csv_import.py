@@ -18,9 +18,11 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -41,6 +43,16 @@ KNOWN_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "E
 # BTCUSDT-4h.csv, BTCUSDT-4h-2024-01.csv (monthly), BTCUSDT-4h-2024-01-31.csv (daily) …
 FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])(?:-[^/]*)?\.(?i:csv|zip)$")
 UNIT_NAMES = {1: "milliseconds", 1000: "microseconds"}
+# What the candle table's columns hold (strategies.models.Candle: 40 and 30 characters).
+EXCHANGE_ID = re.compile(r"^[a-z0-9_.-]{1,40}$")
+MARKET = re.compile(r"^(?=.{3,30}$)[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")
+# A zip member is read whole: one larger than this is refused before it is unpacked
+# (a month of Binance's 1-second candles unpacks to about 250 MB).
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+# A zip of monthly zips is two levels; deeper is not a kline dump (or is a zip quine).
+MAX_ZIP_DEPTH = 3
+# Compression methods Python's zipfile unpacks: stored, deflate, bzip2, lzma.
+ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
 class CandleImportError(Exception):
@@ -156,7 +168,13 @@ def parse_file(lines: Iterable[str], *, timeframe: str) -> ParsedFile:
     problems: list[str] = []
     first_line: dict[int, int] = {}
     state = _FileState()
-    for number, fields in enumerate(csv.reader(lines), start=1):
+    # Strict, so an unclosed quote is an error instead of swallowing the lines after it;
+    # a row is named by the file line it starts on (a quoted field may span lines).
+    reader = csv.reader(lines, strict=True)
+    for number, fields in _records(reader):
+        if isinstance(fields, csv.Error):
+            problems.append(f"line {number}: {fields}")
+            continue
         if not fields or all(not field.strip() for field in fields):
             continue
         if number == 1 and _is_header(fields):
@@ -179,6 +197,23 @@ def parse_file(lines: Iterable[str], *, timeframe: str) -> ParsedFile:
     return ParsedFile(rows=rows, shortened=state.shortened)
 
 
+def _records(reader: Any) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """(the file line each record starts on, its fields or the csv error it raised)."""
+    last = 0
+    while True:
+        try:
+            fields: list[str] | csv.Error = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, an unclosed quote …
+            unclosed = "unexpected end of data" in str(exc)
+            fields = csv.Error("a quote opened on this line is never closed") if unclosed else exc
+        yield last + 1, fields
+        if reader.line_num == last:  # nothing more was read: stop rather than loop
+            return
+        last = reader.line_num
+
+
 def parse_klines(lines: Iterable[str], *, timeframe: str) -> list[CandleRow]:
     return parse_file(lines, timeframe=timeframe).rows
 
@@ -192,22 +227,51 @@ class Source:
     read: Callable[[], bytes]
 
     def lines(self) -> Iterator[str]:
-        return iter(io.StringIO(self.read().decode("utf-8"), newline=""))
+        # utf-8-sig: a file saved by a spreadsheet starts with a byte order mark.
+        return iter(io.StringIO(self.read().decode("utf-8-sig"), newline=""))
 
 
 def _constant(content: bytes) -> Callable[[], bytes]:
     return lambda: content
 
 
-def _zip_sources(data: Callable[[], bytes], where: str) -> list[Source]:
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+    """A member's bytes; CandleImportError naming it when it cannot or must not be read."""
+    if info.flag_bits & 0x1:
+        raise CandleImportError([f"{label}: encrypted; unpack it with its password first"])
+    if info.compress_type not in ZIP_METHODS:
+        raise CandleImportError(
+            [
+                f"{label}: packed with a compression method that cannot be read ({info.compress_type})"
+            ]
+        )
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise CandleImportError(
+            [f"{label}: unpacks to {info.file_size} bytes, larger than {MAX_MEMBER_BYTES}"]
+        )
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise CandleImportError([f"{label}: damaged ({exc})"]) from None
+
+
+def _zip_sources(data: Callable[[], bytes], where: str, depth: int = 1) -> list[Source]:
+    if depth > MAX_ZIP_DEPTH:
+        raise CandleImportError(
+            [f"{where}: zips nested more than {MAX_ZIP_DEPTH} deep; unpack the outer ones"]
+        )
     with zipfile.ZipFile(io.BytesIO(data())) as archive:
-        names = sorted(n for n in archive.namelist() if not n.endswith("/"))
-        contents = {n: archive.read(n) for n in names if n.lower().endswith((".csv", ".zip"))}
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+        contents = {
+            i.filename: _member(archive, i, f"{where}:{i.filename}")
+            for i in infos
+            if i.filename.lower().endswith((".csv", ".zip"))
+        }
     sources: list[Source] = []
     for name, content in contents.items():
         label = f"{where}:{name}"
         if name.lower().endswith(".zip"):
-            sources += _zip_sources(_constant(content), label)
+            sources += _zip_sources(_constant(content), label, depth + 1)
         else:
             sources.append(Source(Path(name).name, label, _constant(content)))
     return sources
@@ -220,7 +284,11 @@ def sources_of(path: Path) -> list[Source]:
     holds no CSV; a damaged zip raises zipfile.BadZipFile (a ValueError).
     """
     if path.is_dir():
-        entries = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".zip"))
+        # Its files only: a folder named like a file, or a link back to a parent
+        # (which would recurse forever), is not read.
+        entries = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in (".csv", ".zip") and p.is_file()
+        )
         sources = [s for entry in entries for s in sources_of(entry)]
     elif path.suffix.lower() == ".zip":
         sources = _zip_sources(path.read_bytes, str(path))
@@ -275,12 +343,20 @@ def import_sources(
     """
     groups: dict[tuple[str, str], _Group] = {}
     problems: list[str] = []
+    if not EXCHANGE_ID.match(exchange_id):
+        raise CandleImportError(
+            [f"{exchange_id[:50]!r} is not an exchange id (like binance; at most 40 characters)"]
+        )
+    if market is not None and not MARKET.match(market):
+        raise CandleImportError(
+            [f"{market[:50]!r} is not a market like BTC/USDT (at most 30 characters)"]
+        )
     for number, source in enumerate(sources, start=1):
         if on_file is not None:
             on_file(number, len(sources), source)
         guessed_market, guessed_timeframe = guess_from_filename(Path(source.name))
         key = (market or guessed_market, timeframe or guessed_timeframe)
-        if key[0] is None or key[1] is None:
+        if key[0] is None or key[1] is None or not MARKET.match(key[0]):
             problems.append(
                 f"{source.name}: cannot tell the market and timeframe from the name; "
                 "pass --market and --timeframe"

@@ -21,8 +21,10 @@ Faults for tests: ``inject()`` answers the next matching requests with a 429,
 an IP ban (418, then every request until it ends), 5xx, -1007, -1021 or a
 dropped connection, optionally after executing the request; ``ban_ip()`` starts
 a ban at once, ``clock_skew_ms`` moves the server clock (-1021 outside
-``recvWindow``) and ``latency_ms`` delays every answer; faults armed with ``paper.faults.inject`` for a key are
-honoured too (timeout → -1007, lost_reply → connection dropped after the order).
+``recvWindow``) and ``latency_ms`` delays every answer; ``tamper()`` rewrites the
+body of the next answers to a path (odd replies: fields missing, NaN, words);
+faults armed with ``paper.faults.inject`` for a key are honoured too (timeout →
+-1007, lost_reply → connection dropped after the order).
 """
 
 from __future__ import annotations
@@ -87,6 +89,16 @@ __all__ = ["BinanceEmulator", "EmulatorKey", "binance_client"]
 
 
 @dataclass
+class Tamper:
+    """Rewrites the body of the next ``remaining`` successful answers to one path."""
+
+    path: str
+    method: str | None
+    rewrite: Callable[[Any], Any]
+    remaining: int
+
+
+@dataclass
 class HttpFault:
     kind: str
     path: str | None
@@ -136,6 +148,7 @@ class BinanceEmulator:
         self.window_clock_ms = window_clock_ms or self.server_time_ms
         self.keys: dict[str, EmulatorKey] = {}
         self._faults: list[HttpFault] = []
+        self._tampers: list[Tamper] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -241,6 +254,29 @@ class BinanceEmulator:
         with self._lock:
             self._faults.append(HttpFault(kind, path, method, times, retry_after, status, execute))
 
+    def tamper(
+        self,
+        path: str,
+        rewrite: Callable[[Any], Any],
+        *,
+        method: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Carry out the next ``times`` matching requests, then answer with
+        ``rewrite(body)`` instead of the body: odd exchange replies (fields missing,
+        strings for numbers, negative amounts, NaN) parsed by ccxt itself.
+        A body may hold ``float("nan")``/``float("inf")``: sent as ``NaN``/``Infinity``.
+        """
+        with self._lock:
+            self._tampers.append(Tamper(path, method, rewrite, times))
+
+    def _take_tamper(self, method: str, path: str) -> Tamper | None:
+        for tamper in self._tampers:
+            if tamper.path == path and tamper.method in (None, method) and tamper.remaining:
+                tamper.remaining -= 1
+                return tamper
+        return None
+
     def ban_ip(self, seconds: float) -> int:
         """Ban our IP for ``seconds`` from now, as Binance does; returns the end (server ms).
 
@@ -257,6 +293,7 @@ class BinanceEmulator:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._tampers.clear()
 
     # --- counters --------------------------------------------------------------------
     def reset_counters(self) -> None:
@@ -343,6 +380,9 @@ class BinanceEmulator:
                 return self._fault_reply(fault, weight_headers)
             if paper_fault is not None:
                 return Reply(0, None, drop=True)
+            tamper = self._take_tamper(method, path)
+            if tamper is not None:
+                answer = tamper.rewrite(answer)
             return Reply(200, answer, {**weight_headers, **extra})
         except ApiError as error:
             error.reply.headers = {**weight_headers, **error.reply.headers}

@@ -64,7 +64,7 @@ from strategies.signing import verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
 from trading import decisions, market_cache
 from trading.events import push_many
-from trading.exchange_calls import RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.execution import check, client_order_id, setup_failed
 from trading.models import Bot, Decision, Fill, Order, Position
 from trading.orders import (
@@ -74,11 +74,12 @@ from trading.orders import (
     check_open_orders,
     committed_elsewhere,
     explain_wait,
+    reply_figures,
     send_call,
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 from trading.published_limits import refresh_published_limits
-from trading.sync import decimal_of, fill_report, update_book
+from trading.sync import fill_of, fill_report, ticker_price, update_book
 from vault.models import CredentialUse
 from vault.services import clients_for
 
@@ -249,7 +250,7 @@ def _prepare(
                     min(settings.PRICE_SNAPSHOT_SECONDS, since_signal),
                     client=account.client(),
                 )
-                prices[exchange_id] = Decimal(str(ticker["last"]))
+                prices[exchange_id] = ticker_price(ticker)
         except (RateLimited, ccxt.BaseError) as exc:  # no order yet: the per-bot rules
             setup_failed(found[pk], exc)
             result.outcomes[pk] = found[pk].outcome
@@ -433,20 +434,21 @@ def _sender_pool() -> ThreadPoolExecutor:
         return _senders
 
 
-def _clean(reply: object) -> TypeGuard[dict[str, Any]]:
-    """A reply the bulk write can take: final, named, and carrying all its fills."""
+def _clean(reply: object, order: Order) -> TypeGuard[dict[str, Any]]:
+    """A reply the bulk write can take: final, named, and carrying all its fills, every
+    figure of it sound (``reply_figures``, ``sync.fill_of``)."""
     if not isinstance(reply, dict) or reply.get("id") is None or reply.get("status") != "closed":
         return False
-    trades = reply.get("trades") or []
-    try:
-        total = sum((decimal_of(t["amount"]) for t in trades), Decimal(0))
-        ok = all(
-            t.get("id") and int(t["timestamp"]) and str(t.get("order") or reply["id"]) == str(reply["id"])
-            for t in trades
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError, ArithmeticError):
+    trades = reply.get("trades")
+    if not isinstance(trades, list) or not trades:
         return False
-    return ok and bool(trades) and total == decimal_of(reply.get("filled"))
+    try:
+        filled = reply_figures(reply)["filled"]
+        total = sum((fill_of(order, t).amount for t in trades), Decimal(0))
+    except (MalformedReply, ValueError):
+        return False
+    ok = all(str(t.get("order") or reply["id"]) == str(reply["id"]) for t in trades)
+    return ok and total == filled
 
 
 def _send_and_book(
@@ -463,10 +465,13 @@ def _send_and_book(
         if isinstance(reply, Exception):
             after_send_error(order, plan.account.ready_api(), reply)
             others.append(order)
-        elif _clean(reply):
+        elif _clean(reply, order):
             clean.append((order, reply))
         else:  # open, partial, rejected, odd: the per-order rules
-            apply_reply(order, reply if isinstance(reply, dict) else {})
+            try:
+                apply_reply(order, reply)
+            except MalformedReply as exc:  # says no more than a timeout: looked up
+                after_send_error(order, plan.account.ready_api(), exc)
             others.append(order)
     try:
         booked = _book(clean, until, plans, result) if clean else set()
@@ -561,22 +566,11 @@ def _book(
         fills: list[tuple[Order, Fill]] = []
         for order, reply in clean:
             order.status = Status.CLOSED
-            order.exchange_order_id = str(reply["id"])
-            order.filled = decimal_of(reply.get("filled"))
-            order.cost = decimal_of(reply.get("cost"))
-            order.average = decimal_of(reply["average"]) if reply.get("average") else None
-            order.error = ""
+            for name, value in reply_figures(reply).items():  # checked by _clean
+                setattr(order, name, value)
             order.settled, order.reserved, order.next_attempt_at = True, Decimal(0), None
             order.claimed_until, order.updated_at = None, now
-            for trade in reply["trades"]:
-                fee = trade.get("fee") or {}
-                fills.append((order, Fill(
-                    order=order, bot_id=order.bot_id, credential_id=order.credential_id,
-                    trade_id=str(trade["id"]),
-                    amount=decimal_of(trade.get("amount")), price=decimal_of(trade.get("price")),
-                    fee=decimal_of(fee.get("cost")), fee_currency=str(fee.get("currency") or ""),
-                    taken_at=dt.datetime.fromtimestamp(int(trade["timestamp"]) / 1000, tz=dt.UTC),
-                )))  # fmt: skip
+            fills += [(order, fill_of(order, trade)) for trade in reply["trades"]]
         # A bot's book goes on from its stored state when the new fills come after every
         # booked one (the average-cost method depends on order); otherwise it is replayed.
         first_new: dict[Any, dt.datetime] = {}

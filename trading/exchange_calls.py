@@ -54,6 +54,16 @@ MAX_INLINE_WAIT = 2.0
 DEFAULT_RETRY_AFTER = 60
 
 
+class MalformedReply(ccxt.BadResponse):  # type: ignore[misc]  # ccxt is untyped
+    """The exchange answered with something ccxt could not read (a word or NaN where a
+    number goes, a field missing). An ``OperationFailed``: like a 5xx, it does not say
+    whether an order exists, so an order in this state is looked up, never resent blind."""
+
+
+# What ccxt raises while parsing a reply it cannot read: Python's own errors, not ccxt's.
+PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
+
+
 class RateLimited(Exception):
     """A shared budget is spent or a ban is in force; try again after ``retry_after``."""
 
@@ -235,7 +245,8 @@ def call(
     and after a 429/418, whose wait (Retry-After, "banned until") it records for
     every process. A Binance -1021 (``ccxt.InvalidNonce``: refused, nothing
     done) re-syncs the clock and retries once; a second one propagates.
-    Every other ccxt error propagates unchanged.
+    Every other ccxt error propagates unchanged; a reply ccxt itself cannot parse
+    (its own ValueError, TypeError …) is raised as ``MalformedReply``.
     """
     if isinstance(client, ccxt.Exchange):
         if method == "load_markets":
@@ -286,6 +297,15 @@ def request(
             raise  # a revoked key, not a rate limit: the caller disables it
         # 429 and 418 are refused before they are processed: nothing happened.
         raise _record_slow_down(exc, client, exchange_id, credential_id) from None
+    except ccxt.BaseError:
+        raise
+    except PARSE_ERRORS as exc:
+        if not isinstance(client, ccxt.Exchange):
+            raise
+        raise MalformedReply(
+            f"{exchange_id} answered {method} with a reply that could not be read "
+            f"({type(exc).__name__})"
+        ) from exc
     _observe_headers(client, exchange_id, credential_id, limits)
     return result
 

@@ -32,9 +32,10 @@ from strategies.signing import is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
 from trading.decisions import decision_for
-from trading.exchange_calls import RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Bot, Decision, Order
 from trading.orders import advance, committed_elsewhere, reserved
+from trading.sync import ticker_price
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 Outcome = Decision.Outcome
 Status = Order.Status
 # Errors that say nothing reached the exchange's matching engine: worth another try.
-TRANSIENT = (ccxt.NetworkError, RateLimited)
+# (An unreadable market or ticker reply here is before any order exists.)
+TRANSIENT = (ccxt.NetworkError, RateLimited, MalformedReply)
 
 __all__ = ["check", "client_order_id", "decision_for", "execute"]
 
@@ -145,7 +147,7 @@ def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
             max(0.0, min(settings.PRICE_SNAPSHOT_SECONDS, since_signal)),
             client=client,
         )
-        price = Decimal(str(ticker["last"]))
+        price = ticker_price(ticker)
     except (RateLimited, ccxt.BaseError) as exc:
         return setup_failed(decision, exc)
     market = markets.get(signal.market)

@@ -41,6 +41,17 @@ def plain(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: object) -> str:
+    """Text from the user or the exchange (a bot's name, a fee currency, an id), made
+    inert for a spreadsheet: ``=HYPERLINK(…)`` is written as ``'=HYPERLINK(…)``."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 class _Line:
     """csv.writer writes into this and we hand the line straight to the response."""
 
@@ -108,17 +119,17 @@ def fill_rows(
         yield writer.writerow(
             [
                 taken_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                market,
+                text_cell(market),
                 side,
                 plain(amount),
-                base,
+                text_cell(base),
                 plain(price),
                 plain(amount * price),
-                quote,
+                text_cell(quote),
                 plain(fee),
-                fee_ccy,
-                ex_id or client_id,
-                trade,
-                bot,
+                text_cell(fee_ccy),
+                text_cell(ex_id or client_id),
+                text_cell(trade),
+                text_cell(bot),
             ]
         )

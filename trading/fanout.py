@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -68,6 +69,7 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
     """
     deadline = time.time() + settings.BATCH_RETRY_SECONDS
     outcomes: dict[str, str] = {}
+    bot_ids = _bot_ids(signal_id, bot_ids)
     try:
         fast = execute_bots(signal_id, list(bot_ids))
     except Exception:  # the per-bot path owns every rule: it takes the batch over
@@ -89,6 +91,18 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
         time.sleep(max(MIN_PAUSE, min(due.values()) - time.time()))
         todo = sorted(due, key=due.__getitem__)
     return dict(Counter(outcomes.values()))
+
+
+def _bot_ids(signal_id: str, bot_ids: list[str]) -> list[str]:
+    """The arguments that are bot ids (the fan-out writes only those; a task edited in
+    the broker must not fail on a query after its orders went out)."""
+    valid = []
+    for bot_id in bot_ids:
+        try:
+            valid.append(str(uuid.UUID(str(bot_id))))
+        except ValueError:
+            logger.warning("Batch of signal %s: %r is not a bot id", signal_id, str(bot_id)[:40])
+    return valid
 
 
 def _run(signal_id: str, bot_ids: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -34,10 +34,10 @@ from django.utils import timezone
 from accounts.notifications import notify_user
 from trading import decisions
 from trading.events import push_to_user
-from trading.exchange_calls import RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Balance, Bot, Decision, Order, Position
 from trading.sync import (
-    decimal_of,
+    amount_of,
     report_to_strategy,
     settle_decision,
     settle_vanished_open_orders,
@@ -236,6 +236,7 @@ def _send(order: Order, api: Any) -> bool:
         return False
     try:
         reply = send_call(order, api)
+        _check_reply(order, reply)  # an unreadable reply says no more than a timeout
     except (RateLimited, ccxt.BaseError) as exc:
         after_send_error(order, api, exc)
         return False
@@ -283,16 +284,53 @@ def after_send_error(order: Order, api: Any, exc: Exception) -> None:
         _look_up(order, api)
 
 
-def apply_reply(order: Order, reply: dict[str, Any]) -> None:
-    """Store what the exchange says of the order; a final order never becomes live again."""
+def reply_figures(reply: Any) -> dict[str, Any]:
+    """The order figures of an exchange reply, checked before anything is stored.
+
+    Raises MalformedReply when the reply is not an order, its id is too long to
+    be one, or a figure is not a finite amount of at least 0 (NaN, Infinity, a
+    word, a negative fill): such a reply does not say what became of the order.
+    """
+    if not isinstance(reply, dict):
+        raise MalformedReply(f"the order reply is a {type(reply).__name__}, not an order")
+    exchange_id = str(reply["id"]) if reply.get("id") is not None else None
+    if exchange_id is not None and len(exchange_id) > 100:
+        raise MalformedReply("the order reply's id is too long to be one")
+    try:
+        return {
+            "exchange_order_id": exchange_id,
+            "filled": amount_of(reply.get("filled")),
+            "cost": amount_of(reply.get("cost")),
+            "average": amount_of(reply["average"]) if reply.get("average") else None,
+            "error": "",
+        }
+    except ValueError as exc:
+        raise MalformedReply(f"the order reply has an odd figure: {exc}") from None
+
+
+def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_figures``, and the reply's order id is not another of our orders' on the
+    account (a unique column: storing it would fail). Raises MalformedReply."""
+    figures = reply_figures(reply)
+    named = figures["exchange_order_id"]
+    if (
+        named
+        and named != order.exchange_order_id
+        and Order.objects.filter(credential_id=order.credential_id, exchange_order_id=named)
+        .exclude(pk=order.pk)
+        .exists()
+    ):
+        raise MalformedReply("the reply names another of our orders on the account")
+    return figures
+
+
+def apply_reply(order: Order, reply: Any) -> None:
+    """Store what the exchange says of the order; a final order never becomes live again.
+
+    Raises MalformedReply (``_check_reply``) before storing anything of a reply
+    it cannot read."""
+    figures = _check_reply(order, reply)
     status = STATUS_OF_REPLY.get(str(reply.get("status") or "open"), Status.OPEN)
-    figures = {
-        "exchange_order_id": str(reply["id"]) if reply.get("id") is not None else None,
-        "filled": decimal_of(reply.get("filled")),
-        "cost": decimal_of(reply.get("cost")),
-        "average": decimal_of(reply["average"]) if reply.get("average") else None,
-        "error": "",
-    }
     if order.exchange_order_id and not figures["exchange_order_id"]:
         del figures["exchange_order_id"]
     live = [s for s in Status.values if s not in Order.FINAL]
@@ -302,9 +340,10 @@ def apply_reply(order: Order, reply: dict[str, Any]) -> None:
         order, [Status.REJECTED], settled=True, reserved=Decimal(0)
     ) and order.decision_id:  # fmt: skip
         decisions.fail(_decision(order), "rejected", "The exchange rejected the order.")
-    trades = reply.get("trades") or []
+    trades = reply.get("trades") if isinstance(reply.get("trades"), list) else []
     if trades and order.exchange_order_id:
-        for fill in store_fills(order, [t for t in trades if t.get("id") and _belongs(order, t)]):
+        ours = [t for t in trades if isinstance(t, dict) and t.get("id") and _belongs(order, t)]
+        for fill in store_fills(order, ours):
             report_to_strategy(order, fill)
 
 
@@ -321,6 +360,8 @@ def _look_up(order: Order, api: Any) -> None:
                 raise ccxt.OrderNotFound("empty reply")
         except ccxt.OrderNotFound:
             found = _search_open_and_trades(order, api)
+        if found:
+            _check_reply(order, found)  # an unreadable answer is a failed lookup, counted
     except RateLimited:
         raise
     except ccxt.BaseError as exc:  # timeout, clock skew, outage: counted, looked at again
@@ -457,9 +498,10 @@ def _sync(order: Order, api: Any, *, replied: bool = False) -> None:
     else:
         new_fills = _read_back(order, api)
         try:
-            price = decimal_of(api("fetch_ticker", order.market)["last"])
-        except ccxt.BaseError:
-            price = order.average or order.price or Decimal(0)
+            price = amount_of(api("fetch_ticker", order.market)["last"])
+        except (ccxt.BaseError, KeyError, TypeError, ValueError):  # no usable price: ours
+            price = Decimal(0)
+        price = price or order.average or order.price or Decimal(0)
         stored = _stored_fills(order)
     with transaction.atomic():
         update_book(order.bot, {order.market: price})
@@ -546,4 +588,8 @@ def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
             trades = api("fetch_order_trades", order.exchange_order_id, order.market)
         except ccxt.NotSupported:  # the last resort: the account's recent trades
             trades = api("fetch_my_trades", order.market, None, 100)
-    return [t for t in trades if str(t.get("order")) == order.exchange_order_id]
+    return [
+        t
+        for t in trades or []
+        if isinstance(t, dict) and str(t.get("order")) == order.exchange_order_id
+    ]

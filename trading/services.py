@@ -23,6 +23,7 @@ from trading.health import min_allocation
 from trading.liquidation import sell_position
 from trading.models import Bot, Order
 from trading.orders import reserved
+from trading.sync import amount_of
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -48,7 +49,12 @@ def _free_balance(credential: ExchangeCredential, currency: str) -> Decimal:
         raise BotRefused(
             f"Could not read your balance on the exchange ({type(exc).__name__}). Try again shortly."
         ) from None
-    return Decimal(str((balance.get(currency) or {}).get("free") or 0))
+    try:
+        return amount_of((balance.get(currency) or {}).get("free"))
+    except (AttributeError, ValueError):  # NaN, a word, a negative amount
+        raise BotRefused(
+            "Could not read your balance on the exchange (an unreadable reply). Try again shortly."
+        ) from None
 
 
 def _committed(

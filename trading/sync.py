@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from strategies.feedback import record_fills
 from trading.decisions import decide
+from trading.exchange_calls import MalformedReply
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 
@@ -27,33 +28,107 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 
 
+# A money column holds 30 digits, 12 of them after the point (trading.models.money_field).
+MAX_WHOLE_DIGITS = 18
+
+
 def decimal_of(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    """A figure of an exchange reply as a Decimal; missing (None, "") is 0.
+
+    Raises ValueError for anything a money column cannot hold: a word, NaN,
+    Infinity, or a number too large (ccxt passes such values through as floats
+    or strings, and Decimal would take NaN and Infinity without a word).
+    """
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{str(value)[:40]!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{str(value)[:40]!r} is not a finite number")
+    if number and number.adjusted() >= MAX_WHOLE_DIGITS:
+        raise ValueError(f"{str(value)[:40]!r} is too large")
+    return number
+
+
+def amount_of(value: Any) -> Decimal:
+    """``decimal_of`` for a quantity, cost or price: also ValueError when negative."""
+    number = decimal_of(value)
+    if number < 0:
+        raise ValueError(f"{str(value)[:40]!r} is negative")
+    return number
+
+
+def ticker_price(ticker: Any) -> Decimal:
+    """The last price of a ccxt ticker; 0 when it has none (sizing then says so).
+
+    Raises MalformedReply when it is not a number (NaN, Infinity, a word): an
+    unreadable reply, tried again like an outage before any order exists."""
+    try:
+        return decimal_of(ticker.get("last") if isinstance(ticker, dict) else None)
+    except ValueError as exc:
+        raise MalformedReply(f"the ticker's last price: {exc}") from None
+
+
+def fill_of(order: Order, trade: Any) -> Fill:
+    """The unsaved Fill of one ccxt trade of ``order``.
+
+    Raises ValueError when the trade cannot be a fill: no id or time, an amount
+    or price that is not above 0, a fee that is not a finite number.
+    """
+    if not isinstance(trade, dict) or trade.get("id") in (None, ""):
+        raise ValueError("a trade without an id")
+    trade_id = str(trade["id"])
+    if len(trade_id) > Fill._meta.get_field("trade_id").max_length:  # type: ignore[operator]
+        raise ValueError("a trade id too long to be one")
+    amount, price = amount_of(trade.get("amount")), amount_of(trade.get("price"))
+    if not amount or not price:
+        raise ValueError(f"a trade of {amount} at {price}")
+    fee = trade.get("fee") or {}
+    if not isinstance(fee, dict):
+        raise ValueError("a fee that is not a cost and a currency")
+    try:
+        stamp = int(trade["timestamp"])
+        taken_at = dt.datetime.fromtimestamp(stamp / 1000, tz=dt.UTC)
+    except (KeyError, TypeError, OverflowError, OSError):
+        raise ValueError("a trade without a time") from None
+    if stamp <= 0:
+        raise ValueError("a trade without a time")
+    return Fill(
+        order=order,
+        bot_id=order.bot_id,
+        credential_id=order.credential_id,
+        trade_id=trade_id,
+        amount=amount,
+        price=price,
+        fee=decimal_of(fee.get("cost")),
+        fee_currency=str(fee.get("currency") or "")[:20],
+        taken_at=taken_at,
+    )
 
 
 def store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
-    """Store the order's trades; safe to repeat (fills are unique on the trade id)."""
+    """Store the order's trades; safe to repeat (fills are unique on the trade id).
+
+    A trade that cannot be a fill (``fill_of``) is skipped with a warning: the
+    order's stored fills then fall short of its filled amount, so it is not
+    settled and is synced again until the exchange answers sanely.
+    """
     created = []
     for trade in trades:
-        fee = trade.get("fee") or {}
+        try:
+            fill = fill_of(order, trade)
+        except ValueError as exc:
+            logger.warning("Skipping a malformed trade of order %s: %s", order.pk, exc)
+            continue
         try:
             with transaction.atomic():
-                fill = Fill.objects.create(
-                    order=order,
-                    bot_id=order.bot_id,
-                    credential_id=order.credential_id,
-                    trade_id=str(trade["id"]),
-                    amount=decimal_of(trade.get("amount")),
-                    price=decimal_of(trade.get("price")),
-                    fee=decimal_of(fee.get("cost")),
-                    fee_currency=str(fee.get("currency") or ""),
-                    taken_at=dt.datetime.fromtimestamp(int(trade["timestamp"]) / 1000, tz=dt.UTC),
-                )
+                fill.save()
         except IntegrityError:
             continue  # already stored by an earlier sync
-        except (KeyError, TypeError, ValueError):
-            logger.warning("Skipping a malformed trade of order %s", order.pk)
-            continue
         created.append(fill)
     return created
 
@@ -75,17 +150,18 @@ def store_balances(credential_id: UUID, balance: dict[str, Any]) -> None:
             not isinstance(row, dict)
             or "total" not in row
             or currency in ("info", "free", "used", "total")
+            or len(currency) > 20  # not an asset code (the column holds 20)
         ):
+            continue
+        try:
+            figures = {name: amount_of(row.get(name)) for name in ("free", "used", "total")}
+        except ValueError as exc:  # the last good figures stay
+            logger.warning("Skipping the odd %s balance of %s: %s", currency, credential_id, exc)
             continue
         Balance.objects.update_or_create(
             credential_id=credential_id,
             currency=currency,
-            defaults={
-                "free": decimal_of(row.get("free")),
-                "used": decimal_of(row.get("used")),
-                "total": decimal_of(row.get("total")),
-                "synced_at": now,
-            },
+            defaults={**figures, "synced_at": now},
         )
 
 

@@ -86,7 +86,12 @@ def refresh_account(credential_id: str) -> str:
     ).first()
     if credential is None:  # disabled or deleted since it was queued
         return "skipped"
-    refresh_account_balances(credential)
+    try:
+        refresh_account_balances(credential)
+    except Exception:  # an early read only: the scheduled read tries again
+        # Run inline (a sync cluster) it would otherwise fail the link that queued it.
+        logger.warning("Balances of account %s not read yet", credential.pk, exc_info=True)
+        return "failed"
     return "read"
 
 

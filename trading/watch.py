@@ -18,8 +18,9 @@ from django.utils import timezone
 from accounts.events import record_event
 from accounts.models import SecurityEvent
 from accounts.notifications import notify_user
-from trading.exchange_calls import RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import ActivityIncident, Bot, Position
+from trading.sync import decimal_of
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -43,7 +44,10 @@ def traded_volume_24h(credential: ExchangeCredential, markets: set[str]) -> Deci
     volume = Decimal(0)
     for market in sorted(markets):
         for trade in api("fetch_my_trades", market, since, 1000):
-            volume += Decimal(str(trade.get("cost") or 0))
+            try:
+                volume += decimal_of(trade.get("cost"))
+            except (AttributeError, ValueError) as exc:  # the check is skipped, not fooled
+                raise MalformedReply(f"a trade's cost: {exc}") from None
     return volume
 
 

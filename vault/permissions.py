@@ -52,6 +52,11 @@ class KeyRefused(Exception):
     """The key must not be stored; the message tells the user what to change."""
 
 
+class UnreadableCheck(Exception):
+    """The exchange's description of the key is not in its documented shape (a flag
+    missing or not a boolean, not an object): it says nothing we may rely on."""
+
+
 @dataclass(frozen=True)
 class KeyCheck:
     """What we learnt about a key. ``verified`` is False where the exchange does not tell."""
@@ -73,20 +78,37 @@ class KeyCheck:
         return data
 
 
-def _ms_to_datetime(value: Any) -> dt.datetime | None:
+def _epoch_to_datetime(value: Any, *, per_second: int) -> dt.datetime | None:
+    """A positive epoch time (in 1/``per_second`` seconds) or None, for any input."""
     try:
-        ms = int(value)
-    except (TypeError, ValueError):
+        ticks = int(value)
+        return dt.datetime.fromtimestamp(ticks / per_second, tz=dt.UTC) if ticks > 0 else None
+    except (TypeError, ValueError, OverflowError, OSError):  # no time any calendar has
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC) if ms > 0 else None
+
+
+def _ms_to_datetime(value: Any) -> dt.datetime | None:
+    return _epoch_to_datetime(value, per_second=1000)
+
+
+def _flag(reply: dict[str, Any], name: str) -> bool:
+    value = reply.get(name)
+    if not isinstance(value, bool):
+        # bool(None) would read a missing "enableWithdrawals" as "cannot withdraw".
+        raise UnreadableCheck(f"{name} is {type(value).__name__}, not true or false")
+    return value
 
 
 def binance_check(reply: dict[str, Any]) -> KeyCheck:
-    """Binance / Binance US ``apiRestrictions``."""
+    """Binance / Binance US ``apiRestrictions``.
+
+    Raises UnreadableCheck when the trade or withdraw flag is not a boolean."""
+    if not isinstance(reply, dict):
+        raise UnreadableCheck(f"the reply is a {type(reply).__name__}, not an object")
     return KeyCheck(
         verified=True,
-        can_trade=bool(reply.get("enableSpotAndMarginTrading")),
-        can_withdraw=bool(reply.get("enableWithdrawals")),
+        can_trade=_flag(reply, "enableSpotAndMarginTrading"),
+        can_withdraw=_flag(reply, "enableWithdrawals"),
         ip_restricted=bool(reply.get("ipRestrict")),
         expires_at=_ms_to_datetime(reply.get("tradingAuthorityExpirationTime")),
         how="endpoint",
@@ -109,20 +131,21 @@ def binance_check(reply: dict[str, Any]) -> KeyCheck:
 
 
 def kraken_check(reply: dict[str, Any]) -> KeyCheck:
-    """Kraken ``GetApiKeyInfo`` (ccxt returns the whole envelope)."""
-    result = reply.get("result", reply)
-    permissions = set(result.get("permissions") or [])
-    valid_until = result.get("validUntil")
-    try:
-        expires = int(valid_until or 0)
-    except (TypeError, ValueError):
-        expires = 0
+    """Kraken ``GetApiKeyInfo`` (ccxt returns the whole envelope).
+
+    Raises UnreadableCheck when it lists no permissions (a list of names)."""
+    result = reply.get("result", reply) if isinstance(reply, dict) else None
+    listed = result.get("permissions") if isinstance(result, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+        raise UnreadableCheck("the reply lists no permissions")
+    permissions = set(listed)
+    expires_at = _epoch_to_datetime(result.get("validUntil"), per_second=1)
     return KeyCheck(
         verified=True,
         can_trade=bool(permissions & KRAKEN_TRADE_PERMISSIONS),
         can_withdraw=bool(permissions & KRAKEN_WITHDRAW_PERMISSIONS),
         ip_restricted=bool(result.get("ipAllowlist")),
-        expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC) if expires > 0 else None,
+        expires_at=expires_at,
         how="endpoint",
         raw={"permissions": sorted(permissions), "ipAllowlist": result.get("ipAllowlist") or []},
     )

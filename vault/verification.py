@@ -28,6 +28,7 @@ from vault.permissions import (
     ONETRADING_PAST_PERMISSION,
     KeyCheck,
     KeyRefused,
+    UnreadableCheck,
     binance_check,
     bitvavo_check,
     kraken_check,
@@ -180,6 +181,12 @@ def inspect_key(client: Any, exchange_id: str) -> KeyCheck:
     name = exchange_info(exchange_id).name
     try:
         return _read(client, exchange_id)
+    except UnreadableCheck as exc:
+        logger.warning("%s answered a key check in an unknown shape (%s)", exchange_id, exc)
+        raise ExchangeUnavailable(
+            f"{name} answered our check of the key's permissions with a reply we could not "
+            "read, so we cannot tell whether it can withdraw. Nothing was saved; try again later."
+        ) from None
     except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
         logger.info("%s rejected a key (%s)", exchange_id, type(exc).__name__)
         raise _rejected(name) from None

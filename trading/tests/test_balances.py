@@ -78,3 +78,15 @@ def test_a_balance_read_queued_for_a_key_disabled_since_is_skipped() -> None:
     )
     assert refresh_account(str(bot.credential.pk)) == "skipped"
     assert not Balance.objects.exists()
+
+
+def test_an_early_balance_read_the_exchange_refuses_is_left_to_the_schedule(caplog) -> None:
+    # Run inline (a sync cluster, as in the browser tests) it failed the link with a 500.
+    from paper import faults
+
+    bot = BotFactory()
+    faults.inject(bot.credential.api_key, "timeout", method="fetch_balance")
+    assert refresh_account(str(bot.credential.pk)) == "failed"
+    assert not Balance.objects.exists()
+    assert "not read yet" in caplog.text
+    assert refresh_balances() == 1  # the schedule reads it

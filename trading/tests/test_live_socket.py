@@ -197,3 +197,20 @@ def test_a_disabled_key_reaches_open_pages_as_an_alert(verified_client: Client, 
         await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/live/extra/", "/", "/ws/live"])
+def test_a_socket_to_a_path_nothing_serves_is_refused_with_a_code_not_an_exception(
+    path: str,
+) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from oneclick.asgi import application
+    from oneclick.routing import CLOSE_NOT_FOUND
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+        connected, code = await ws.connect()
+        assert not connected and code == CLOSE_NOT_FOUND
+
+    async_to_sync(scenario)()

@@ -582,3 +582,17 @@ def test_the_bot_list_renders_in_the_same_number_of_queries_for_1_or_20_bots(
     verified_client.get("/bots/")
     with django_assert_max_num_queries(8):
         assert verified_client.get("/bots/").status_code == 200
+
+
+def test_the_export_writes_names_and_exchange_text_as_text_not_spreadsheet_formulas(
+    verified_client: Client, user
+) -> None:
+    # A bot's name is typed by its owner; fee currencies and ids come from the exchange.
+    bot = BotFactory(owner=user, name='=HYPERLINK("http://evil.example","x")')
+    FillFactory(order__bot=bot, fee_currency="@SUM(1+1)", trade_id="+1-2")
+    [header, row] = parse_csv(verified_client.get("/bots/history/fills.csv"))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Bot"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert cells["Fee currency"] == "'@SUM(1+1)"
+    assert cells["Trade ID"] == "'+1-2"
+    assert cells["Market"] == "BTC/USDT" and not cells["Amount"].startswith("'")

@@ -101,9 +101,17 @@ def test_kraken_valid_until_becomes_an_expiry() -> None:
 
 
 @pytest.mark.parametrize("junk", [{}, {"result": {}}, {"result": {"validUntil": "soon"}}])
-def test_malformed_kraken_replies_read_as_no_permissions(junk: dict) -> None:
-    check = kraken_check(junk)
-    assert check.can_trade is False and check.expires_at is None
+def test_malformed_kraken_replies_are_unreadable_not_a_key_without_permissions(junk: dict) -> None:
+    # Read as "no permissions", the owner was told to turn on trading on a key that had it.
+    from vault.permissions import UnreadableCheck
+
+    with pytest.raises(UnreadableCheck):
+        kraken_check(junk)
+
+
+def test_an_odd_kraken_expiry_reads_as_none() -> None:
+    check = kraken_check({"result": {"permissions": ["modify-trades"], "validUntil": "soon"}})
+    assert check.can_trade is True and check.expires_at is None
 
 
 def test_paper_keys_report_their_permissions() -> None:
