@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,6 +13,7 @@ from uuid import UUID
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.db.models import (
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -27,7 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.otp import has_two_factor
 from strategies.models import Candle
-from trading.health import next_runs, with_health
+from trading.health import next_run_at, scheduled_next_run, with_health
 from trading.models import (
     ActivityIncident,
     Balance,
@@ -112,20 +113,107 @@ def equity_series(
     }
 
 
-def bot_equity_series(bot: Bot, *, days: int = CHART_DAYS) -> dict[str, list[list[Any]]]:
-    since = timezone.now() - timedelta(days=days)
-    rows = list(
-        EquitySnapshot.objects.filter(bot=bot, taken_at__gte=since)
-        .order_by("taken_at")
-        .values_list("taken_at", "equity")
+def bot_page_of(user: User, bot_id: object) -> Bot:
+    """``bot_of`` with what the bot page reads beside the bot, in the same query: its
+    strategy schedule's next run and its snapshot of the current slot (the older
+    snapshots of its chart are cached per slot: ``bot_equity_series``)."""
+    slot = slot_of(timezone.now())
+    current = EquitySnapshot.objects.filter(bot=OuterRef("pk"), taken_at__gte=slot).order_by(
+        "-taken_at"
     )
-    return equity_series(rows, now=bot.marked_at or timezone.now(), current=bot.equity)
+    bot = get_object_or_404(
+        bots_of(user).annotate(
+            scheduled_next_run=scheduled_next_run(),
+            slot_taken_at=Subquery(current.values("taken_at")[:1]),
+            slot_equity=Subquery(current.values("equity")[:1]),
+        ),
+        pk=bot_id,
+    )
+    annotated: Any = bot
+    annotated.chart_slot = slot
+    bot.next_signal_at = next_run_at(bot.strategy, annotated.scheduled_next_run, timezone.now())
+    return bot
+
+
+def _slot_history(
+    key: str, load: Callable[[], list[tuple[datetime, Decimal]]], *, shared: bool = True
+) -> dict[str, Any]:
+    """A chart's snapshot part, cached under ``key`` (which names its slot): this
+    process's copy first (the value is a function of its key until the shared entry
+    expires), saving the round trip and unpickling hundreds of points. ``shared``:
+    also in the shared cache, for a part that costs more to compute than to fetch."""
+    history: dict[str, Any] | None = local_get(key, series=True)
+    if history is None and shared:
+        history = cache.get(key)
+    if history is None:
+        rows = load()
+        series = equity_series(rows)
+        history = {
+            **series,
+            "peak": str(max((v for _, v in rows), default=ZERO)),
+            "deepest": str(max((-Decimal(d) for _, d in series["drawdown"]), default=ZERO)),
+            "last": int(rows[-1][0].timestamp()) if rows else None,
+        }
+        if shared:
+            cache.set(key, history, SNAPSHOT_MINUTES * 60)
+    local_set(key, history, series=True)
+    return history
+
+
+def _continued(
+    history: dict[str, Any], points: list[tuple[datetime, Decimal]]
+) -> dict[str, list[list[Any]]]:
+    """The cached curve with ``points`` (newer than its last, oldest first) added:
+    their drawdowns from the peak so far."""
+    series = {"equity": list(history["equity"]), "drawdown": list(history["drawdown"])}
+    last, peak = history["last"], Decimal(history["peak"])
+    for at, value in points:
+        t = int(at.timestamp())
+        if last is not None and t <= last:
+            continue
+        peak = max(peak, value)
+        fall = (peak - value) / peak if peak > 0 else ZERO
+        series["equity"].append([t, f"{value:.2f}"])
+        series["drawdown"].append([t, f"{-fall * 100:.2f}"])
+        last = t
+    return series
+
+
+def bot_equity_series(bot: Bot, *, days: int = CHART_DAYS) -> dict[str, list[list[Any]]]:
+    """The bot's snapshots over ``days``, then the live figure (``equity_series``).
+
+    ``bot`` comes from ``bot_page_of``: the snapshots before its slot never change, so
+    they are read once per slot and bot; the current slot's was read with the bot.
+    """
+    annotated: Any = bot
+    slot: datetime = annotated.chart_slot
+    key = f"botseries:{bot.pk}:{days}:{int(slot.timestamp())}"
+    history = _slot_history(
+        key,
+        lambda: list(
+            EquitySnapshot.objects.filter(
+                bot=bot, taken_at__gte=slot - timedelta(days=days), taken_at__lt=slot
+            )
+            .order_by("taken_at")
+            .values_list("taken_at", "equity")
+        ),
+        # One short index range: the query costs no more than a shared cache read
+        # (on the embedded setup that is a query too).
+        shared=False,
+    )
+    points = []
+    if annotated.slot_taken_at is not None:
+        points.append((annotated.slot_taken_at, annotated.slot_equity))
+    # The live figure ends the curve, as in ``equity_series``.
+    points.append((bot.marked_at or timezone.now(), bot.equity))
+    return _continued(history, points)
 
 
 def account_equity_series(
     user: User, bots: list[Bot], *, days: int = CHART_DAYS
-) -> dict[str, list[list[Any]]]:
-    """The sum of the user's bots per snapshot slot (one grouped query), then the live figure.
+) -> tuple[dict[str, list[list[Any]]], Decimal]:
+    """The sum of the user's bots per snapshot slot (one grouped query), then the live
+    figure; and the curve's deepest fall from its peak (a fraction).
 
     The snapshot part changes once per slot, so it is cached until the next slot
     (keyed by the bots it sums): the dashboard's most expensive query and its
@@ -135,35 +223,23 @@ def account_equity_series(
     ids = sorted(b.pk for b in bots)
     slot = int(slot_of(now).timestamp())
     key = f"accountseries:{user.pk}:{days}:{slot}:" + sha256(repr(ids).encode()).hexdigest()[:16]
-    # This process's copy first (the value is a function of its key until the
-    # shared entry expires), saving the round trip and unpickling 700 points.
-    history = local_get(("accountseries", key)) or cache.get(key)
-    if history is None:
-        rows = list(
+    history = _slot_history(
+        key,
+        lambda: list(
             EquitySnapshot.objects.filter(bot_id__in=ids, taken_at__gte=now - timedelta(days=days))
             .order_by()
             .values("taken_at")
             .annotate(total=Sum("equity"))
             .order_by("taken_at")
             .values_list("taken_at", "total")
-        )
-        series = equity_series(rows)
-        history = {
-            **series,
-            "peak": str(max((v for _, v in rows), default=ZERO)),
-            "last": int(rows[-1][0].timestamp()) if rows else None,
-        }
-        cache.set(key, history, SNAPSHOT_MINUTES * 60)
-    local_set(("accountseries", key), history)
-    series = {"equity": list(history["equity"]), "drawdown": list(history["drawdown"])}
-    if bots and (history["last"] is None or history["last"] < int(now.timestamp())):
-        # The live figure ends the curve, as in ``equity_series``.
-        current = sum((b.equity for b in bots), ZERO)
-        peak = max(Decimal(history["peak"]), current)
-        fall = (peak - current) / peak if peak > 0 else ZERO
-        series["equity"].append([int(now.timestamp()), f"{current:.2f}"])
-        series["drawdown"].append([int(now.timestamp()), f"{-fall * 100:.2f}"])
-    return series
+        ),
+    )
+    points = [(now, sum((b.equity for b in bots), ZERO))] if bots else []
+    # The live figure ends the curve, as in ``equity_series``.
+    series = _continued(history, points)
+    # The live point's fall (it may be deeper than the cached part's deepest).
+    live = -Decimal(series["drawdown"][-1][1]) if points and series["drawdown"] else ZERO
+    return series, max(Decimal(history["deepest"]), live) / 100
 
 
 def trade_markers(bot: Bot, *, limit: int = 300) -> list[dict[str, Any]]:
@@ -265,6 +341,7 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
         .annotate(
             last_decision_id=Subquery(latest.values("pk")[:1]),
             last_decided_id=Subquery(decided.values("pk")[:1]),
+            scheduled_next_run=scheduled_next_run(),
         )
         .prefetch_related(
             Prefetch("positions", queryset=Position.objects.filter(amount__gt=0), to_attr="held")
@@ -274,9 +351,9 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
         {b.last_decision_id for b in rows if b.last_decision_id}
         | {b.last_decided_id for b in rows if b.last_decided_id}
     )
-    # As the bot page says it: the schedule's next run, or the next candle close
-    # before the schedule exists or when it is overdue (one query for all).
-    runs = next_runs({b.strategy for b in rows})
+    # As the bot page says it: the schedule's next run (read with the bots), or the
+    # next candle close before the schedule exists or when it is overdue.
+    now = timezone.now()
     for bot in rows:
         bot.last_decision = decisions.get(bot.last_decision_id)
         last_decided = decisions.get(bot.last_decided_id)
@@ -284,7 +361,7 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
         annotated: Any = bot
         annotated.last_outcome = last_decided.outcome if last_decided else None
         annotated.last_message = last_decided.message if last_decided else None
-        bot.next_signal_at = runs.get(bot.strategy_id)
+        bot.next_signal_at = next_run_at(bot.strategy, bot.scheduled_next_run, now)
         bot.pnl = bot.result
     listed: list[Bot] = list(rows)
     return listed
@@ -306,13 +383,19 @@ def _totals(bots: list[Bot]) -> dict[str, Totals]:
 
 
 def _checklist(
-    user: User, keys: list[ExchangeCredential], bots: list[Bot], two_factor: bool | None
+    user: User,
+    keys: list[ExchangeCredential],
+    bots: list[Bot],
+    two_factor: bool | None,
+    email_verified: bool | None,
 ) -> list[Step]:
     real_keys = [k for k in keys if k.exchange_id != "paper"]
     return [
         Step(
             "Verify your email address",
-            EmailAddress.objects.filter(user=user, verified=True).exists(),
+            EmailAddress.objects.filter(user=user, verified=True).exists()
+            if email_verified is None
+            else email_verified,
             "account_email",
         ),
         Step(
@@ -328,6 +411,10 @@ def _checklist(
         Step("Link an exchange key or open a paper account", bool(keys), "vault:link"),
         Step("Create a bot", bool(bots), "trading:create"),
     ]
+
+
+def _open_alerts(user: User) -> QuerySet[ActivityIncident]:
+    return ActivityIncident.objects.filter(credential__owner=user, closed_at__isnull=True)
 
 
 # A key's sealed material: never shown, so the dashboard does not read it.
@@ -363,27 +450,37 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     bots = _with_last_decision(Bot.objects.filter(owner=user).order_by("-created_at"))
     bot_ids = [b.pk for b in bots]
-    keys = list(
+    rows = list(
         ExchangeCredential.objects.filter(owner=user)
         .defer(*(f.removeprefix("credential__") for f in SEALED_KEY_FIELDS))
         .exclude(status=ExchangeCredential.Status.DELETED)
+        # Two facts about the user ride on this query (the same on every row, computed
+        # once): whether an email address is verified (the checklist) and whether an
+        # alert is open; without keys they are asked apart.
+        .annotate(
+            user_email_verified=Exists(EmailAddress.objects.filter(user=user, verified=True)),
+            user_alerts_open=Exists(_open_alerts(user)),
+        )
         .prefetch_related(
             Prefetch("balances", queryset=Balance.objects.filter(total__gt=0).order_by("currency"))
         )
         .order_by("created_at")
     )
-    series = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
+    keys: list[ExchangeCredential] = list(rows)
+    flags = rows[0] if rows else None
+    series, deepest = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
     totals = _totals(bots)
     if len(totals) == 1 and series["drawdown"]:
         # The account's own curve: deeper than any one bot's when they fall together.
         only = next(iter(totals.values()))
-        deepest = max(-Decimal(d) for _, d in series["drawdown"]) / 100
         only.max_drawdown = max(only.max_drawdown, deepest)
     return Dashboard(
         bots=bots,
         totals=totals,
         keys=keys,
-        checklist=_checklist(user, keys, bots, two_factor),
+        checklist=_checklist(
+            user, keys, bots, two_factor, flags.user_email_verified if flags else None
+        ),
         recent_orders=list(
             Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
             .select_related("bot")
@@ -405,11 +502,10 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
             .only(*RECENT_DECISION_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
-        alerts=list(
-            ActivityIncident.objects.filter(credential__owner=user, closed_at__isnull=True)
-            .select_related("credential")
-            .order_by("-opened_at")
-        ),
+        # An alert on a deleted key shows too: without keys listed, ask.
+        alerts=list(_open_alerts(user).select_related("credential").order_by("-opened_at"))
+        if flags is None or flags.user_alerts_open
+        else [],
         series=series,
     )
 

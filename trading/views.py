@@ -34,6 +34,7 @@ from trading.selectors import (
     accounts_of,
     bot_equity_series,
     bot_of,
+    bot_page_of,
     bots_of,
     dashboard_of,
     decision_of,
@@ -128,7 +129,7 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
-    bot = bot_of(request.user, bot_id)
+    bot = bot_page_of(request.user, bot_id)
     decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
     orders = list(orders_of(bot)[:20])
     return render(
@@ -162,7 +163,7 @@ def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
                 "candles": {m: price_candles(bot, m) for m in bot.markets[:4]},
                 "quote": bot.quote_currency,
             },
-            "next_run": next_runs([bot.strategy])[bot.strategy.pk],
+            "next_run": bot.next_signal_at,
         },
     )
 
