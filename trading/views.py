@@ -14,7 +14,7 @@ from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.stepup import require_fresh_otp
 from trading.cards import attach_cards
-from trading.exports import fill_rows
+from trading.exports import fill_rows, in_blocks
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
@@ -240,7 +240,7 @@ def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     # One bot's fills are one index range already; the whole history is one per account.
     accounts = [] if criteria.bot else accounts_of(request.user)
     response = StreamingHttpResponse(
-        fill_rows(fills, accounts=accounts), content_type="text/csv; charset=utf-8"
+        in_blocks(fill_rows(fills, accounts=accounts)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'
