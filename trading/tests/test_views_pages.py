@@ -7,6 +7,7 @@ import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -391,7 +392,8 @@ class TestHistory:
         # One chunk per row cost the response's per-chunk work (charset lookup, encoding,
         # a socket write) 1,000 times per 1,000 rows.
         make_history(BotFactory(owner=user), 300)
-        chunks = list(verified_client.get("/bots/history/fills.csv").streaming_content)
+        response: Any = verified_client.get("/bots/history/fills.csv")
+        chunks = list(response.streaming_content)
         assert len(chunks) == 3  # the header at once, 250 rows, the other 50
         rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
         assert rows[0] == COLUMNS and len(rows) == 301
