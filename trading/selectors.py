@@ -16,6 +16,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Model,
     OuterRef,
     Prefetch,
     QuerySet,
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.otp import has_two_factor
-from strategies.models import Candle
+from strategies.models import Candle, Strategy
 from trading.health import next_run_at, scheduled_next_run, with_health
 from trading.models import (
     ActivityIncident,
@@ -334,10 +335,10 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
     )
     rows = list(
         bots.select_related("credential", "strategy")
-        # Not shown on a card, and the widest columns: the sealed key material, and
-        # the strategy's description and keys (a third of the row to build and read).
-        .defer(*SEALED_KEY_FIELDS, "strategy__description", "strategy__params")
-        .defer("strategy__public_key", "strategy__private_key")
+        # Of the key and the strategy, only what a card and bot_health read: the rest
+        # (sealed key material, JSON, timestamps) was most of each row to read and convert.
+        .defer(*_all_but("credential", ExchangeCredential, CARD_CREDENTIAL_FIELDS))
+        .defer(*_all_but("strategy", Strategy, CARD_STRATEGY_FIELDS))
         .annotate(
             last_decision_id=Subquery(latest.values("pk")[:1]),
             last_decided_id=Subquery(decided.values("pk")[:1]),
@@ -347,9 +348,13 @@ def _with_last_decision(bots: QuerySet[Bot]) -> list[Bot]:
             Prefetch("positions", queryset=Position.objects.filter(amount__gt=0), to_attr="held")
         )
     )
-    decisions = Decision.objects.select_related("signal").in_bulk(
-        {b.last_decision_id for b in rows if b.last_decision_id}
-        | {b.last_decided_id for b in rows if b.last_decided_id}
+    decisions = (
+        Decision.objects.select_related("signal")
+        .only(*CARD_DECISION_FIELDS)
+        .in_bulk(
+            {b.last_decision_id for b in rows if b.last_decision_id}
+            | {b.last_decided_id for b in rows if b.last_decided_id}
+        )
     )
     # As the bot page says it: the schedule's next run (read with the bots), or the
     # next candle close before the schedule exists or when it is overdue.
@@ -417,6 +422,25 @@ def _open_alerts(user: User) -> QuerySet[ActivityIncident]:
     return ActivityIncident.objects.filter(credential__owner=user, closed_at__isnull=True)
 
 
+def _all_but(relation: str, model: type[Model], keep: Iterable[str]) -> list[str]:
+    """``relation``'s columns other than its key and ``keep``, for ``defer``."""
+    return [
+        f"{relation}__{f.name}"
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in keep
+    ]
+
+
+# What a card (trading/cards.py's state, its template) and bot_health read of a bot's
+# key and strategy; the strategy's schedule name and first run need slug and timeframe.
+CARD_CREDENTIAL_FIELDS = ("label", "status", "exchange_id")
+CARD_STRATEGY_FIELDS = ("name", "slug", "exchange_id", "timeframe")
+# What a card shows of the bot's last decision (trading/cards.py's state, the card
+# template) and what bot_health reads of its last decided one.
+CARD_DECISION_FIELDS = (
+    "id", "outcome", "message", "created_at",
+    "signal", "signal__action", "signal__fraction", "signal__market",
+)  # fmt: skip
 # A key's sealed material: never shown, so the dashboard does not read it.
 SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__passphrase")
 # What the recent lists show (trading/rows.py's states and templates
@@ -468,6 +492,8 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
     )
     keys: list[ExchangeCredential] = list(rows)
     flags = rows[0] if rows else None
+    # The user's exchange accounts: their keys, and those of bots on a deleted one.
+    accounts = {k.pk for k in keys} | {b.credential_id for b in bots}
     series, deepest = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
     totals = _totals(bots)
     if len(totals) == 1 and series["drawdown"]:
@@ -481,17 +507,19 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
         checklist=_checklist(
             user, keys, bots, two_factor, flags.user_email_verified if flags else None
         ),
+        # Off the (credential, created_at, id) index, as the history's orders: the newest
+        # 8 without sorting the week's orders of every bot (a bot trades on its owner's
+        # keys only; the bots' filter stays as a guard).
         recent_orders=list(
-            Order.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
+            Order.objects.filter(
+                credential_id__in=accounts, bot_id__in=bot_ids, created_at__gte=since
+            )
             .select_related("bot")
             .only(*RECENT_ORDER_FIELDS)
             .order_by("-created_at", "-id")[:recent]
         ),
         recent_fills=list(
-            Fill.objects.filter(
-                credential_id__in={k.pk for k in keys} | {b.credential_id for b in bots},
-                taken_at__gte=since,
-            )
+            Fill.objects.filter(credential_id__in=accounts, taken_at__gte=since)
             .select_related("order__bot")
             .only(*RECENT_FILL_FIELDS)
             .order_by("-taken_at", "-id")[:recent]
