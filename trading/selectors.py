@@ -446,15 +446,15 @@ SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__p
 # What the recent lists show (trading/rows.py's states and templates
 # _recent_*.html): their rows join wide models, most of whose columns they never read.
 RECENT_ORDER_FIELDS = (
-    "id", "created_at", "market", "side", "amount", "status", "bot", "bot__name",
+    "id", "created_at", "market", "side", "amount", "status", "bot",
 )  # fmt: skip
 RECENT_FILL_FIELDS = (
     "id", "taken_at", "amount", "price", "fee", "fee_currency", "order",
     "order__market", "order__side", "order__exchange_order_id", "order__client_order_id",
-    "order__bot", "order__bot__name", "order__bot__quote_currency",
+    "order__bot",
 )  # fmt: skip
 RECENT_DECISION_FIELDS = (
-    "id", "created_at", "outcome", "message", "bot", "bot__name", "bot__markets",
+    "id", "created_at", "outcome", "message", "bot",
     "signal", "signal__action", "signal__market", "signal__fraction",
     "order__id", "order__market", "order__side", "order__amount", "order__filled",
 )  # fmt: skip
@@ -494,6 +494,32 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
     flags = rows[0] if rows else None
     # The user's exchange accounts: their keys, and those of bots on a deleted one.
     accounts = {k.pk for k in keys} | {b.credential_id for b in bots}
+    # The recent lists: each row's bot is one of ``bots`` (the filters say so), attached
+    # from there rather than joined and built again for every row.
+    by_id = {b.pk: b for b in bots}
+    recent_orders = list(
+        Order.objects.filter(credential_id__in=accounts, bot_id__in=bot_ids, created_at__gte=since)
+        .only(*RECENT_ORDER_FIELDS)
+        .order_by("-created_at", "-id")[:recent]
+    )
+    recent_fills = list(
+        Fill.objects.filter(credential_id__in=accounts, bot_id__in=bot_ids, taken_at__gte=since)
+        .select_related("order")
+        .only(*RECENT_FILL_FIELDS)
+        .order_by("-taken_at", "-id")[:recent]
+    )
+    recent_decisions = list(
+        Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
+        .select_related("signal", "order")
+        .only(*RECENT_DECISION_FIELDS)
+        .order_by("-created_at", "-id")[:recent]
+    )
+    for order in recent_orders:
+        order.bot = by_id[order.bot_id]
+    for decision in recent_decisions:
+        decision.bot = by_id[decision.bot_id]
+    for fill in recent_fills:
+        fill.order.bot = by_id[fill.order.bot_id]
     series, deepest = account_equity_series(user, bots, days=DASHBOARD_CHART_DAYS)
     totals = _totals(bots)
     if len(totals) == 1 and series["drawdown"]:
@@ -510,26 +536,9 @@ def dashboard_of(user: User, *, recent: int = 8, two_factor: bool | None = None)
         # Off the (credential, created_at, id) index, as the history's orders: the newest
         # 8 without sorting the week's orders of every bot (a bot trades on its owner's
         # keys only; the bots' filter stays as a guard).
-        recent_orders=list(
-            Order.objects.filter(
-                credential_id__in=accounts, bot_id__in=bot_ids, created_at__gte=since
-            )
-            .select_related("bot")
-            .only(*RECENT_ORDER_FIELDS)
-            .order_by("-created_at", "-id")[:recent]
-        ),
-        recent_fills=list(
-            Fill.objects.filter(credential_id__in=accounts, taken_at__gte=since)
-            .select_related("order__bot")
-            .only(*RECENT_FILL_FIELDS)
-            .order_by("-taken_at", "-id")[:recent]
-        ),
-        recent_decisions=list(
-            Decision.objects.filter(bot_id__in=bot_ids, created_at__gte=since)
-            .select_related("bot", "signal", "order")
-            .only(*RECENT_DECISION_FIELDS)
-            .order_by("-created_at", "-id")[:recent]
-        ),
+        recent_orders=recent_orders,
+        recent_fills=recent_fills,
+        recent_decisions=recent_decisions,
         # An alert on a deleted key shows too: without keys listed, ask.
         alerts=list(_open_alerts(user).select_related("credential").order_by("-opened_at"))
         if flags is None or flags.user_alerts_open
