@@ -60,12 +60,27 @@ def bot_of(user: User, bot_id: object) -> Bot:
 
 
 def decisions_of(bot: Bot) -> QuerySet[Decision]:
+    """What the bot page lists of its decisions (``decision_item_state``), newest first;
+    their ``bot`` is ``bot`` (``with_bot``), not joined and built again per row."""
     # Ordered on the (bot, created_at) index: the newest page never sorts the whole history.
-    return bot.decisions.select_related("bot", "signal", "order").order_by("-created_at", "-id")
+    return (
+        bot.decisions.select_related("signal", "order")
+        .only(*RECENT_DECISION_FIELDS)
+        .order_by("-created_at", "-id")
+    )
 
 
 def orders_of(bot: Bot) -> QuerySet[Order]:
-    return bot.orders.order_by("-created_at", "-id")
+    """What the bot page lists of its orders (``order_item_state``, the sells of a
+    stop-and-sell), newest first; their ``bot`` is ``bot`` (``with_bot``)."""
+    return bot.orders.only(*RECENT_ORDER_FIELDS).order_by("-created_at", "-id")
+
+
+def with_bot(rows: list[Any], bot: Bot) -> list[Any]:
+    """``rows`` (the bot's orders or decisions) with their bot set to ``bot``."""
+    for row in rows:
+        row.bot = bot
+    return rows
 
 
 def order_of(user: User, order_id: object) -> Order:
@@ -443,8 +458,9 @@ CARD_DECISION_FIELDS = (
 )  # fmt: skip
 # A key's sealed material: never shown, so the dashboard does not read it.
 SEALED_KEY_FIELDS = ("credential__api_key", "credential__secret", "credential__passphrase")
-# What the recent lists show (trading/rows.py's states and templates
-# _recent_*.html): their rows join wide models, most of whose columns they never read.
+# What the recent lists and the bot page's lists show (trading/rows.py's states, the
+# templates _recent_*.html, _order_item.html, _decision_item.html and the stop-and-sell
+# list): their rows join wide models, most of whose columns they never read.
 RECENT_ORDER_FIELDS = (
     "id", "created_at", "market", "side", "amount", "status", "bot",
 )  # fmt: skip

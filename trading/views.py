@@ -47,6 +47,7 @@ from trading.selectors import (
     page_of,
     price_candles,
     trade_markers,
+    with_bot,
 )
 from trading.services import (
     BotRefused,
@@ -131,7 +132,8 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
     bot = bot_page_of(request.user, bot_id)
     decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
-    orders = list(orders_of(bot)[:20])
+    with_bot(decisions, bot)
+    orders = with_bot(list(orders_of(bot)[:20]), bot)
     return render(
         request,
         "trading/bot_detail.html",
