@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -57,6 +57,26 @@ class _Line:
 
     def write(self, value: str) -> str:
         return value
+
+
+def in_blocks(lines: Iterable[str], size: int = 250) -> Iterator[bytes]:
+    """The first line (the header: the download starts at once), then the others
+    joined ``size`` at a time, as UTF-8, for the response: what a streaming response
+    does per chunk (its charset lookup, encoding, a write to the socket) is then done
+    per block instead of per row, a third of the export's time per row. ``size``
+    divides the read chunks (1,000 rows), so a block never waits for the next read."""
+    rest = iter(lines)
+    for line in rest:
+        yield line.encode()
+        break
+    block: list[str] = []
+    for line in rest:
+        block.append(line)
+        if len(block) == size:
+            yield "".join(block).encode()
+            block = []
+    if block:
+        yield "".join(block).encode()
 
 
 def _keyset_chunks(fills: QuerySet[Fill], chunk_size: int) -> Iterator[tuple[Any, ...]]:
@@ -118,7 +138,8 @@ def fill_rows(
         base, _, quote = market.partition("/")
         yield writer.writerow(
             [
-                taken_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                # "YYYY-MM-DD HH:MM:SS" (isoformat is several times faster than strftime).
+                taken_at.astimezone(UTC).isoformat(" ", "seconds")[:19],
                 text_cell(market),
                 side,
                 plain(amount),

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
 from strategies.models import Strategy
-from strategies.schedules import first_run_at, run_schedule_name
+from strategies.schedules import RUN_PREFIX, first_run_at, run_schedule_name
 from trading.models import Bot, Decision
 from vault.models import ExchangeCredential
 
@@ -160,8 +161,21 @@ def next_runs(strategies: Iterable[Strategy], now: datetime | None = None) -> di
     now = now or timezone.now()
     by_name = {run_schedule_name(s): s for s in strategies}
     scheduled = dict(Schedule.objects.filter(name__in=by_name).values_list("name", "next_run"))
-    runs = {}
-    for name, strategy in by_name.items():
-        at = scheduled.get(name)
-        runs[strategy.pk] = at if at is not None and at > now else first_run_at(strategy, now)
-    return runs
+    return {s.pk: next_run_at(s, scheduled.get(name), now) for name, s in by_name.items()}
+
+
+def next_run_at(strategy: Strategy, scheduled: datetime | None, now: datetime) -> datetime:
+    """``next_runs`` for one strategy whose schedule's next run is known (``scheduled``,
+    None when it has no schedule): that, or the next candle close when it is overdue."""
+    return scheduled if scheduled is not None and scheduled > now else first_run_at(strategy, now)
+
+
+def scheduled_next_run(strategy: str = "strategy") -> Subquery:
+    """The next run of the schedule of a row's strategy (``strategy`` is the path to
+    it), as a subquery: it rides on a query the page makes anyway instead of being
+    one more (read it with ``next_run_at``)."""
+    return Subquery(
+        Schedule.objects.filter(name=Concat(Value(RUN_PREFIX), OuterRef(f"{strategy}__slug")))
+        .order_by()
+        .values("next_run")[:1]
+    )

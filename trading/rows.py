@@ -33,6 +33,9 @@ VERSION = 1
 MAX_ENTRIES = 5000  # ~0.5 kB each: a few MB per process at most
 
 _fragments: OrderedDict[Hashable, Any] = OrderedDict()
+# Chart series (trading.selectors): hundreds of points each (~100 kB), so fewer of them.
+MAX_SERIES = 200
+_series: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -88,26 +91,30 @@ def filter_form_state(form: Any) -> tuple[Any, ...]:
     )
 
 
-def local_get(key: Hashable) -> Any:
+def local_get(key: Hashable, *, series: bool = False) -> Any:
     """A value kept in this process's LRU (None if absent): for values that are a
-    pure function of their key, so no process needs another's."""
+    pure function of their key, so no process needs another's. ``series``: in the
+    smaller LRU kept for chart series."""
+    store = _series if series else _fragments
     with _lock:
-        value = _fragments.get(key)
+        value = store.get(key)
         if value is not None:
-            _fragments.move_to_end(key)
+            store.move_to_end(key)
         return value
 
 
-def local_set(key: Hashable, value: Any) -> None:
+def local_set(key: Hashable, value: Any, *, series: bool = False) -> None:
+    store, bound = (_series, MAX_SERIES) if series else (_fragments, MAX_ENTRIES)
     with _lock:
-        _fragments[key] = value
-        while len(_fragments) > MAX_ENTRIES:
-            _fragments.popitem(last=False)
+        store[key] = value
+        while len(store) > bound:
+            store.popitem(last=False)
 
 
 def clear_local() -> None:
     with _lock:
         _fragments.clear()
+        _series.clear()
 
 
 def render_rows(

@@ -14,7 +14,7 @@ from accounts.events import RequestMeta
 from accounts.http import AuthenticatedHttpRequest
 from accounts.stepup import require_fresh_otp
 from trading.cards import attach_cards
-from trading.exports import fill_rows
+from trading.exports import fill_rows, in_blocks
 from trading.filters import HistoryFilterForm
 from trading.formatting import format_money, plain_amount
 from trading.forms import AllocationForm, BotForm, StopForm
@@ -34,6 +34,7 @@ from trading.selectors import (
     accounts_of,
     bot_equity_series,
     bot_of,
+    bot_page_of,
     bots_of,
     dashboard_of,
     decision_of,
@@ -46,6 +47,7 @@ from trading.selectors import (
     page_of,
     price_candles,
     trade_markers,
+    with_bot,
 )
 from trading.services import (
     BotRefused,
@@ -134,9 +136,10 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
-    bot = bot_of(request.user, bot_id)
+    bot = bot_page_of(request.user, bot_id)
     decisions, more = page_of(decisions_of(bot), _page_number(request), 25)
-    orders = list(orders_of(bot)[:20])
+    with_bot(decisions, bot)
+    orders = with_bot(list(orders_of(bot)[:20]), bot)
     return render(
         request,
         "trading/bot_detail.html",
@@ -168,7 +171,7 @@ def bot_detail(request: AuthenticatedHttpRequest, bot_id: str) -> HttpResponse:
                 "candles": {m: price_candles(bot, m) for m in bot.markets[:4]},
                 "quote": bot.quote_currency,
             },
-            "next_run": next_runs([bot.strategy])[bot.strategy.pk],
+            "next_run": bot.next_signal_at,
         },
     )
 
@@ -245,7 +248,7 @@ def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     # One bot's fills are one index range already; the whole history is one per account.
     accounts = [] if criteria.bot else accounts_of(request.user)
     response = StreamingHttpResponse(
-        fill_rows(fills, accounts=accounts), content_type="text/csv; charset=utf-8"
+        in_blocks(fill_rows(fills, accounts=accounts)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'

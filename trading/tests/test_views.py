@@ -209,16 +209,17 @@ def test_the_bot_page_query_count_is_constant(
     from trading.models import Decision
 
     Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored")
-    # 9: the page also reads the strategy's schedule once (next run).
+    # The first view reads the chart's snapshots before this slot (then cached per slot).
     verified_client.get(f"/bots/{bot.pk}/")
-    # + equity snapshots, trade markers and candles of its one market (charts), and the strategy's schedule for the next run.
-    with django_assert_num_queries(11):
+    # Session, user, 2FA; the bot (with its strategy's next run and this slot's snapshot);
+    # decisions, orders, positions; trade markers and candles of its one market (charts).
+    with django_assert_num_queries(9):
         verified_client.get(f"/bots/{bot.pk}/")
     for _ in range(5):
         Decision.objects.create(
             bot=bot, signal=SignalFactory(strategy=bot.strategy), outcome="ignored"
         )
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         verified_client.get(f"/bots/{bot.pk}/")
 
 

@@ -7,8 +7,10 @@ import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
 from django.utils import timezone
@@ -136,6 +138,23 @@ class TestDashboard:
         series = json.loads(found.group(1))
         assert series["equity"][-1][1] == "900.00" and series["drawdown"][-1][1] == "-10.00"
 
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner and statistics")
+    def test_a_decisions_order_is_found_by_index_when_most_orders_have_no_decision(
+        self, user
+    ) -> None:
+        # The feeds join each decision's order. Once ANALYZE has seen mostly orders
+        # without one (stop-and-sell sells), the one-to-one's unique index looks like a
+        # single NULL value for every row and SQLite scanned all orders per decision.
+        from trading.selectors import decisions_of
+
+        bot = BotFactory(owner=user)
+        Order.objects.bulk_create(OrderFactory.build(bot=bot) for _ in range(300))
+        Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        plan = decisions_of(bot)[:25].explain()
+        assert "trading_order USING INDEX" in plan and "SCAN trading_order" not in plan, plan
+
     def test_the_checklist_ticks_what_is_done(self, verified_client: Client, user) -> None:
         page = verified_client.get("/dashboard/").content.decode()
         assert "Get started" in page
@@ -185,7 +204,10 @@ class TestDashboard:
             Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy))
         snapshots_take()
         verified_client.get("/dashboard/")
-        with django_assert_max_num_queries(20):
+        # Session, user, the session's 2FA device; bots (with their strategy's next
+        # run), positions, decisions; keys (with the email and alert flags), balances;
+        # the checklist's 2FA check; recent orders, fills, decisions.
+        with django_assert_max_num_queries(12):
             assert verified_client.get("/dashboard/").status_code == 200
 
 
@@ -222,6 +244,27 @@ class TestSnapshots:
             Schedule.objects.get(name="trading: equity snapshots").func
             == "trading.tasks.take_equity_snapshots"
         )
+
+    def test_the_bot_curve_is_cached_per_slot_yet_shows_this_slots_snapshot_and_live_equity(
+        self, verified_client: Client, user
+    ) -> None:
+        import json
+        import re
+
+        bot = BotFactory(owner=user, equity=Decimal("1000"), cash=Decimal("1000"))
+        snapshots_take(now=timezone.now() - timedelta(hours=2))
+        verified_client.get(f"/bots/{bot.pk}/")  # the snapshots before this slot, cached
+        Bot.objects.filter(pk=bot.pk).update(equity=Decimal("900"), cash=Decimal("900"))
+        snapshots_take()  # this slot's, after the cache was filled
+        Bot.objects.filter(pk=bot.pk).update(equity=Decimal("950"), marked_at=timezone.now())
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        found = re.search(r'id="bot-series" type="application/json">(.*?)</script>', page)
+        assert found is not None
+        series = json.loads(found.group(1))
+        slot = int(slot_of(timezone.now()).timestamp())
+        assert [v for _, v in series["equity"]] == ["1000.00", "900.00", "950.00"]
+        assert series["equity"][1][0] == slot
+        assert [v for _, v in series["drawdown"]] == ["0.00", "-10.00", "-5.00"]
 
     def test_the_bot_page_charts_its_snapshots_fills_and_candles(
         self, verified_client: Client, user
@@ -345,6 +388,16 @@ class TestHistory:
         # Holding the rows would take tens of MB; streaming keeps the peak to a chunk or two.
         assert peak - baseline < 4 * 1024 * 1024
 
+    def test_the_export_sends_its_rows_in_blocks(self, verified_client: Client, user) -> None:
+        # One chunk per row cost the response's per-chunk work (charset lookup, encoding,
+        # a socket write) 1,000 times per 1,000 rows.
+        make_history(BotFactory(owner=user), 300)
+        response: Any = verified_client.get("/bots/history/fills.csv")
+        chunks = list(response.streaming_content)
+        assert len(chunks) == 3  # the header at once, 250 rows, the other 50
+        rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+        assert rows[0] == COLUMNS and len(rows) == 301
+
     def test_the_export_resumes_each_chunk_after_the_last_row_even_among_equal_times(
         self, user
     ) -> None:
@@ -457,7 +510,8 @@ class TestBotPage:
         make_history(bot, decisions)
         for _ in range(decisions):
             Decision.objects.create(bot=bot, signal=SignalFactory(strategy=bot.strategy))
-        with django_assert_max_num_queries(12):
+        # A first view: 9, and the chart's snapshots before this slot (then cached).
+        with django_assert_max_num_queries(10):
             verified_client.get(f"/bots/{bot.pk}/")
 
 
