@@ -30,6 +30,7 @@ from trading.models import Bot, Decision
 from trading.sync import feedback_deferred, record_reports
 
 logger = logging.getLogger(__name__)
+FINAL = {Decision.Outcome.EXECUTED, Decision.Outcome.IGNORED, Decision.Outcome.FAILED}
 MAX_ROUNDS = 100  # bounded: a batch re-tries its deferred bots at most this often
 MIN_PAUSE = 0.2  # between rounds, so an order another worker holds is not polled hot
 
@@ -83,6 +84,8 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
                 (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
             )
             record_reports([report for _, found in results for report in found])
+        if all(outcomes.get(bot_id) in FINAL for bot_id in bot_ids):
+            break  # every bot decided: none waits for a set time (no query for it)
         due = _deferred_until(signal_id, list(bot_ids))
         if not due or min(due.values()) > deadline:
             break
