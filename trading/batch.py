@@ -117,6 +117,7 @@ class _Account:
     credential_id: Any
     exchange_id: str
     build: Callable[[], Any]
+    limits: dict[str, int] | None = None  # the exchange's published limits, read per batch
     _client: Any = None
     _api: Api | None = None
 
@@ -127,10 +128,11 @@ class _Account:
 
     def api(self) -> Api:
         if self._api is None:
-            # The published limits are the exchange's: ``_prepare`` refreshed them once.
+            # The published limits are the exchange's: ``_prepare`` read them once.
             self._api = with_limits(
-                self.client(), self.exchange_id, self.credential_id, refresh=False
-            )
+                self.client(), self.exchange_id, self.credential_id, refresh=False,
+                limits=self.limits,
+            )  # fmt: skip
         return self._api
 
     def ready_api(self) -> Api | None:
@@ -224,6 +226,7 @@ def _prepare(
         pk: _Account(pk, credentials[pk].exchange_id, build) for pk, build in clients.items()
     }
     markets: dict[str, dict[str, Any]] = {}
+    published: dict[str, dict[str, int]] = {}
     prices: dict[str, Decimal] = {}
     since_signal = max(0.0, timezone.now().timestamp() - signal.created_at.timestamp())
     plans = []
@@ -241,7 +244,8 @@ def _prepare(
             # Markets and one ticker per (exchange, market) serve every bot of the batch;
             # asked with the first bot's account (shared caches: rarely a request).
             if exchange_id not in markets:
-                refresh_published_limits(account.client(), exchange_id)
+                published[exchange_id] = refresh_published_limits(account.client(), exchange_id)
+                account.limits = published[exchange_id]
                 markets[exchange_id] = account.api()("load_markets")
             if exchange_id not in prices:
                 ticker = market_cache.ticker_snapshot(
@@ -255,6 +259,7 @@ def _prepare(
             setup_failed(found[pk], exc)
             result.outcomes[pk] = found[pk].outcome
             continue
+        account.limits = published[exchange_id]
         market = markets[exchange_id].get(signal.market)
         if market is None:
             decisions.ignore(

@@ -25,7 +25,7 @@ import ccxt
 from django.conf import settings
 
 from trading import market_cache
-from trading.limits import Budget, block, blocked_for, observe_usage, try_spend
+from trading.limits import Budget, block, blocked_for_all, observe_usages, try_spend_all
 from trading.published_limits import limits_for, refresh_published_limits
 
 BINANCE_LIKE = ("binance", "binanceus")
@@ -121,15 +121,18 @@ def request_weight(
     return WEIGHTS.get(method, 1)
 
 
-def _spend(budget: Budget, amount: int, why: str) -> bool:
-    """Spend ``amount``, waiting inline for a window that turns soon; True if it waited."""
-    if amount <= 0:
+def _spend_all(costs: list[tuple[Budget, int, str]]) -> bool:
+    """Spend every budget of a request or none, waiting inline for a window that turns
+    soon; True if it waited. A refused budget never leaves the others spent."""
+    if not costs:
         return False
     waited = False
+    why = costs[0][2]
     for _ in range(3):
-        wait = try_spend(budget, amount)
-        if wait == 0:
+        wait, refused = try_spend_all([(budget, amount) for budget, amount, _ in costs])
+        if refused < 0:
             return waited
+        why = costs[refused][2]
         if wait > MAX_INLINE_WAIT:
             raise RateLimited(wait, why)
         time.sleep(wait)
@@ -138,13 +141,14 @@ def _spend(budget: Budget, amount: int, why: str) -> bool:
 
 
 def _refuse_while_blocked(exchange_id: str, method: str, credential_id: object) -> None:
-    banned = blocked_for(ip_key(exchange_id))
-    if banned:
-        raise RateLimited(banned, f"{exchange_id} has told us to slow down or banned our IP")
+    keys = [ip_key(exchange_id)]
     if method == "create_order" and credential_id is not None:
-        paused = blocked_for(account_orders_key(credential_id))
-        if paused:
-            raise RateLimited(paused, "order limit of this account reached")
+        keys.append(account_orders_key(credential_id))
+    waits = blocked_for_all(keys)  # one read for both
+    if waits[0]:
+        raise RateLimited(waits[0], f"{exchange_id} has told us to slow down or banned our IP")
+    if len(waits) > 1 and waits[1]:
+        raise RateLimited(waits[1], "order limit of this account reached")
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -234,6 +238,7 @@ def call(
     method: str,
     *args: Any,
     credential_id: object = None,
+    limits: Mapping[str, int] | None = None,
     **kwargs: Any,
 ) -> Any:
     """``client.method(*args, **kwargs)`` within the shared budgets.
@@ -254,13 +259,14 @@ def call(
         market_cache.prepare(client, exchange_id)
     elif method == "load_markets" and not (args and args[0]):
         return market_cache.plain_markets(client, exchange_id)
+    kwargs.update(credential_id=credential_id, limits=limits)
     try:
-        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+        return request(client, exchange_id, method, *args, **kwargs)
     except ccxt.InvalidNonce:
         if not market_cache.keeps_clock(client, exchange_id):
             raise
         market_cache.sync_clock(client, exchange_id, force=True)
-        return request(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+        return request(client, exchange_id, method, *args, **kwargs)
 
 
 def request(
@@ -269,6 +275,7 @@ def request(
     method: str,
     *args: Any,
     credential_id: object = None,
+    limits: Mapping[str, int] | None = None,
     **kwargs: Any,
 ) -> Any:
     """One request, as ``call`` makes it, without preparing the client first.
@@ -279,15 +286,23 @@ def request(
     -1021 is not retried here.
     """
     _refuse_while_blocked(exchange_id, method, credential_id)
-    limits = limits_for(exchange_id)  # read once per request, not per budget
-    waited = _spend(
-        weight_budget(exchange_id, limits),
-        request_weight(exchange_id, method, args, kwargs),
-        "request weight budget spent",
-    )
+    # Read once per request (or once per batch, by the caller), not per budget.
+    limits = limits or limits_for(exchange_id)
+    costs = [
+        (
+            weight_budget(exchange_id, limits),
+            request_weight(exchange_id, method, args, kwargs),
+            "request weight budget spent",
+        )
+    ]
     if method == "create_order" and credential_id is not None:
-        for budget in order_budgets(exchange_id, credential_id, limits):
-            waited = _spend(budget, 1, "order budget of this account spent") or waited
+        costs += [
+            (budget, 1, "order budget of this account spent")
+            for budget in order_budgets(exchange_id, credential_id, limits)
+        ]
+    # All of them or none, in one step: the weight is not spent for an order the
+    # account's order budget refuses, nor the other way round.
+    waited = _spend_all([cost for cost in costs if cost[1] > 0])
     if waited:  # a ban another process recorded while we waited for the budget
         _refuse_while_blocked(exchange_id, method, credential_id)
     try:
@@ -341,29 +356,39 @@ def _observe_headers(
     client: Any, exchange_id: str, credential_id: object, limits: Mapping[str, int]
 ) -> None:
     headers = getattr(client, "last_response_headers", None) or {}
+    observed: list[tuple[Budget, int]] = []
     used = _header(headers, "X-MBX-USED-WEIGHT-1M")
     if used is not None:
         with contextlib.suppress(TypeError, ValueError):
-            observe_usage(weight_budget(exchange_id, limits), int(used))
+            observed.append((weight_budget(exchange_id, limits), int(used)))
     orders = _header(headers, "X-MBX-ORDER-COUNT-10S")
     if orders is not None and credential_id is not None:
         with contextlib.suppress(TypeError, ValueError):
-            observe_usage(order_budgets(exchange_id, credential_id, limits)[0], int(orders))
+            observed.append((order_budgets(exchange_id, credential_id, limits)[0], int(orders)))
+    observe_usages(observed)  # one write for both
 
 
 def with_limits(
-    client: Any, exchange_id: str, credential_id: object, *, refresh: bool = True
+    client: Any,
+    exchange_id: str,
+    credential_id: object,
+    *,
+    refresh: bool = True,
+    limits: Mapping[str, int] | None = None,
 ) -> Callable[..., Any]:
     """A shortcut bound to one client: ``api("fetch_order", ...)``.
 
     Reads the exchange's published limits first (at most hourly, shared; from
     the same exchangeInfo reply as the markets, so a cold start asks once), unless
-    ``refresh`` is False: a batch refreshes them once per exchange, not per account.
+    ``refresh`` is False: a batch refreshes them once per exchange, not per account,
+    and passes them as ``limits`` (then not read again for every request).
     """
     if refresh:
         refresh_published_limits(client, exchange_id)
 
     def api(method: str, *args: Any, **kwargs: Any) -> Any:
-        return call(client, exchange_id, method, *args, credential_id=credential_id, **kwargs)
+        return call(
+            client, exchange_id, method, *args, credential_id=credential_id, limits=limits, **kwargs
+        )
 
     return api

@@ -12,6 +12,7 @@ batch that dies is finished by the sweeper like a lost task.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import Counter
@@ -31,6 +32,7 @@ from trading.models import Bot, Decision
 from trading.sync import feedback_deferred, record_reports
 
 logger = logging.getLogger(__name__)
+FINAL = {Decision.Outcome.EXECUTED, Decision.Outcome.IGNORED, Decision.Outcome.FAILED}
 MAX_ROUNDS = 100  # bounded: a batch re-tries its deferred bots at most this often
 MIN_PAUSE = 0.2  # between rounds, so an order another worker holds is not polled hot
 
@@ -76,7 +78,7 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
         logger.exception("Bulk execution of signal %s failed; bot by bot", signal_id)
         fast = BatchResult(leftover=list(bot_ids))
     outcomes.update(fast.outcomes)
-    record_reports(fast.reports)
+    record_later(fast.reports)
     todo = fast.leftover
     for _ in range(MAX_ROUNDS):
         if todo:
@@ -84,7 +86,9 @@ def execute_batch(signal_id: str, bot_ids: list[str]) -> dict[str, int]:
             outcomes.update(
                 (bot_id, outcome) for bot_id, (outcome, _) in zip(todo, results, strict=True)
             )
-            record_reports([report for _, found in results for report in found])
+            record_later([report for _, found in results for report in found])
+        if all(outcomes.get(bot_id) in FINAL for bot_id in bot_ids):
+            break  # every bot decided: none waits for a set time (no query for it)
         due = _deferred_until(signal_id, list(bot_ids))
         if not due or min(due.values()) > deadline:
             break
@@ -103,6 +107,40 @@ def _bot_ids(signal_id: str, bot_ids: list[str]) -> list[str]:
         except ValueError:
             logger.warning("Batch of signal %s: %r is not a bot id", signal_id, str(bot_id)[:40])
     return valid
+
+
+_feedback: ThreadPoolExecutor | None = None
+_feedback_lock = threading.Lock()
+
+
+def record_later(reports: list[dict[str, Any]]) -> None:
+    """Strategy feedback of a batch's fills, off the batch's path: on this process's one
+    feedback thread, so the worker takes its next batch while the fills are reported.
+
+    Feedback never undoes or delays a trade (``record_reports``) and a fill reported
+    twice counts once (by its trade id), so it needs no ordering with the orders. The
+    thread is joined when the process exits normally (a worker's recycle included);
+    one killed before loses its last reports, as one killed before reporting did.
+    Inline when tasks run inline (tests).
+    """
+    global _feedback
+    if not reports:
+        return
+    if Conf.SYNC:
+        record_reports(reports)
+        return
+    with _feedback_lock:
+        if _feedback is None:
+            _feedback = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback")
+    _feedback.submit(_record_on_thread, reports)
+
+
+def _record_on_thread(reports: list[dict[str, Any]]) -> None:
+    try:
+        close_old_connections()  # its own connection, kept for CONN_MAX_AGE like the senders'
+        record_reports(reports)
+    except Exception:  # a future's exception is never read: logged here
+        logger.warning("Could not report %d fills to the strategy", len(reports), exc_info=True)
 
 
 def _run(signal_id: str, bot_ids: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:

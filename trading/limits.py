@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils.functional import SimpleLazyObject
 
@@ -43,6 +45,9 @@ class WindowStore(Protocol):
     def blocked_until(self, key: str) -> float: ...
 
     def unblock(self, key: str) -> None: ...
+    def spend_all(self, items: Sequence[tuple[str, int, int, int, int]]) -> int: ...
+    def raise_all(self, items: Sequence[tuple[str, int, int, int]]) -> None: ...
+    def blocked_until_all(self, keys: Sequence[str]) -> list[float]: ...
 
 
 class RedisWindows:
@@ -53,6 +58,20 @@ class RedisWindows:
     redis.call('INCRBY', KEYS[1], ARGV[1])
     redis.call('EXPIRE', KEYS[1], ARGV[3])
     return 1
+    """
+    # Several budgets (a request's weight and the account's order windows) all or none:
+    # returns 0 when every one was spent, else the 1-based index of the first that did not
+    # fit, and then nothing was spent. ARGV holds amount, limit, ttl for each key in turn.
+    _SPEND_ALL = """
+    for i = 1, #KEYS do
+        local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+        if used + tonumber(ARGV[3 * i - 2]) > tonumber(ARGV[3 * i - 1]) then return i end
+    end
+    for i = 1, #KEYS do
+        redis.call('INCRBY', KEYS[i], ARGV[3 * i - 2])
+        redis.call('EXPIRE', KEYS[i], ARGV[3 * i])
+    end
+    return 0
     """
     _RAISE = """
     local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -67,6 +86,7 @@ class RedisWindows:
         self.redis = redis.Redis.from_url(url)
         self._spend = self.redis.register_script(self._SPEND)
         self._raise = self.redis.register_script(self._RAISE)
+        self._spend_all = self.redis.register_script(self._SPEND_ALL)
 
     def spend(self, key: str, window_start: int, amount: int, limit: int, ttl: int) -> bool:
         return bool(
@@ -91,6 +111,21 @@ class RedisWindows:
 
     def unblock(self, key: str) -> None:
         self.redis.delete(f"oneclick:block:{key}")
+
+    def spend_all(self, items: Sequence[tuple[str, int, int, int, int]]) -> int:
+        keys = [f"oneclick:rl:{key}:{start}" for key, start, _, _, _ in items]
+        args = [value for _, _, amount, limit, ttl in items for value in (amount, limit, ttl)]
+        return int(self._spend_all(keys=keys, args=args))
+
+    def raise_all(self, items: Sequence[tuple[str, int, int, int]]) -> None:
+        pipe = self.redis.pipeline(transaction=False)  # one round trip for all of them
+        for key, start, used, ttl in items:
+            self._raise(keys=[f"oneclick:rl:{key}:{start}"], args=[used, ttl], client=pipe)
+        pipe.execute()
+
+    def blocked_until_all(self, keys: Sequence[str]) -> list[float]:
+        values = self.redis.mget([f"oneclick:block:{key}" for key in keys])
+        return [float(value or 0) for value in values]
 
 
 class DatabaseWindows:
@@ -132,6 +167,29 @@ class DatabaseWindows:
     def unblock(self, key: str) -> None:
         RateWindow.objects.filter(key=f"block-ms:{key}", window_start=0).delete()
 
+    def spend_all(self, items: Sequence[tuple[str, int, int, int, int]]) -> int:
+        # One transaction: a budget that does not fit rolls back those spent before it.
+        try:
+            with transaction.atomic():
+                for index, (key, start, amount, limit, ttl) in enumerate(items, start=1):
+                    if not self.spend(key, start, amount, limit, ttl):
+                        raise _NotSpent(index)
+        except _NotSpent as refused:
+            return refused.index
+        return 0
+
+    def raise_all(self, items: Sequence[tuple[str, int, int, int]]) -> None:
+        for key, start, used, ttl in items:
+            self.raise_to(key, start, used, ttl)
+
+    def blocked_until_all(self, keys: Sequence[str]) -> list[float]:
+        rows = dict(
+            RateWindow.objects.filter(
+                key__in=[f"block-ms:{key}" for key in keys], window_start=0
+            ).values_list("key", "used")
+        )
+        return [rows.get(f"block-ms:{key}", 0) / 1000 for key in keys]
+
     @staticmethod
     def _ensure(key: str, window_start: int) -> None:
         # One INSERT that does nothing when the row exists (another process made it):
@@ -140,6 +198,12 @@ class DatabaseWindows:
             [RateWindow(key=key, window_start=window_start, used=0)], ignore_conflicts=True
         )
         # Old windows are pruned by trading.tasks.prune_rate_windows.
+
+
+class _NotSpent(Exception):
+    def __init__(self, index: int) -> None:
+        self.index = index
+        super().__init__(index)
 
 
 def _default_store() -> WindowStore:
@@ -166,6 +230,32 @@ def try_spend(budget: Budget, amount: int = 1, *, now: float | None = None) -> f
     return start + budget.window - now
 
 
+def try_spend_all(
+    costs: Sequence[tuple[Budget, int]], *, now: float | None = None
+) -> tuple[float, int]:
+    """Spend every ``(budget, amount)`` if each fits in its current window, or none of them.
+
+    Returns ``(0, -1)`` when all were spent, else ``(seconds until that budget's window
+    turns, its index in costs)`` for the first one that did not fit; nothing is spent
+    then (one budget never holds units another one refused). One round trip to Redis.
+    """
+    now = time.time() if now is None else now
+    costs = [(budget, amount) for budget, amount in costs if amount > 0]
+    if not costs:
+        return 0.0, -1
+    starts = [_window_start(budget, now) for budget, _ in costs]
+    refused = store.spend_all(
+        [
+            (budget.key, start, amount, budget.limit, budget.window * 2)
+            for (budget, amount), start in zip(costs, starts, strict=True)
+        ]
+    )
+    if refused == 0:
+        return 0.0, -1
+    budget, _ = costs[refused - 1]
+    return starts[refused - 1] + budget.window - now, refused - 1
+
+
 def spent(budget: Budget, *, now: float | None = None) -> int:
     """Units of ``budget`` spent (or seen spent by the exchange) in the current window."""
     now = time.time() if now is None else now
@@ -178,6 +268,19 @@ def observe_usage(budget: Budget, used: int, *, now: float | None = None) -> Non
     store.raise_to(budget.key, _window_start(budget, now), used, budget.window * 2)
 
 
+def observe_usages(observed: Sequence[tuple[Budget, int]], *, now: float | None = None) -> None:
+    """``observe_usage`` for several budgets at once (one round trip to Redis)."""
+    if not observed:
+        return
+    now = time.time() if now is None else now
+    store.raise_all(
+        [
+            (budget.key, _window_start(budget, now), used, budget.window * 2)
+            for budget, used in observed
+        ]
+    )
+
+
 def block(key: str, *, seconds: float, now: float | None = None) -> None:
     """Stop every process from using ``key`` for ``seconds`` (Retry-After, 418 ban)."""
     now = time.time() if now is None else now
@@ -188,6 +291,12 @@ def blocked_for(key: str, *, now: float | None = None) -> float:
     """Seconds left on a block of ``key`` (0 when free)."""
     now = time.time() if now is None else now
     return max(0.0, store.blocked_until(key) - now)
+
+
+def blocked_for_all(keys: Sequence[str], *, now: float | None = None) -> list[float]:
+    """``blocked_for`` of each key, read at once (one round trip to Redis)."""
+    now = time.time() if now is None else now
+    return [max(0.0, until - now) for until in store.blocked_until_all(keys)]
 
 
 def unblock(key: str) -> None:

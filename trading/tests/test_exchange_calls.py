@@ -344,7 +344,7 @@ def test_every_request_is_counted_at_binances_weight_markets_and_clock_included(
     emulator: BinanceEmulator, key: EmulatorKey, no_published_limits: None, monkeypatch
 ) -> None:
     # The exchange's own count (X-MBX-USED-WEIGHT-1M) would hide an undercount.
-    monkeypatch.setattr("trading.exchange_calls.observe_usage", lambda *a, **k: None)
+    monkeypatch.setattr("trading.exchange_calls.observe_usages", lambda *a, **k: None)
     budget = weight_budget("binance")
     before = spent(budget)
     api = with_limits(keyed_client(key), "binance", "c")  # exchangeInfo 20
