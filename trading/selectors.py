@@ -423,7 +423,11 @@ def _checklist(
             has_two_factor(user) if two_factor is None else two_factor,
             "accounts:twofa_overview",
         ),
-        Step(
+        # A paper account has no IP restriction to set: a paper-only user's checklist
+        # would otherwise never be done and stay on the dashboard for good.
+        Step("IP whitelist: not needed for a paper account", True, "accounts:ip_whitelist")
+        if keys and not real_keys
+        else Step(
             "Whitelist our IP addresses on your exchange key",
             bool(real_keys) and all(k.ip_restricted for k in real_keys),
             "accounts:ip_whitelist",

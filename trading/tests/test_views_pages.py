@@ -163,6 +163,24 @@ class TestDashboard:
         )
         assert 'href="/keys/link/"' in page and 'href="/bots/new/"' in page
 
+    def test_a_paper_only_user_finishes_the_checklist(self, verified_client: Client, user) -> None:
+        """The IP whitelist step stayed open for a user with only a paper account, so the
+        "Get started" card never went away (new-user walk)."""
+        from allauth.account.models import EmailAddress
+
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+        bot = BotFactory(owner=user)  # on a paper account
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "Get started" not in page
+        from vault.tests.factories import CredentialFactory
+
+        CredentialFactory(owner=user, exchange_id="binance", ip_restricted=False)
+        page = verified_client.get("/dashboard/").content.decode()
+        assert "Get started" in page and "Whitelist our IP addresses" in page
+        assert bot.credential.exchange_id == "paper"
+
     def test_it_lists_recent_fills_decisions_and_open_alerts(
         self, verified_client: Client, user
     ) -> None:
