@@ -4,8 +4,10 @@
 // its content is replaced by the same element of a fresh copy of the page.
 // The socket's state is kept on <html data-live="connecting|open|reconnecting|signed-out">.
 // Close codes (trading/events.py): 4401 signed out (stop), anything else reconnects,
-// and a page that reconnects re-fetches its regions, so nothing missed while it
-// was away stays missing.
+// and a page re-fetches its regions whenever its socket opens — the first time
+// too, since whatever happened between the server rendering the page and the
+// socket joining the user's group was never sent to it — so nothing missed stays
+// missing.
 (function () {
   "use strict";
   var regions = document.querySelectorAll("[data-live-refresh][id]");
@@ -14,7 +16,6 @@
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
   var SIGNED_OUT = 4401;
   var delay = 500;
-  var opened = false;
   var inFlight = false;
   var again = false;
 
@@ -63,8 +64,7 @@
     socket.onopen = function () {
       delay = 500;
       setState("open");
-      if (opened) refresh(); // catch up on what happened while disconnected
-      opened = true;
+      refresh();
     };
     socket.onmessage = function (message) {
       var data;

@@ -84,3 +84,47 @@ def test_a_fill_from_a_worker_appears_without_reload_and_signing_out_elsewhere_c
     other.locator("nav").get_by_role("button", name="Sign out").click()
     other.wait_for_url(f"{server_url}/")
     expect(page.locator("html")).to_have_attribute("data-live", "signed_out", timeout=5_000)
+
+
+# The socket of a freshly loaded page opens a moment after the page was rendered;
+# this holds it back until the test lets it go, so a fill lands in that gap.
+HOLD_SOCKET = """
+(() => {
+  const Real = window.WebSocket;
+  window.__release = null;
+  window.WebSocket = function (url, protocols) {
+    const holder = {};
+    const open = () => {
+      const socket = new Real(url, protocols);
+      for (const name of ["onopen", "onmessage", "onclose", "onerror"]) {
+        socket[name] = (event) => holder[name] && holder[name](event);
+      }
+    };
+    if (window.__released) open(); else window.__release = () => { window.__released = true; open(); };
+    return holder;
+  };
+})();
+"""
+
+
+def test_a_fill_between_rendering_and_the_socket_opening_still_appears(
+    signed_in: BrowserContext, server_url: str, user
+) -> None:
+    bot = BotFactory(owner=user)
+    signal = SignalFactory(strategy=bot.strategy, fraction=Decimal("0.5"))
+    page = signed_in.new_page()
+    page.add_init_script(HOLD_SOCKET)
+    page.goto(f"{server_url}/bots/{bot.pk}/")
+    expect(page.locator("#live-region")).to_contain_text("No orders yet.")
+
+    output = run_in_worker(
+        "from trading.execution import execute\n"
+        f"print(execute({str(bot.pk)!r}, {str(signal.pk)!r}).outcome)\n"
+    )
+    assert output.split()[-1] == "executed"
+    page.evaluate("window.__release()")
+
+    expect(page.locator("html")).to_have_attribute("data-live", "open")
+    expect(page.locator("#live-region a[href^='/bots/orders/']")).to_contain_text(
+        "Buy", timeout=5_000
+    )
