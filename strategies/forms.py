@@ -22,7 +22,7 @@ class BacktestRequestForm(forms.Form):
         coerce=int,
         initial=365,
         label="Period",
-        help_text="On the real history a backtest always runs over all of it.",
+        help_text="Of the exchange's candles; a backtest on the real history covers all of it.",
     )
 
     def __init__(self, *args: Any, strategy: Strategy, **kwargs: Any) -> None:

@@ -54,8 +54,12 @@ def test_the_backtest_button_shows_it_is_working_and_the_page_shows_progress_the
     )
     page.goto(f"{live_server.url}/strategies/{strategy.slug}/")
     page.evaluate(WATCH_SUBMIT)
+    # The period applies only to the exchange's candles: hidden while real history is chosen.
+    expect(page.get_by_label("Market data")).to_have_value("real")
+    expect(page.get_by_label("Period")).to_be_hidden()
     # The paper exchange's candles (the shipped real history is not loaded in tests).
     page.get_by_label("Market data").select_option("exchange")
+    expect(page.get_by_label("Period")).to_be_visible()
     page.get_by_label("Period").select_option("90")
     page.get_by_role("button", name="Run backtest").click()
 
