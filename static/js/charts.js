@@ -7,12 +7,13 @@
   if (!window.LightweightCharts) return;
   var LC = window.LightweightCharts;
   var zone = document.documentElement.dataset.timeZone || "UTC";
+  // 24-hour clock like every time the server writes on the page ("12:11 CET", not "12:11 PM").
   var timeFormat = new Intl.DateTimeFormat(undefined, {
-    timeZone: zone, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
+    timeZone: zone, year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
   });
   var dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, month: "short", day: "numeric" });
   var moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  var hourFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+  var hourFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   // A year's first tick says the year: a long backtest read "Jan 1, Jan 1, Jan 1".
   var yearFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, year: "numeric" });
 
