@@ -228,6 +228,15 @@ def test_the_dashboard_sums_up_keys_and_bots(verified_client: Client, bot) -> No
     assert "Running" in page and bot.name in page and "1,000.00 USDT" in page
 
 
+def test_the_dashboard_says_in_words_when_a_key_is_not_active(verified_client: Client, bot) -> None:
+    from vault.models import ExchangeCredential
+
+    ExchangeCredential.objects.filter(pk=bot.credential_id).update(status="disabled")
+    page = verified_client.get("/dashboard/").content.decode()
+    box = page[page.index("Exchange keys and balances") :]
+    assert '<span class="badge disabled">Disabled</span>' in box
+
+
 def test_my_order_and_decision_pages_show_plain_amounts(verified_client: Client, bot) -> None:
     from strategies.tests.factories import SignalFactory
     from trading.execution import execute
