@@ -130,7 +130,12 @@ def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "trading/bot_create.html",
-        {"form": form, "schedule": schedule, "strategy_markets": strategy_markets},
+        {
+            "form": form,
+            "schedule": schedule,
+            "strategy_markets": strategy_markets,
+            "has_active_key": form.fields["credential"].queryset.exists(),  # type: ignore[attr-defined]
+        },
     )
 
 

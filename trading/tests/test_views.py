@@ -343,3 +343,12 @@ def test_a_two_market_bots_target_says_it_is_of_that_markets_share(
         page = verified_client.get(url).content.decode()
         # Half of the BTC/USDT half, not half of the whole allocation.
         assert "Target 50% of the allocation&#x27;s 1/2 share for BTC/USDT" in page, url
+
+
+def test_the_new_bot_page_says_why_no_key_can_be_chosen(verified_client: Client, user) -> None:
+    CredentialFactory(owner=user, status="disabled")
+    page = verified_client.get("/bots/new/").content.decode()
+    # An empty key list and "This field is required." on submit said nothing of why.
+    assert "A bot needs an active exchange key" in page
+    assert 'href="/keys/"' in page and 'href="/keys/link/"' in page
+    assert "Start the bot" not in page
