@@ -15,7 +15,12 @@ candles up to the decision's own only:
   move / sum of the moves, signed) at least ``er_min`` (a chop filter);
 - ``breakout``: the close at the highest close of the last k candles;
 - ``er_window`` with ``er_full``: the buy scaled by efficiency / ``er_full``
-  (asymmetric exposure: full size only in an efficient trend).
+  (asymmetric exposure: full size only in an efficient trend);
+- ``weak_frac`` with ``strong_dist``, ``strong_near`` and/or ``strong_er``: the
+  buy times ``weak_frac`` unless the trend is strong (the close at least
+  ``strong_dist`` above the overlay's long average, within ``strong_near`` of
+  its recent high, efficiency at least ``strong_er``); with a higher
+  ``risk_target_vol`` that holds more only in a strong trend.
 
 One summary line per variant: development series meeting the target, the worst
 and median ratio of max drawdown to holding's, the median Calmar margin, and the
@@ -89,6 +94,7 @@ def variant_class() -> type:
                     _efficiency(close, window) if window else np.ones(len(close)),
                     close,
                     _rolling(close, breakout, np.max) if breakout else close,
+                    self.overlay.features(series)[:, 1:3],
                 ]
             )
 
@@ -96,7 +102,7 @@ def variant_class() -> type:
             decision = super().decide(row[:3], state)
             if decision.action != BUY:
                 return decision
-            persisted, cooled, er, close, high = (float(v) for v in row[3:])
+            persisted, cooled, er, close, high, average, top = (float(v) for v in row[3:])
             e = self.extra
             if np.isnan([persisted, cooled, er, high]).any():
                 return STAY
@@ -106,6 +112,16 @@ def variant_class() -> type:
                 return STAY
             if e.get("breakout") and close < high:
                 return STAY
+            if e.get("weak_frac"):
+                strong = (
+                    close >= average * (1 + e.get("strong_dist", 0.0))
+                    and close >= top * (1 - e.get("strong_near", 1.0))
+                    and er >= e.get("strong_er", -1.0)
+                )
+                if not strong:
+                    scaled = float(decision.fraction) * e["weak_frac"]
+                    return Decision(BUY, share(scaled), decision.confidence)
+                return decision
             if e.get("er_full"):
                 scaled = float(decision.fraction) * min(1.0, max(0.0, er / e["er_full"]))
                 return Decision(BUY, share(scaled), decision.confidence)
