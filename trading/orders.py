@@ -63,6 +63,8 @@ STATUS_OF_REPLY = {
     "expired": Status.EXPIRED,
     "rejected": Status.REJECTED,
 }
+# Reply statuses of an order that has ended and may have filled (ccxt's words).
+ENDED_WITH_FILLS = ("closed", "canceled", "cancelled", "expired")
 
 
 # --- claims and transitions --------------------------------------------------------------
@@ -296,6 +298,12 @@ def reply_figures(reply: Any) -> dict[str, Any]:
     exchange_id = str(reply["id"]) if reply.get("id") is not None else None
     if exchange_id is not None and len(exchange_id) > 100:
         raise MalformedReply("the order reply's id is too long to be one")
+    status, filled = reply.get("status"), reply.get("filled")
+    if (filled is None and status in ENDED_WITH_FILLS) or (status == "closed" and not filled):
+        # An ended order that does not say how much it filled (ccxt makes a missing
+        # Binance executedQty a 0, even for FILLED): taken as 0, the trade would never
+        # reach the books, as a final order with no fills is settled at once.
+        raise MalformedReply("the order reply says it ended but not how much it filled")
     try:
         return {
             "exchange_order_id": exchange_id,
