@@ -75,6 +75,7 @@ from trading.orders import (
     committed_elsewhere,
     explain_wait,
     reply_figures,
+    reply_trades,
     send_call,
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
@@ -444,8 +445,8 @@ def _clean(reply: object, order: Order) -> TypeGuard[dict[str, Any]]:
     figure of it sound (``reply_figures``, ``sync.fill_of``)."""
     if not isinstance(reply, dict) or reply.get("id") is None or reply.get("status") != "closed":
         return False
-    trades = reply.get("trades")
-    if not isinstance(trades, list) or not trades:
+    trades = reply_trades(reply)
+    if not trades:
         return False
     try:
         filled = reply_figures(reply)["filled"]
@@ -575,7 +576,7 @@ def _book(
                 setattr(order, name, value)
             order.settled, order.reserved, order.next_attempt_at = True, Decimal(0), None
             order.claimed_until, order.updated_at = None, now
-            fills += [(order, fill_of(order, trade)) for trade in reply["trades"]]
+            fills += [(order, fill_of(order, trade)) for trade in reply_trades(reply)]
         # A bot's book goes on from its stored state when the new fills come after every
         # booked one (the average-cost method depends on order); otherwise it is replayed.
         first_new: dict[Any, dt.datetime] = {}

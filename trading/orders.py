@@ -348,11 +348,30 @@ def apply_reply(order: Order, reply: Any) -> None:
         order, [Status.REJECTED], settled=True, reserved=Decimal(0)
     ) and order.decision_id:  # fmt: skip
         decisions.fail(_decision(order), "rejected", "The exchange rejected the order.")
-    trades = reply.get("trades") if isinstance(reply.get("trades"), list) else []
+    trades = reply_trades(reply)
     if trades and order.exchange_order_id:
         ours = [t for t in trades if isinstance(t, dict) and t.get("id") and _belongs(order, t)]
         for fill in store_fills(order, ours):
             report_to_strategy(order, fill)
+
+
+def reply_trades(reply: dict[str, Any]) -> list[Any]:
+    """The trades an order reply lists, each with a time.
+
+    Binance's FULL reply lists its fills without a time of their own: they happened
+    when the order did (``transactTime``), so they take the reply's. Without it,
+    ``sync.fill_of`` refuses every one of them and each order is read back (order,
+    trades, open orders, ticker) instead of being booked from its reply."""
+    trades = reply.get("trades")
+    if not isinstance(trades, list):
+        return []
+    at = reply.get("lastTradeTimestamp") or reply.get("timestamp")
+    return [
+        {**trade, "timestamp": at}
+        if isinstance(trade, dict) and trade.get("timestamp") is None and at
+        else trade
+        for trade in trades
+    ]
 
 
 def _belongs(order: Order, trade: dict[str, Any]) -> bool:

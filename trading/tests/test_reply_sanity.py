@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from strategies.tests.factories import SignalFactory
 from testing.binance_emulator import BinanceEmulator
 from trading.execution import execute
+from trading.fanout import execute_batch
 from trading.models import Bot, Order
 from trading.sweeper import sweep
-from trading.tests.test_odd_replies import ORDER, _drop
+from trading.tests.factories import BotFactory
+from trading.tests.test_odd_replies import ORDER, TRADES, _drop
+from vault.tests.factories import CredentialFactory
 
 
 def _settled_once(emulator: BinanceEmulator) -> Order:
@@ -36,3 +41,45 @@ def test_a_filled_reply_that_leaves_out_the_filled_amount_is_looked_up_not_booke
     assert position.amount > 0
     binance_bot.refresh_from_db()
     assert binance_bot.cash < Decimal("1000")
+
+
+def _read_backs(emulator: BinanceEmulator) -> int:
+    return sum(
+        emulator.request_count(path=path, method="GET")
+        for path in (ORDER, TRADES, "/api/v3/openOrders", "/api/v3/ticker/24hr")
+    )
+
+
+def test_a_binance_full_reply_is_booked_from_its_fills_without_reading_the_order_back(
+    binance_bot: Bot, emulator: BinanceEmulator
+) -> None:
+    # Binance's FULL reply lists the fills without a time of their own (the order's
+    # transactTime is theirs): booked from the reply, no read back (weight 0 an order).
+    signal = SignalFactory(strategy=binance_bot.strategy)
+    execute(binance_bot.pk, signal.pk)
+    before = _read_backs(emulator)
+    assert emulator.request_count(path=ORDER, method="POST") == 1
+    order = Order.objects.get()
+    assert order.settled and order.status == "closed"
+    fill = order.fills.get()
+    assert fill.amount == order.filled and fill.taken_at.year == timezone.now().year
+    assert before <= 1, "read back after a FULL reply"  # the one ticker to size the order
+
+
+def test_a_batch_of_binance_bots_is_booked_from_the_full_replies_without_read_backs(
+    emulator: BinanceEmulator,
+) -> None:
+    bots = []
+    for _ in range(3):
+        key = emulator.add_key()
+        credential = CredentialFactory(
+            exchange_id="binance", api_key=key.api_key, secret=key.secret
+        )
+        bots.append(BotFactory(owner=credential.owner, credential=credential))
+    Bot.objects.filter(pk__in=[b.pk for b in bots]).update(strategy=bots[0].strategy)
+    signal = SignalFactory(strategy=bots[0].strategy)
+    execute_batch(str(signal.pk), [str(b.pk) for b in bots])
+    assert emulator.request_count(path=ORDER, method="POST") == 3
+    assert _read_backs(emulator) <= 1  # the one ticker of the signal
+    for order in Order.objects.all():
+        assert order.settled and sum(f.amount for f in order.fills.all()) == order.filled > 0
