@@ -75,6 +75,7 @@ from trading.orders import (
     committed_elsewhere,
     explain_wait,
     reply_figures,
+    reply_of_order,
     reply_trades,
     send_call,
 )
@@ -449,7 +450,7 @@ def _clean(reply: object, order: Order) -> TypeGuard[dict[str, Any]]:
     if not trades:
         return False
     try:
-        filled = reply_figures(reply)["filled"]
+        filled = reply_of_order(order, reply)["filled"]
         total = sum((fill_of(order, t).amount for t in trades), Decimal(0))
     except (MalformedReply, ValueError):
         return False

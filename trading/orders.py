@@ -316,10 +316,27 @@ def reply_figures(reply: Any) -> dict[str, Any]:
         raise MalformedReply(f"the order reply has an odd figure: {exc}") from None
 
 
-def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
-    """``reply_figures``, and the reply's order id is not another of our orders' on the
-    account (a unique column: storing it would fail). Raises MalformedReply."""
+def reply_of_order(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_figures`` of a reply that can be this order's: the same market and side,
+    and no more filled than was asked. Raises MalformedReply otherwise: a reply of
+    another order (or a garbled one) says nothing of ours, so it is looked up by our
+    client order id rather than booked (another market's fills at its prices, or a
+    position larger than the allocation). No database read."""
     figures = reply_figures(reply)
+    symbol, side = reply.get("symbol"), reply.get("side")
+    if symbol is not None and symbol != order.market:
+        raise MalformedReply("the order reply is for another market")
+    if side is not None and str(side).lower() != order.side:
+        raise MalformedReply("the order reply is for the other side")
+    if figures["filled"] > order.amount:
+        raise MalformedReply("the order reply says more was filled than was asked")
+    return figures
+
+
+def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_of_order``, and the reply's order id is not another of our orders' on the
+    account (a unique column: storing it would fail). Raises MalformedReply."""
+    figures = reply_of_order(order, reply)
     named = figures["exchange_order_id"]
     if (
         named

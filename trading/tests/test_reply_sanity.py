@@ -5,7 +5,9 @@ from such a reply; the order is looked up by its client order id, placed once.""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from django.utils import timezone
 
 from strategies.tests.factories import SignalFactory
@@ -15,7 +17,7 @@ from trading.fanout import execute_batch
 from trading.models import Bot, Order
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
-from trading.tests.test_odd_replies import ORDER, TRADES, _drop
+from trading.tests.test_odd_replies import ORDER, TRADES, _drop, _set
 from vault.tests.factories import CredentialFactory
 
 
@@ -83,3 +85,45 @@ def test_a_batch_of_binance_bots_is_booked_from_the_full_replies_without_read_ba
     assert _read_backs(emulator) <= 1  # the one ticker of the signal
     for order in Order.objects.all():
         assert order.settled and sum(f.amount for f in order.fills.all()) == order.filled > 0
+
+
+def _as_other_market(body: dict[str, Any]) -> dict[str, Any]:
+    # The answer of an ETH order: its symbol, its price and quantity.
+    fills = [{**f, "price": "3000.00000000", "qty": "0.16000000"} for f in body["fills"]]
+    return {**body, "symbol": "ETHUSDT", "executedQty": "0.16000000", "fills": fills}
+
+
+def _filled_twice(body: dict[str, Any]) -> dict[str, Any]:
+    # More filled than was asked: the same fills again under new trade ids.
+    again = [{**f, "tradeId": int(f["tradeId"]) + 10**6} for f in body["fills"]]
+    filled = Decimal(body["executedQty"]) * 2
+    return {**body, "executedQty": f"{filled:f}", "fills": body["fills"] + again}
+
+
+CONTRADICTING_REPLIES = {
+    "another market": _as_other_market,
+    "more filled than asked": _filled_twice,
+    "the other side": _set(side="SELL"),
+}
+
+
+@pytest.mark.parametrize(
+    "rewrite", CONTRADICTING_REPLIES.values(), ids=CONTRADICTING_REPLIES.keys()
+)
+@pytest.mark.parametrize("path", ["one bot", "batch"])
+def test_a_reply_that_contradicts_the_order_is_looked_up_and_never_booked(
+    binance_bot: Bot, emulator: BinanceEmulator, rewrite, path: str
+) -> None:
+    emulator.tamper(ORDER, rewrite, method="POST")
+    signal = SignalFactory(strategy=binance_bot.strategy)
+    if path == "batch":
+        execute_batch(str(signal.pk), [str(binance_bot.pk)])
+    else:
+        execute(binance_bot.pk, signal.pk)
+    order = _settled_once(emulator)
+    assert order.filled == order.amount
+    fills = list(order.fills.all())
+    assert sum(f.amount for f in fills) == order.amount
+    assert all(f.price > 10_000 for f in fills), [f.price for f in fills]  # BTC's, not ETH's
+    position = binance_bot.positions.get(market="BTC/USDT")
+    assert position.amount == order.amount and position.avg_entry > 10_000
