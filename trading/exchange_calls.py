@@ -65,10 +65,14 @@ PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, At
 
 
 class RateLimited(Exception):
-    """A shared budget is spent or a ban is in force; try again after ``retry_after``."""
+    """A shared budget is spent or a ban is in force; try again after ``retry_after``.
 
-    def __init__(self, retry_after: float, why: str) -> None:
+    ``answered``: the exchange itself answered the request with a 429/418 (the
+    request reached it); otherwise it was never sent."""
+
+    def __init__(self, retry_after: float, why: str, *, answered: bool = False) -> None:
         self.retry_after = retry_after
+        self.answered = answered
         super().__init__(f"{why}; retry in {math.ceil(retry_after)} s")
 
 
@@ -310,7 +314,7 @@ def request(
     except ccxt.DDoSProtection as exc:
         if _is_key_rejection(exc):
             raise  # a revoked key, not a rate limit: the caller disables it
-        # 429 and 418 are refused before they are processed: nothing happened.
+        # Every process waits; an order answered so is looked up (trading.orders).
         raise _record_slow_down(exc, client, exchange_id, credential_id) from None
     except ccxt.BaseError:
         raise
@@ -335,7 +339,7 @@ def _record_slow_down(
         seconds = max(1.0, window - time.time() % window)
         if credential_id is not None:
             block(account_orders_key(credential_id), seconds=seconds)
-        return RateLimited(seconds, "order limit of this account reached")
+        return RateLimited(seconds, "order limit of this account reached", answered=True)
     asked = retry_after_of(exc, client)
     if asked is not None:
         seconds = asked
@@ -343,8 +347,8 @@ def _record_slow_down(
         seconds = settings.EXCHANGE_BAN_DEFAULT_SECONDS if is_ip_ban(exc) else DEFAULT_RETRY_AFTER
     block(ip_key(exchange_id), seconds=seconds)
     if is_ip_ban(exc):
-        return RateLimited(seconds, f"{exchange_id} banned our IP")
-    return RateLimited(seconds, f"{exchange_id} asked us to slow down")
+        return RateLimited(seconds, f"{exchange_id} banned our IP", answered=True)
+    return RateLimited(seconds, f"{exchange_id} asked us to slow down", answered=True)
 
 
 def _is_key_rejection(exc: Exception) -> bool:

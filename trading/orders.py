@@ -263,11 +263,19 @@ def send_call(order: Order, api: Any) -> dict[str, Any]:
 
 def after_send_error(order: Order, api: Any, exc: Exception) -> None:
     """What a failed ``create_order`` means for the order: not placed, refused, or in doubt."""
-    if isinstance(exc, RateLimited):
-        # Refused with 429/418 before it was processed, or not sent at all: not placed.
+    if isinstance(exc, RateLimited) and not exc.answered:
+        # Our own budgets or a ban another process recorded: never sent, not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
+    elif isinstance(exc, RateLimited):
+        # The exchange answered 429/418: the request reached it, and nothing in the
+        # answer proves the order was not carried out (a resend with the same id is
+        # taken once the first has filled). In doubt: looked up after the wait.
+        _change(
+            order, [Status.UNKNOWN], next_attempt_at=_later(exc.retry_after),
+            error="the exchange answered 'too many requests': status unknown",
+        )  # fmt: skip
     elif isinstance(exc, ccxt.InvalidNonce):
         # -1021 after the client's own re-sync and retry: refused on the timestamp,
         # before the order was looked at, so certainly not placed.
