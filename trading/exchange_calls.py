@@ -67,12 +67,14 @@ PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, At
 class RateLimited(Exception):
     """A shared budget is spent or a ban is in force; try again after ``retry_after``.
 
-    ``answered``: the exchange itself answered the request with a 429/418 (the
-    request reached it); otherwise it was never sent."""
+    ``in_doubt``: the exchange itself answered the request with a 429, so it reached
+    the exchange, and an order request may have been carried out. Not after a 418 (a
+    banned IP's requests are refused outright) nor when our own budgets or a recorded
+    ban kept the request from going out."""
 
-    def __init__(self, retry_after: float, why: str, *, answered: bool = False) -> None:
+    def __init__(self, retry_after: float, why: str, *, in_doubt: bool = False) -> None:
         self.retry_after = retry_after
-        self.answered = answered
+        self.in_doubt = in_doubt
         super().__init__(f"{why}; retry in {math.ceil(retry_after)} s")
 
 
@@ -314,7 +316,7 @@ def request(
     except ccxt.DDoSProtection as exc:
         if _is_key_rejection(exc):
             raise  # a revoked key, not a rate limit: the caller disables it
-        # Every process waits; an order answered so is looked up (trading.orders).
+        # Every process waits; an order answered 429 is looked up (trading.orders).
         raise _record_slow_down(exc, client, exchange_id, credential_id) from None
     except ccxt.BaseError:
         raise
@@ -339,7 +341,7 @@ def _record_slow_down(
         seconds = max(1.0, window - time.time() % window)
         if credential_id is not None:
             block(account_orders_key(credential_id), seconds=seconds)
-        return RateLimited(seconds, "order limit of this account reached", answered=True)
+        return RateLimited(seconds, "order limit of this account reached", in_doubt=True)
     asked = retry_after_of(exc, client)
     if asked is not None:
         seconds = asked
@@ -347,8 +349,8 @@ def _record_slow_down(
         seconds = settings.EXCHANGE_BAN_DEFAULT_SECONDS if is_ip_ban(exc) else DEFAULT_RETRY_AFTER
     block(ip_key(exchange_id), seconds=seconds)
     if is_ip_ban(exc):
-        return RateLimited(seconds, f"{exchange_id} banned our IP", answered=True)
-    return RateLimited(seconds, f"{exchange_id} asked us to slow down", answered=True)
+        return RateLimited(seconds, f"{exchange_id} banned our IP")
+    return RateLimited(seconds, f"{exchange_id} asked us to slow down", in_doubt=True)
 
 
 def _is_key_rejection(exc: Exception) -> bool:

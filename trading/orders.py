@@ -263,13 +263,14 @@ def send_call(order: Order, api: Any) -> dict[str, Any]:
 
 def after_send_error(order: Order, api: Any, exc: Exception) -> None:
     """What a failed ``create_order`` means for the order: not placed, refused, or in doubt."""
-    if isinstance(exc, RateLimited) and not exc.answered:
-        # Our own budgets or a ban another process recorded: never sent, not placed.
+    if isinstance(exc, RateLimited) and not exc.in_doubt:
+        # Our own budgets or a recorded ban kept it back, or a 418 (a banned IP's
+        # requests are refused outright): not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
     elif isinstance(exc, RateLimited):
-        # The exchange answered 429/418: the request reached it, and nothing in the
+        # The exchange answered 429: the request reached it, and nothing in the
         # answer proves the order was not carried out (a resend with the same id is
         # taken once the first has filled). In doubt: looked up after the wait.
         _change(
