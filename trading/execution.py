@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from strategies.models import Signal
-from strategies.signing import is_fresh, verify_signal
+from strategies.signing import CLOCK_SKEW, is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
 from trading.decisions import decision_for
@@ -74,6 +74,14 @@ def check(bot: Bot, signal: Any, *, signature_ok: bool | None = None) -> tuple[s
     if not signature_ok:
         return "bad_signature", "The signal's signature does not verify with the strategy's key."
     if not is_fresh(signal):
+        ahead = (signal.created_at - timezone.now()).total_seconds()
+        if ahead > CLOCK_SKEW.total_seconds():
+            # Not an old signal: a clock gone wrong (ours or the strategy host's), or a
+            # forged date. Never traded, and never called "expired" to its owner.
+            return "future", (
+                f"The signal is dated {int(ahead)} s ahead of our clock, more than the "
+                f"{int(CLOCK_SKEW.total_seconds())} s two clocks may differ: not traded."
+            )
         return "stale", "The signal is older than its maximum age."
     if signal.market not in bot.markets:
         return "market_not_allowed", f"{signal.market} is not in the bot's market list."

@@ -128,6 +128,11 @@ class TestIgnoredSignals:
         old = timezone.now() - dt.timedelta(days=3)
         assert self.ignored(bot, signal_for(bot, created_at=old)).reason == "stale"
 
+    def test_a_signal_dated_ahead_of_our_clock_says_so_not_that_it_is_old(self, bot) -> None:
+        ahead = timezone.now() + dt.timedelta(minutes=10)
+        decision = self.ignored(bot, signal_for(bot, created_at=ahead))
+        assert decision.reason == "future" and "ahead of our clock" in decision.message
+
     def test_a_market_outside_the_whitelist(self, bot) -> None:
         assert self.ignored(bot, signal_for(bot, market="ETH/USDT")).reason == "market_not_allowed"
 
