@@ -65,7 +65,7 @@ from strategies.sizing import MarketRules, Refusal, size_order
 from trading import decisions, market_cache
 from trading.events import push_many
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
-from trading.execution import check, client_order_id, setup_failed
+from trading.execution import check, client_order_id, market_refusal, setup_failed
 from trading.models import Bot, Decision, Fill, Order, Position
 from trading.orders import (
     advance,
@@ -263,10 +263,9 @@ def _prepare(
             continue
         account.limits = published[exchange_id]
         market = markets[exchange_id].get(signal.market)
-        if market is None:
-            decisions.ignore(
-                found[pk], "market_unknown", f"{signal.market} is not traded on this exchange."
-            )
+        closed = market_refusal(signal.market, market)
+        if closed or market is None:
+            decisions.ignore(found[pk], *(closed or ("market_unknown", "")))
             result.outcomes[pk] = Outcome.IGNORED
             continue
         plans.append(_Plan(bot, found[pk], account, market, prices[exchange_id]))

@@ -159,14 +159,24 @@ def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
     except (RateLimited, ccxt.BaseError) as exc:
         return setup_failed(decision, exc)
     market = markets.get(signal.market)
-    if market is None:
-        return decisions.ignore(
-            decision, "market_unknown", f"{signal.market} is not traded on this exchange."
-        )
+    refused = market_refusal(signal.market, market)
+    if refused or market is None:
+        return decisions.ignore(decision, *(refused or ("market_unknown", "")))
     placed = _place(bot, decision, signal, market, price)
     if isinstance(placed, Refusal):
         return decisions.ignore(decision, placed.reason, placed.message)
     return advance(placed, api=api) or decision
+
+
+def market_refusal(name: str, market: dict[str, Any] | None) -> tuple[str, str] | None:
+    """Why no order can go to this market of the exchange's list, or None."""
+    if market is None:
+        return "market_unknown", f"{name} is not traded on this exchange."
+    if market.get("active") is False:
+        # Halted or delisted (Binance status BREAK, HALT …): the exchange would refuse the
+        # order, or worse, a market reopening after a halt would take it at any price.
+        return "market_closed", f"{name} is not trading on the exchange now (halted or delisted)."
+    return None
 
 
 def setup_failed(decision: Decision, exc: Exception) -> Decision:

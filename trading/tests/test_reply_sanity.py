@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from strategies.tests.factories import SignalFactory
 from testing.binance_emulator import BinanceEmulator
+from trading import market_cache
 from trading.execution import execute
 from trading.fanout import execute_batch
 from trading.models import Bot, Order
@@ -127,3 +128,26 @@ def test_a_reply_that_contradicts_the_order_is_looked_up_and_never_booked(
     assert all(f.price > 10_000 for f in fills), [f.price for f in fills]  # BTC's, not ETH's
     position = binance_bot.positions.get(market="BTC/USDT")
     assert position.amount == order.amount and position.avg_entry > 10_000
+
+
+def _market_halted(body: dict[str, Any]) -> dict[str, Any]:
+    symbols = [{**s, "status": "BREAK"} if s["symbol"] == "BTCUSDT" else s for s in body["symbols"]]
+    return {**body, "symbols": symbols}
+
+
+@pytest.mark.parametrize("path", ["one bot", "batch"])
+def test_a_market_the_exchange_lists_as_not_trading_gets_no_order(
+    binance_bot: Bot, emulator: BinanceEmulator, path: str
+) -> None:
+    # Halted or delisted (exchangeInfo status BREAK): ccxt marks the market inactive.
+    market_cache.forget("binance")  # markets an earlier test left in the shared cache
+    emulator.tamper("/api/v3/exchangeInfo", _market_halted, method="GET", times=5)
+    signal = SignalFactory(strategy=binance_bot.strategy)
+    if path == "batch":
+        execute_batch(str(signal.pk), [str(binance_bot.pk)])
+    else:
+        execute(binance_bot.pk, signal.pk)
+    decision = binance_bot.decisions.get()
+    assert (decision.outcome, decision.reason) == ("ignored", "market_closed"), decision.message
+    assert emulator.request_count(path=ORDER, method="POST") == 0
+    assert not Order.objects.exists()
