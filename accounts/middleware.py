@@ -4,11 +4,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts.otp import has_two_factor
+from accounts.otp import CODE_OWED_SESSION_KEY, has_two_factor
 
 # Views a signed-in user may reach before entering their one-time code.
 OTP_EXEMPT_VIEWS = {"accounts:otp_login", "account_logout", "telegram_webhook"}
@@ -41,6 +43,12 @@ class RequireOTPMiddleware:
         # The dashboard's setup checklist shows the same fact: one query per request.
         request.two_factor = two_factor  # type: ignore[attr-defined]
         if not two_factor:
+            if request.session.get(CODE_OWED_SESSION_KEY):
+                # Signed in with the password while two-factor was on, and two-factor
+                # was turned off before this session entered a code: half a login
+                # does not become a whole one.
+                logout(request)
+                return redirect_to_login(request.get_full_path())
             return None
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('accounts:otp_login')}?{query}")

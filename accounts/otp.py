@@ -39,6 +39,10 @@ def _failure_key(user: User) -> str:
     return f"otp-failures:{user.pk}"
 
 
+# Set on a session that signed in with a password while two-factor was on.
+CODE_OWED_SESSION_KEY = "oneclick_code_owed"
+
+
 def has_two_factor(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -59,6 +63,18 @@ def _count_failure(user: User) -> int:
         return 1
 
 
+def note_code_owed(request: HttpRequest | None, user: User) -> None:
+    """At a password login: whether this session still owes a one-time code.
+
+    Such a session knows only the password. If two-factor is turned off
+    elsewhere before it enters a code, it is signed out
+    (``accounts.middleware``), never promoted to a full login.
+    """
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[CODE_OWED_SESSION_KEY] = has_two_factor(user)
+
+
 def mark_session_verified(request: HttpRequest, device: Device) -> None:
     """Record the accepted device on the session and give the session a new id.
 
@@ -66,6 +82,7 @@ def mark_session_verified(request: HttpRequest, device: Device) -> None:
     password (or was planted before it) must not become a signed-in one.
     """
     django_otp.login(request, device)
+    request.session.pop(CODE_OWED_SESSION_KEY, None)
     request.session.cycle_key()
 
 

@@ -23,6 +23,7 @@ from django_q.tasks import async_task
 
 from accounts.events import record_event
 from accounts.models import SecurityEvent, User
+from accounts.otp import note_code_owed
 
 
 @receiver(user_signed_up)
@@ -74,6 +75,7 @@ def on_primary_email_changed(
 
 @receiver(user_logged_in)
 def on_logged_in(request: HttpRequest, user: User, **kwargs: Any) -> None:
+    note_code_owed(request, user)
     record_event(user=user, kind=SecurityEvent.Kind.LOGIN, request=request)
 
 

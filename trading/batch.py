@@ -65,7 +65,7 @@ from strategies.sizing import MarketRules, Refusal, size_order
 from trading import decisions, market_cache
 from trading.events import push_many
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
-from trading.execution import check, client_order_id, setup_failed
+from trading.execution import check, client_order_id, market_refusal, setup_failed
 from trading.models import Bot, Decision, Fill, Order, Position
 from trading.orders import (
     advance,
@@ -75,6 +75,8 @@ from trading.orders import (
     committed_elsewhere,
     explain_wait,
     reply_figures,
+    reply_of_order,
+    reply_trades,
     send_call,
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
@@ -261,10 +263,9 @@ def _prepare(
             continue
         account.limits = published[exchange_id]
         market = markets[exchange_id].get(signal.market)
-        if market is None:
-            decisions.ignore(
-                found[pk], "market_unknown", f"{signal.market} is not traded on this exchange."
-            )
+        closed = market_refusal(signal.market, market)
+        if closed or market is None:
+            decisions.ignore(found[pk], *(closed or ("market_unknown", "")))
             result.outcomes[pk] = Outcome.IGNORED
             continue
         plans.append(_Plan(bot, found[pk], account, market, prices[exchange_id]))
@@ -444,11 +445,11 @@ def _clean(reply: object, order: Order) -> TypeGuard[dict[str, Any]]:
     figure of it sound (``reply_figures``, ``sync.fill_of``)."""
     if not isinstance(reply, dict) or reply.get("id") is None or reply.get("status") != "closed":
         return False
-    trades = reply.get("trades")
-    if not isinstance(trades, list) or not trades:
+    trades = reply_trades(reply)
+    if not trades:
         return False
     try:
-        filled = reply_figures(reply)["filled"]
+        filled = reply_of_order(order, reply)["filled"]
         total = sum((fill_of(order, t).amount for t in trades), Decimal(0))
     except (MalformedReply, ValueError):
         return False
@@ -575,7 +576,7 @@ def _book(
                 setattr(order, name, value)
             order.settled, order.reserved, order.next_attempt_at = True, Decimal(0), None
             order.claimed_until, order.updated_at = None, now
-            fills += [(order, fill_of(order, trade)) for trade in reply["trades"]]
+            fills += [(order, fill_of(order, trade)) for trade in reply_trades(reply)]
         # A bot's book goes on from its stored state when the new fills come after every
         # booked one (the average-cost method depends on order); otherwise it is replayed.
         first_new: dict[Any, dt.datetime] = {}

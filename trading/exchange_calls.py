@@ -65,10 +65,16 @@ PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, At
 
 
 class RateLimited(Exception):
-    """A shared budget is spent or a ban is in force; try again after ``retry_after``."""
+    """A shared budget is spent or a ban is in force; try again after ``retry_after``.
 
-    def __init__(self, retry_after: float, why: str) -> None:
+    ``in_doubt``: the exchange itself answered the request with a 429, so it reached
+    the exchange, and an order request may have been carried out. Not after a 418 (a
+    banned IP's requests are refused outright) nor when our own budgets or a recorded
+    ban kept the request from going out."""
+
+    def __init__(self, retry_after: float, why: str, *, in_doubt: bool = False) -> None:
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
         super().__init__(f"{why}; retry in {math.ceil(retry_after)} s")
 
 
@@ -310,7 +316,7 @@ def request(
     except ccxt.DDoSProtection as exc:
         if _is_key_rejection(exc):
             raise  # a revoked key, not a rate limit: the caller disables it
-        # 429 and 418 are refused before they are processed: nothing happened.
+        # Every process waits; an order answered 429 is looked up (trading.orders).
         raise _record_slow_down(exc, client, exchange_id, credential_id) from None
     except ccxt.BaseError:
         raise
@@ -335,7 +341,7 @@ def _record_slow_down(
         seconds = max(1.0, window - time.time() % window)
         if credential_id is not None:
             block(account_orders_key(credential_id), seconds=seconds)
-        return RateLimited(seconds, "order limit of this account reached")
+        return RateLimited(seconds, "order limit of this account reached", in_doubt=True)
     asked = retry_after_of(exc, client)
     if asked is not None:
         seconds = asked
@@ -344,7 +350,7 @@ def _record_slow_down(
     block(ip_key(exchange_id), seconds=seconds)
     if is_ip_ban(exc):
         return RateLimited(seconds, f"{exchange_id} banned our IP")
-    return RateLimited(seconds, f"{exchange_id} asked us to slow down")
+    return RateLimited(seconds, f"{exchange_id} asked us to slow down", in_doubt=True)
 
 
 def _is_key_rejection(exc: Exception) -> bool:

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from strategies.models import Signal
-from strategies.signing import is_fresh, verify_signal
+from strategies.signing import CLOCK_SKEW, is_fresh, verify_signal
 from strategies.sizing import MarketRules, Refusal, share_refusal, size_order
 from trading import decisions, market_cache
 from trading.decisions import decision_for
@@ -74,6 +74,14 @@ def check(bot: Bot, signal: Any, *, signature_ok: bool | None = None) -> tuple[s
     if not signature_ok:
         return "bad_signature", "The signal's signature does not verify with the strategy's key."
     if not is_fresh(signal):
+        ahead = (signal.created_at - timezone.now()).total_seconds()
+        if ahead > CLOCK_SKEW.total_seconds():
+            # Not an old signal: a clock gone wrong (ours or the strategy host's), or a
+            # forged date. Never traded, and never called "expired" to its owner.
+            return "future", (
+                f"The signal is dated {int(ahead)} s ahead of our clock, more than the "
+                f"{int(CLOCK_SKEW.total_seconds())} s two clocks may differ: not traded."
+            )
         return "stale", "The signal is older than its maximum age."
     if signal.market not in bot.markets:
         return "market_not_allowed", f"{signal.market} is not in the bot's market list."
@@ -151,14 +159,24 @@ def execute(bot_id: str | uuid.UUID, signal_id: str | uuid.UUID) -> Decision:
     except (RateLimited, ccxt.BaseError) as exc:
         return setup_failed(decision, exc)
     market = markets.get(signal.market)
-    if market is None:
-        return decisions.ignore(
-            decision, "market_unknown", f"{signal.market} is not traded on this exchange."
-        )
+    refused = market_refusal(signal.market, market)
+    if refused or market is None:
+        return decisions.ignore(decision, *(refused or ("market_unknown", "")))
     placed = _place(bot, decision, signal, market, price)
     if isinstance(placed, Refusal):
         return decisions.ignore(decision, placed.reason, placed.message)
     return advance(placed, api=api) or decision
+
+
+def market_refusal(name: str, market: dict[str, Any] | None) -> tuple[str, str] | None:
+    """Why no order can go to this market of the exchange's list, or None."""
+    if market is None:
+        return "market_unknown", f"{name} is not traded on this exchange."
+    if market.get("active") is False:
+        # Halted or delisted (Binance status BREAK, HALT …): the exchange would refuse the
+        # order, or worse, a market reopening after a halt would take it at any price.
+        return "market_closed", f"{name} is not trading on the exchange now (halted or delisted)."
+    return None
 
 
 def setup_failed(decision: Decision, exc: Exception) -> Decision:

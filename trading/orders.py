@@ -63,6 +63,8 @@ STATUS_OF_REPLY = {
     "expired": Status.EXPIRED,
     "rejected": Status.REJECTED,
 }
+# Reply statuses of an order that has ended and may have filled (ccxt's words).
+ENDED_WITH_FILLS = ("closed", "canceled", "cancelled", "expired")
 
 
 # --- claims and transitions --------------------------------------------------------------
@@ -261,11 +263,20 @@ def send_call(order: Order, api: Any) -> dict[str, Any]:
 
 def after_send_error(order: Order, api: Any, exc: Exception) -> None:
     """What a failed ``create_order`` means for the order: not placed, refused, or in doubt."""
-    if isinstance(exc, RateLimited):
-        # Refused with 429/418 before it was processed, or not sent at all: not placed.
+    if isinstance(exc, RateLimited) and not exc.in_doubt:
+        # Our own budgets or a recorded ban kept it back, or a 418 (a banned IP's
+        # requests are refused outright): not placed.
         _change(
             order, [Status.UNKNOWN], status=Status.PENDING, next_attempt_at=_later(exc.retry_after)
         )
+    elif isinstance(exc, RateLimited):
+        # The exchange answered 429: the request reached it, and nothing in the
+        # answer proves the order was not carried out (a resend with the same id is
+        # taken once the first has filled). In doubt: looked up after the wait.
+        _change(
+            order, [Status.UNKNOWN], next_attempt_at=_later(exc.retry_after),
+            error="the exchange answered 'too many requests': status unknown",
+        )  # fmt: skip
     elif isinstance(exc, ccxt.InvalidNonce):
         # -1021 after the client's own re-sync and retry: refused on the timestamp,
         # before the order was looked at, so certainly not placed.
@@ -296,6 +307,12 @@ def reply_figures(reply: Any) -> dict[str, Any]:
     exchange_id = str(reply["id"]) if reply.get("id") is not None else None
     if exchange_id is not None and len(exchange_id) > 100:
         raise MalformedReply("the order reply's id is too long to be one")
+    status, filled = reply.get("status"), reply.get("filled")
+    if (filled is None and status in ENDED_WITH_FILLS) or (status == "closed" and not filled):
+        # An ended order that does not say how much it filled (ccxt makes a missing
+        # Binance executedQty a 0, even for FILLED): taken as 0, the trade would never
+        # reach the books, as a final order with no fills is settled at once.
+        raise MalformedReply("the order reply says it ended but not how much it filled")
     try:
         return {
             "exchange_order_id": exchange_id,
@@ -308,10 +325,27 @@ def reply_figures(reply: Any) -> dict[str, Any]:
         raise MalformedReply(f"the order reply has an odd figure: {exc}") from None
 
 
-def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
-    """``reply_figures``, and the reply's order id is not another of our orders' on the
-    account (a unique column: storing it would fail). Raises MalformedReply."""
+def reply_of_order(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_figures`` of a reply that can be this order's: the same market and side,
+    and no more filled than was asked. Raises MalformedReply otherwise: a reply of
+    another order (or a garbled one) says nothing of ours, so it is looked up by our
+    client order id rather than booked (another market's fills at its prices, or a
+    position larger than the allocation). No database read."""
     figures = reply_figures(reply)
+    symbol, side = reply.get("symbol"), reply.get("side")
+    if symbol is not None and symbol != order.market:
+        raise MalformedReply("the order reply is for another market")
+    if side is not None and str(side).lower() != order.side:
+        raise MalformedReply("the order reply is for the other side")
+    if figures["filled"] > order.amount:
+        raise MalformedReply("the order reply says more was filled than was asked")
+    return figures
+
+
+def _check_reply(order: Order, reply: Any) -> dict[str, Any]:
+    """``reply_of_order``, and the reply's order id is not another of our orders' on the
+    account (a unique column: storing it would fail). Raises MalformedReply."""
+    figures = reply_of_order(order, reply)
     named = figures["exchange_order_id"]
     if (
         named
@@ -340,11 +374,30 @@ def apply_reply(order: Order, reply: Any) -> None:
         order, [Status.REJECTED], settled=True, reserved=Decimal(0)
     ) and order.decision_id:  # fmt: skip
         decisions.fail(_decision(order), "rejected", "The exchange rejected the order.")
-    trades = reply.get("trades") if isinstance(reply.get("trades"), list) else []
+    trades = reply_trades(reply)
     if trades and order.exchange_order_id:
         ours = [t for t in trades if isinstance(t, dict) and t.get("id") and _belongs(order, t)]
         for fill in store_fills(order, ours):
             report_to_strategy(order, fill)
+
+
+def reply_trades(reply: dict[str, Any]) -> list[Any]:
+    """The trades an order reply lists, each with a time.
+
+    Binance's FULL reply lists its fills without a time of their own: they happened
+    when the order did (``transactTime``), so they take the reply's. Without it,
+    ``sync.fill_of`` refuses every one of them and each order is read back (order,
+    trades, open orders, ticker) instead of being booked from its reply."""
+    trades = reply.get("trades")
+    if not isinstance(trades, list):
+        return []
+    at = reply.get("lastTradeTimestamp") or reply.get("timestamp")
+    return [
+        {**trade, "timestamp": at}
+        if isinstance(trade, dict) and trade.get("timestamp") is None and at
+        else trade
+        for trade in trades
+    ]
 
 
 def _belongs(order: Order, trade: dict[str, Any]) -> bool:

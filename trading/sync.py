@@ -76,11 +76,13 @@ def ticker_price(ticker: Any) -> Decimal:
 def fill_of(order: Order, trade: Any) -> Fill:
     """The unsaved Fill of one ccxt trade of ``order``.
 
-    Raises ValueError when the trade cannot be a fill: no id or time, an amount
-    or price that is not above 0, a fee that is not a finite number.
+    Raises ValueError when the trade cannot be a fill: another market's, no id or
+    time, an amount or price that is not above 0, a fee that is not a finite number.
     """
     if not isinstance(trade, dict) or trade.get("id") in (None, ""):
         raise ValueError("a trade without an id")
+    if trade.get("symbol") not in (None, order.market):
+        raise ValueError("a trade of another market")
     trade_id = str(trade["id"])
     if len(trade_id) > Fill._meta.get_field("trade_id").max_length:  # type: ignore[operator]
         raise ValueError("a trade id too long to be one")

@@ -1,6 +1,15 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
 import pytest
 
 from accounts.tests.conftest import authenticator, totp_device, user, verified_client  # noqa: F401
+from testing.binance_emulator import BinanceEmulator
+from testing.fixtures import binance_emulator  # noqa: F401
+from trading.models import Bot
+from trading.tests.factories import BotFactory
+from vault.tests.factories import CredentialFactory
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +19,23 @@ def in_memory_channel_layer(settings) -> None:
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
+    """The Binance emulator as the exchange ``binance``, with no waits between tries: a
+    sweep right after a failure tries again (lookups, grace period, decision retries)."""
+    settings.EXCHANGE_URL_OVERRIDES = {"binance": binance_emulator.url}
+    settings.SWEEPER_MIN_AGE_SECONDS = 0
+    settings.ORDER_LOOKUP_GRACE_SECONDS = 0
+    settings.ORDER_LOOKUP_RETRY_SECONDS = 0
+    settings.DECISION_RETRY_SECONDS = 0
+    return binance_emulator
+
+
+@pytest.fixture
+def binance_bot(emulator: BinanceEmulator) -> Bot:
+    """A running bot with 1,000 USDT on its own emulator key."""
+    key = emulator.add_key()
+    credential = CredentialFactory(exchange_id="binance", api_key=key.api_key, secret=key.secret)
+    return BotFactory(owner=credential.owner, credential=credential, allocation=Decimal("1000"))

@@ -14,7 +14,6 @@ import pytest
 
 from strategies.tests.factories import SignalFactory
 from testing.binance_emulator import BinanceEmulator
-from testing.fixtures import binance_emulator  # noqa: F401
 from trading.execution import execute
 from trading.models import Bot, Fill, Order
 from trading.sweeper import sweep
@@ -23,23 +22,6 @@ from vault.tests.factories import CredentialFactory
 
 ORDER = "/api/v3/order"
 TRADES = "/api/v3/myTrades"
-
-
-@pytest.fixture
-def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
-    settings.EXCHANGE_URL_OVERRIDES = {"binance": binance_emulator.url}
-    settings.SWEEPER_MIN_AGE_SECONDS = 0
-    settings.ORDER_LOOKUP_GRACE_SECONDS = 0
-    settings.ORDER_LOOKUP_RETRY_SECONDS = 0
-    settings.DECISION_RETRY_SECONDS = 0
-    return binance_emulator
-
-
-@pytest.fixture
-def bot(emulator: BinanceEmulator) -> Bot:
-    key = emulator.add_key()
-    credential = CredentialFactory(exchange_id="binance", api_key=key.api_key, secret=key.secret)
-    return BotFactory(owner=credential.owner, credential=credential, allocation=Decimal("1000"))
 
 
 def _set(**fields: Any):
@@ -93,10 +75,10 @@ ODD_ORDER_REPLIES = {
 
 @pytest.mark.parametrize("rewrite", ODD_ORDER_REPLIES.values(), ids=ODD_ORDER_REPLIES.keys())
 def test_an_odd_order_reply_sends_once_stores_no_odd_figure_and_recovers(
-    bot: Bot, emulator: BinanceEmulator, rewrite
+    binance_bot: Bot, emulator: BinanceEmulator, rewrite
 ) -> None:
     emulator.tamper(ORDER, rewrite, method="POST")
-    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    decision = execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
     assert decision is not None
     order = Order.objects.get()
     for name in ("filled", "cost", "reserved"):
@@ -117,13 +99,13 @@ def test_an_odd_order_reply_sends_once_stores_no_odd_figure_and_recovers(
     assert decision.outcome == "executed", decision.message
 
 
-def test_odd_balances_keep_the_last_good_figures(bot: Bot) -> None:
+def test_odd_balances_keep_the_last_good_figures(binance_bot: Bot) -> None:
     from trading.models import Balance
     from trading.sync import store_balances
 
-    store_balances(bot.credential_id, {"USDT": {"free": 5, "used": 0, "total": 5}})
+    store_balances(binance_bot.credential_id, {"USDT": {"free": 5, "used": 0, "total": 5}})
     store_balances(
-        bot.credential_id,
+        binance_bot.credential_id,
         {
             "USDT": {"free": float("nan"), "used": 0, "total": "Infinity"},
             "BTC": {"free": "-1", "used": 0, "total": "-1"},
@@ -149,12 +131,12 @@ ODD_TRADES_REPLIES = {
 
 @pytest.mark.parametrize("rewrite", ODD_TRADES_REPLIES.values(), ids=ODD_TRADES_REPLIES.keys())
 def test_odd_trades_read_back_store_no_odd_fill_and_recover(
-    bot: Bot, emulator: BinanceEmulator, rewrite
+    binance_bot: Bot, emulator: BinanceEmulator, rewrite
 ) -> None:
     # An ACK-only reply: the fills are read back from myTrades.
     emulator.tamper(ORDER, _drop("fills"), method="POST")
     emulator.tamper(TRADES, rewrite, method="GET")
-    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    decision = execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
     assert decision is not None
     for fill in Fill.objects.all():
         assert fill.amount.is_finite() and fill.amount > 0 and fill.price.is_finite()
@@ -168,12 +150,12 @@ def test_odd_trades_read_back_store_no_odd_fill_and_recover(
 
 
 def test_an_order_whose_every_lookup_is_unreadable_is_escalated_not_sent_again(
-    bot: Bot, emulator: BinanceEmulator, settings, django_capture_on_commit_callbacks
+    binance_bot: Bot, emulator: BinanceEmulator, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.ORDER_LOOKUP_MAX_FAILURES = 3
     emulator.tamper(ORDER, _set(executedQty="NaN"), times=50)
     with django_capture_on_commit_callbacks(execute=True):
-        decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+        decision = execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
         for _ in range(4):
             sweep()
     order = Order.objects.get()
@@ -224,14 +206,14 @@ def test_an_odd_reply_in_a_batch_is_looked_up_and_the_other_bots_book_theirs(
 
 
 def test_a_reply_naming_another_of_our_orders_is_looked_up_not_stored(
-    bot: Bot, emulator: BinanceEmulator
+    binance_bot: Bot, emulator: BinanceEmulator
 ) -> None:
-    execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
     taken = Order.objects.get().exchange_order_id
     assert taken
     emulator.tamper(ORDER, _set(orderId=int(taken)), method="POST")
-    signal = SignalFactory(strategy=bot.strategy, fraction=Decimal("0.1"))
-    decision = execute(bot.pk, signal.pk)
+    signal = SignalFactory(strategy=binance_bot.strategy, fraction=Decimal("0.1"))
+    decision = execute(binance_bot.pk, signal.pk)
     assert decision is not None
     for _ in range(3):
         sweep()
@@ -243,10 +225,10 @@ def test_a_reply_naming_another_of_our_orders_is_looked_up_not_stored(
 
 @pytest.mark.parametrize("last", ["NaN", "Infinity", "cheap"])
 def test_an_unreadable_price_before_any_order_is_tried_again_then_traded(
-    bot: Bot, emulator: BinanceEmulator, last: str
+    binance_bot: Bot, emulator: BinanceEmulator, last: str
 ) -> None:
     emulator.tamper("/api/v3/ticker/24hr", _set(lastPrice=last), method="GET")
-    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    decision = execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
     assert decision.outcome == "pending" and "MalformedReply" in decision.message
     assert not Order.objects.exists()
     for _ in range(2):
@@ -258,12 +240,12 @@ def test_an_unreadable_price_before_any_order_is_tried_again_then_traded(
 
 @pytest.mark.parametrize("rewrite", [_set(executedQty="NaN"), _set(orderId=None), lambda b: []])
 def test_an_odd_read_back_of_a_placed_order_is_synced_again_not_lost(
-    bot: Bot, emulator: BinanceEmulator, rewrite
+    binance_bot: Bot, emulator: BinanceEmulator, rewrite
 ) -> None:
     # No fills in the order's reply: it is read back (GET order, then myTrades).
     emulator.tamper(ORDER, _drop("fills"), method="POST")
     emulator.tamper(ORDER, rewrite, method="GET")
-    decision = execute(bot.pk, SignalFactory(strategy=bot.strategy).pk)
+    decision = execute(binance_bot.pk, SignalFactory(strategy=binance_bot.strategy).pk)
     assert decision is not None
     order = Order.objects.get()
     assert order.exchange_order_id and order.filled.is_finite()

@@ -12,7 +12,6 @@ from django.core import mail
 
 from strategies.tests.factories import SignalFactory
 from testing.binance_emulator import BinanceEmulator
-from testing.fixtures import binance_emulator  # noqa: F401
 from trading import events
 from trading.exchange_calls import ip_key
 from trading.execution import execute
@@ -25,15 +24,9 @@ from trading.tests.test_odd_replies import ORDER, _set
 from vault.tests.factories import CredentialFactory
 
 
-@pytest.fixture
-def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
-    settings.EXCHANGE_URL_OVERRIDES = {"binance": binance_emulator.url}
-    settings.SWEEPER_MIN_AGE_SECONDS = 0
-    settings.ORDER_LOOKUP_GRACE_SECONDS = 0
-    settings.ORDER_LOOKUP_RETRY_SECONDS = 0
-    settings.DECISION_RETRY_SECONDS = 0
+@pytest.fixture(autouse=True)
+def escalate_soon(settings) -> None:
     settings.ORDER_LOOKUP_MAX_FAILURES = 2
-    return binance_emulator
 
 
 def test_no_secret_in_logs_records_pushes_or_tasks_when_trading_goes_wrong(
