@@ -179,7 +179,7 @@ class RedisWindows:
     ) -> tuple[list[float], int, list[int] | None]:
         keys = [f"oneclick:block:{key}" for key in blocks]
         keys += [f"oneclick:rl:{key}:{start}" for key, start, _, _, _ in items]
-        args: list[object] = [len(blocks), repr(now)]
+        args: list[int | str] = [len(blocks), repr(now)]
         args += [value for _, _, amount, limit, ttl in items for value in (amount, limit, ttl)]
         reply = self._spend_unless(keys=keys, args=args)
         status, nb = int(reply[0]), len(blocks)
