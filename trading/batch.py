@@ -96,6 +96,12 @@ BOOK_FIELDS = [
 OWN_ORDER_FIELDS = [
     f.attname for f in Order._meta.concrete_fields if f.attname not in ("bot_id", "decision_id")
 ]
+# Columns of the bots' keys the batch never reads (``vault.services.clients_for``
+# opens the key from the current row); loaded on access if another path needs them.
+CREDENTIAL_UNUSED = (
+    "api_key", "secret", "passphrase", "uid", "permissions", "status_reason", "label",
+    "api_key_masked",
+)  # fmt: skip
 ORDER_REPLY_FIELDS = [
     "status", "exchange_order_id", "filled", "cost", "average", "error", "settled",
     "reserved", "next_attempt_at", "claimed_until", "updated_at",
@@ -154,10 +160,18 @@ def execute_bots(signal_id: str, bot_ids: list[str]) -> BatchResult:
     """Execute one signal for a batch of bots in bulk; the rest left to the per-bot path."""
     result = BatchResult()
     signal = Signal.objects.select_related("strategy").get(pk=signal_id)
-    bots = {
-        str(bot.pk): bot
-        for bot in Bot.objects.select_related("credential", "strategy").filter(pk__in=bot_ids)
-    }
+    bots = {}
+    # Not the strategy row again per bot (the signal's, when it is the bot's: a bot of
+    # another strategy is refused by ``check`` before its strategy is read), nor the
+    # key's sealed columns, which ``clients_for`` reads from the current row anyway.
+    for bot in (
+        Bot.objects.select_related("credential")
+        .defer(*(f"credential__{name}" for name in CREDENTIAL_UNUSED))
+        .filter(pk__in=bot_ids)
+    ):
+        if bot.strategy_id == signal.strategy_id:
+            bot.strategy = signal.strategy
+        bots[str(bot.pk)] = bot
     result.leftover += [pk for pk in bot_ids if pk not in bots]  # gone: the per-bot path says so
     found = _decisions(signal, bots)
     with_order = set(
@@ -182,9 +196,12 @@ def execute_bots(signal_id: str, bot_ids: list[str]) -> BatchResult:
     placed, until = _place_all(signal, plans, result)
     if placed:
         _send_and_book(placed, until, {str(p.bot.pk): p for p in plans}, result)
-    decided = Decision.objects.filter(signal=signal, bot_id__in=[o.bot_id for o, _ in placed])
-    for bot_pk, outcome in decided.values_list("bot_id", "outcome"):
-        result.outcomes[str(bot_pk)] = outcome
+    # Decisions the booking settled are final (executed); the others are read back.
+    open_ = [o.bot_id for o, _ in placed if str(o.bot_id) not in result.outcomes]
+    if open_:
+        decided = Decision.objects.filter(signal=signal, bot_id__in=open_)
+        for bot_pk, outcome in decided.values_list("bot_id", "outcome"):
+            result.outcomes[str(bot_pk)] = outcome
     return result
 
 
@@ -488,10 +505,13 @@ def _send_and_book(
         if order.pk not in booked:
             order.refresh_from_db(fields=OWN_ORDER_FIELDS)
             others.append(order)
-    # Our lease ends here: what is left is for the per-bot path and the sweeper.
-    Order.objects.filter(pk__in=[o.pk for o, _ in placed], claimed_until=until).update(
-        claimed_until=None, updated_at=timezone.now()
-    )
+    # Our lease ends here: what is left is for the per-bot path and the sweeper. The
+    # booked orders' lease ended in the booking's own write (``claimed_until`` None).
+    unbooked = [o.pk for o, _ in placed if o.pk not in booked]
+    if unbooked:
+        Order.objects.filter(pk__in=unbooked, claimed_until=until).update(
+            claimed_until=None, updated_at=timezone.now()
+        )
     for order in others:
         order.claimed_until = None
         if order.settled:
@@ -602,6 +622,7 @@ def _book(
                 )
         decided = _decide_executed([o for o, _ in clean], now)
         _push(clean, decided)
+        executed = {str(d.bot_id) for d in decided}
         # Other open orders of these accounts the exchange may no longer list: looked up.
         with_open = set(
             Order.objects.filter(
@@ -615,6 +636,8 @@ def _book(
     for order, fill in fills:
         if order.decision_id:
             result.reports.append(fill_report(order, fill))
+    # Committed: these bots' decisions are executed, which no later write undoes.
+    result.outcomes.update((pk, Outcome.EXECUTED) for pk in executed)
     return {o.pk for o, _ in clean}
 
 

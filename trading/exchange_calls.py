@@ -25,7 +25,13 @@ import ccxt
 from django.conf import settings
 
 from trading import market_cache
-from trading.limits import Budget, block, blocked_for_all, observe_usages, try_spend_all
+from trading.limits import (
+    Budget,
+    Spending,
+    block,
+    observe_usages,
+    try_spend_all_unless_blocked,
+)
 from trading.published_limits import limits_for, refresh_published_limits
 
 BINANCE_LIKE = ("binance", "binanceus")
@@ -127,30 +133,37 @@ def request_weight(
     return WEIGHTS.get(method, 1)
 
 
-def _spend_all(costs: list[tuple[Budget, int, str]]) -> bool:
-    """Spend every budget of a request or none, waiting inline for a window that turns
-    soon; True if it waited. A refused budget never leaves the others spent."""
-    if not costs:
-        return False
-    waited = False
-    why = costs[0][2]
+def _spend_all(
+    costs: list[tuple[Budget, int, str]], exchange_id: str, method: str, credential_id: object
+) -> Spending:
+    """Refuse while a ban holds, then spend every budget of a request or none, waiting
+    inline for a window that turns soon; one round trip to Redis per try (bans and
+    budgets together). A refused budget never leaves the others spent, and a ban
+    another process records while we wait is seen by the next try."""
+    keys = _block_keys(exchange_id, method, credential_id)
+    why = costs[0][2] if costs else ""
     for _ in range(3):
-        wait, refused = try_spend_all([(budget, amount) for budget, amount, _ in costs])
-        if refused < 0:
-            return waited
-        why = costs[refused][2]
-        if wait > MAX_INLINE_WAIT:
-            raise RateLimited(wait, why)
-        time.sleep(wait)
-        waited = True
+        spending = try_spend_all_unless_blocked(
+            keys, [(budget, amount) for budget, amount, _ in costs]
+        )
+        _refuse_while_blocked(exchange_id, spending.blocked)
+        if spending.refused < 0:
+            return spending
+        why = costs[spending.refused][2]
+        if spending.wait > MAX_INLINE_WAIT:
+            raise RateLimited(spending.wait, why)
+        time.sleep(spending.wait)
     raise RateLimited(MAX_INLINE_WAIT, why)
 
 
-def _refuse_while_blocked(exchange_id: str, method: str, credential_id: object) -> None:
+def _block_keys(exchange_id: str, method: str, credential_id: object) -> list[str]:
     keys = [ip_key(exchange_id)]
     if method == "create_order" and credential_id is not None:
         keys.append(account_orders_key(credential_id))
-    waits = blocked_for_all(keys)  # one read for both
+    return keys
+
+
+def _refuse_while_blocked(exchange_id: str, waits: list[float]) -> None:
     if waits[0]:
         raise RateLimited(waits[0], f"{exchange_id} has told us to slow down or banned our IP")
     if len(waits) > 1 and waits[1]:
@@ -291,7 +304,6 @@ def request(
     429/418 waits for every process; raises as ``call`` does, except that a
     -1021 is not retried here.
     """
-    _refuse_while_blocked(exchange_id, method, credential_id)
     # Read once per request (or once per batch, by the caller), not per budget.
     limits = limits or limits_for(exchange_id)
     costs = [
@@ -306,11 +318,9 @@ def request(
             (budget, 1, "order budget of this account spent")
             for budget in order_budgets(exchange_id, credential_id, limits)
         ]
-    # All of them or none, in one step: the weight is not spent for an order the
-    # account's order budget refuses, nor the other way round.
-    waited = _spend_all([cost for cost in costs if cost[1] > 0])
-    if waited:  # a ban another process recorded while we waited for the budget
-        _refuse_while_blocked(exchange_id, method, credential_id)
+    # Bans first, then all of the budgets or none, in one step: the weight is not spent
+    # for an order the account's order budget refuses, nor the other way round.
+    spending = _spend_all(costs, exchange_id, method, credential_id)
     try:
         result = getattr(client, method)(*args, **kwargs)
     except ccxt.DDoSProtection as exc:
@@ -327,7 +337,7 @@ def request(
             f"{exchange_id} answered {method} with a reply that could not be read "
             f"({type(exc).__name__})"
         ) from exc
-    _observe_headers(client, exchange_id, credential_id, limits)
+    _observe_headers(client, exchange_id, credential_id, limits, spending.counted)
     return result
 
 
@@ -359,7 +369,11 @@ def _is_key_rejection(exc: Exception) -> bool:
 
 
 def _observe_headers(
-    client: Any, exchange_id: str, credential_id: object, limits: Mapping[str, int]
+    client: Any,
+    exchange_id: str,
+    credential_id: object,
+    limits: Mapping[str, int],
+    counted: Mapping[str, tuple[int, int]] | None = None,
 ) -> None:
     headers = getattr(client, "last_response_headers", None) or {}
     observed: list[tuple[Budget, int]] = []
@@ -371,7 +385,8 @@ def _observe_headers(
     if orders is not None and credential_id is not None:
         with contextlib.suppress(TypeError, ValueError):
             observed.append((order_budgets(exchange_id, credential_id, limits)[0], int(orders)))
-    observe_usages(observed)  # one write for both
+    # One write for both, none when neither is above what we counted ourselves.
+    observe_usages(observed, counted=counted)
 
 
 def with_limits(

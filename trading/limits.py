@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +48,9 @@ class WindowStore(Protocol):
     def spend_all(self, items: Sequence[tuple[str, int, int, int, int]]) -> int: ...
     def raise_all(self, items: Sequence[tuple[str, int, int, int]]) -> None: ...
     def blocked_until_all(self, keys: Sequence[str]) -> list[float]: ...
+    def spend_all_unless_blocked(
+        self, blocks: Sequence[str], items: Sequence[tuple[str, int, int, int, int]], now: float
+    ) -> tuple[list[float], int, list[int] | None]: ...
 
 
 class RedisWindows:
@@ -73,6 +76,49 @@ class RedisWindows:
     end
     return 0
     """
+    # A request's whole check in one round trip: the bans (KEYS[1..nb], epoch seconds)
+    # read first; while one holds (its end after ARGV[2], now) nothing is spent (-1);
+    # else the budgets (the other KEYS; amount, limit, ttl each in ARGV from 3 on) spent
+    # all or none as _SPEND_ALL does; a budget of amount 0 is never refused, only its count
+    # read (a Binance order weighs 0, and the exchange reports that window). Returns {status, the nb ban values, each budget's
+    # count afterwards}: what the exchange then reports need not be written when it is
+    # no higher than that count.
+    _SPEND_ALL_UNLESS_BLOCKED = """
+    local nb = tonumber(ARGV[1])
+    local now = tonumber(ARGV[2])
+    local out = {0}
+    local blocked = false
+    for i = 1, nb do
+        local until_at = redis.call('GET', KEYS[i]) or '0'
+        out[#out + 1] = until_at
+        if tonumber(until_at) > now then blocked = true end
+    end
+    local used = {}
+    for i = nb + 1, #KEYS do
+        used[#used + 1] = tonumber(redis.call('GET', KEYS[i]) or '0')
+    end
+    if blocked then
+        out[1] = -1
+    else
+        for j = 1, #used do
+            local base = 3 * j
+            local amount = tonumber(ARGV[base])
+            if amount > 0 and used[j] + amount > tonumber(ARGV[base + 1]) then
+                out[1] = j
+                break
+            end
+        end
+        if out[1] == 0 then
+            for j = 1, #used do
+                local base = 3 * j
+                used[j] = redis.call('INCRBY', KEYS[nb + j], ARGV[base])
+                redis.call('EXPIRE', KEYS[nb + j], ARGV[base + 2])
+            end
+        end
+    end
+    for j = 1, #used do out[#out + 1] = used[j] end
+    return out
+    """
     _RAISE = """
     local used = tonumber(redis.call('GET', KEYS[1]) or '0')
     if tonumber(ARGV[1]) > used then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
@@ -87,6 +133,7 @@ class RedisWindows:
         self._spend = self.redis.register_script(self._SPEND)
         self._raise = self.redis.register_script(self._RAISE)
         self._spend_all = self.redis.register_script(self._SPEND_ALL)
+        self._spend_unless = self.redis.register_script(self._SPEND_ALL_UNLESS_BLOCKED)
 
     def spend(self, key: str, window_start: int, amount: int, limit: int, ttl: int) -> bool:
         return bool(
@@ -126,6 +173,17 @@ class RedisWindows:
     def blocked_until_all(self, keys: Sequence[str]) -> list[float]:
         values = self.redis.mget([f"oneclick:block:{key}" for key in keys])
         return [float(value or 0) for value in values]
+
+    def spend_all_unless_blocked(
+        self, blocks: Sequence[str], items: Sequence[tuple[str, int, int, int, int]], now: float
+    ) -> tuple[list[float], int, list[int] | None]:
+        keys = [f"oneclick:block:{key}" for key in blocks]
+        keys += [f"oneclick:rl:{key}:{start}" for key, start, _, _, _ in items]
+        args: list[int | str] = [len(blocks), repr(now)]
+        args += [value for _, _, amount, limit, ttl in items for value in (amount, limit, ttl)]
+        reply = self._spend_unless(keys=keys, args=args)
+        status, nb = int(reply[0]), len(blocks)
+        return [float(v) for v in reply[1 : 1 + nb]], status, [int(v) for v in reply[1 + nb :]]
 
 
 class DatabaseWindows:
@@ -189,6 +247,18 @@ class DatabaseWindows:
             ).values_list("key", "used")
         )
         return [rows.get(f"block-ms:{key}", 0) / 1000 for key in keys]
+
+    def spend_all_unless_blocked(
+        self, blocks: Sequence[str], items: Sequence[tuple[str, int, int, int, int]], now: float
+    ) -> tuple[list[float], int, list[int] | None]:
+        # Two statements here (the embedded default has no Redis round trips to save);
+        # no counts: what the exchange reports is always written.
+        until = self.blocked_until_all(blocks)
+        if any(value > now for value in until):
+            return until, -1, None
+        spendable = [(index, item) for index, item in enumerate(items, start=1) if item[2] > 0]
+        refused = self.spend_all([item for _, item in spendable]) if spendable else 0
+        return until, spendable[refused - 1][0] if refused else 0, None
 
     @staticmethod
     def _ensure(key: str, window_start: int) -> None:
@@ -256,6 +326,55 @@ def try_spend_all(
     return starts[refused - 1] + budget.window - now, refused - 1
 
 
+@dataclass(frozen=True)
+class Spending:
+    """What ``try_spend_all_unless_blocked`` found and did."""
+
+    blocked: list[float]  # seconds left on each ban key asked about (0 when free)
+    wait: float  # seconds until the refused budget's window turns (0 when all spent)
+    refused: int  # index in costs of the first budget that did not fit; -1 when none
+    # Budget key -> (window start, units counted there after this spend), when the store
+    # says (Redis): an exchange's report no higher than that changes nothing.
+    counted: dict[str, tuple[int, int]]
+
+    @property
+    def spent(self) -> bool:
+        return self.refused < 0 and not any(self.blocked)
+
+
+def try_spend_all_unless_blocked(
+    blocks: Sequence[str], costs: Sequence[tuple[Budget, int]], *, now: float | None = None
+) -> Spending:
+    """``blocked_for_all(blocks)``, then, only if none of them holds, ``try_spend_all(costs)``:
+    one round trip to Redis for a request's whole check instead of two.
+
+    Nothing is spent while a ban holds or when a budget does not fit (all or none). A
+    cost of 0 is never refused (with Redis its window's count is read, for ``counted``).
+    """
+    now = time.time() if now is None else now
+    costs = [(budget, amount) for budget, amount in costs if amount >= 0]
+    starts = [_window_start(budget, now) for budget, _ in costs]
+    until, refused, counts = store.spend_all_unless_blocked(
+        blocks,
+        [
+            (budget.key, start, amount, budget.limit, budget.window * 2)
+            for (budget, amount), start in zip(costs, starts, strict=True)
+        ],
+        now,
+    )
+    blocked = [max(0.0, value - now) for value in until]
+    counted = {}
+    if counts is not None:
+        counted = {
+            budget.key: (start, used)
+            for (budget, _), start, used in zip(costs, starts, counts, strict=True)
+        }
+    if refused <= 0:  # spent (0), or a ban held (-1)
+        return Spending(blocked, 0.0, -1, counted)
+    budget, _ = costs[refused - 1]
+    return Spending(blocked, starts[refused - 1] + budget.window - now, refused - 1, counted)
+
+
 def spent(budget: Budget, *, now: float | None = None) -> int:
     """Units of ``budget`` spent (or seen spent by the exchange) in the current window."""
     now = time.time() if now is None else now
@@ -268,11 +387,30 @@ def observe_usage(budget: Budget, used: int, *, now: float | None = None) -> Non
     store.raise_to(budget.key, _window_start(budget, now), used, budget.window * 2)
 
 
-def observe_usages(observed: Sequence[tuple[Budget, int]], *, now: float | None = None) -> None:
-    """``observe_usage`` for several budgets at once (one round trip to Redis)."""
+def observe_usages(
+    observed: Sequence[tuple[Budget, int]],
+    *,
+    now: float | None = None,
+    counted: Mapping[str, tuple[int, int]] | None = None,
+) -> None:
+    """``observe_usage`` for several budgets at once (one round trip to Redis).
+
+    ``counted`` (``Spending.counted`` of this request's spend): a figure no higher than
+    what the store counted in the same window is not written. Counts only grow within
+    a window, so raising the count to it would change nothing; one round trip saved
+    per request when the exchange saw no traffic of ours we did not count.
+    """
+    now = time.time() if now is None else now
+    if counted:
+        observed = [
+            (budget, used)
+            for budget, used in observed
+            if budget.key not in counted
+            or counted[budget.key][0] != _window_start(budget, now)
+            or used > counted[budget.key][1]
+        ]
     if not observed:
         return
-    now = time.time() if now is None else now
     store.raise_all(
         [
             (budget.key, _window_start(budget, now), used, budget.window * 2)

@@ -74,6 +74,31 @@ def test_a_batch_places_one_order_per_bot_and_books_it_like_the_per_bot_path() -
         assert order.cost <= Decimal("0.4") * bot.allocation
 
 
+def test_a_booked_batch_ends_its_lease_and_settles_its_decisions_in_the_booking_write() -> None:
+    # Before: one more UPDATE of every placed order (the lease) and one more read of
+    # every placed bot's decision after the booking had already written both.
+    strategy = StrategyFactory(markets=["BTC/USDT"])
+    other = StrategyFactory(markets=["BTC/USDT"])
+    bots = [BotFactory(strategy=strategy) for _ in range(4)]
+    stray = BotFactory(strategy=other)  # a bot of another strategy in the batch: refused
+    signal = SignalFactory(strategy=strategy, market="BTC/USDT", fraction=Decimal("0.3"))
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = execute_batch(str(signal.pk), [str(b.pk) for b in [*bots, stray]])
+    assert outcomes == {"executed": 4, "ignored": 1}
+    own = [q["sql"] for q in captured.captured_queries if not OUTSIDE.search(q["sql"])]
+    assert not [sql for sql in own if sql.startswith('UPDATE "trading_order" SET "claimed_until"')]
+    assert not [
+        sql
+        for sql in own
+        if sql.startswith('SELECT "trading_decision"."bot_id", "trading_decision"."outcome"')
+    ]
+    assert not Order.objects.filter(claimed_until__isnull=False).exists()
+    assert Decision.objects.get(bot=stray).reason == "wrong_strategy"
+    assert set(Decision.objects.filter(bot__in=bots).values_list("outcome", flat=True)) == {
+        "executed"
+    }
+
+
 def test_a_batch_sizes_targets_like_the_per_bot_path_in_each_market_of_a_bot() -> None:
     # Fails before the batch passed the target's side, sleeves and what the bot holds
     # elsewhere: it sent a "target" side and sized each market against free cash only.

@@ -374,6 +374,32 @@ def test_an_order_weighs_nothing_but_still_counts_in_the_accounts_order_budget(
     assert emulator.request_count(path="/api/v3/order", method="POST") <= 2
 
 
+def test_an_order_request_checks_bans_and_budgets_in_one_round_trip(
+    emulator: BinanceEmulator, client: ccxt.binance, no_published_limits: None, monkeypatch
+) -> None:
+    # With Redis: bans and budgets in one script, and the exchange's counts (no higher
+    # than ours) not written back. Before, 4 round trips: MGET, spend, SCRIPT EXISTS, raise.
+    from trading import limits
+
+    calls: list[str] = []
+    for name in ("spend_all", "blocked_until_all", "raise_all", "spend_all_unless_blocked"):
+        real = getattr(limits.store, name)
+        monkeypatch.setattr(
+            limits.store, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k)
+        )
+    call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001, credential_id="c")
+    if isinstance(limits.store._wrapped, limits.RedisWindows):
+        assert calls == ["spend_all_unless_blocked"]
+    else:  # the embedded store reads the bans, spends and writes what the exchange counted
+        assert calls[0] == "spend_all_unless_blocked" and "raise_all" in calls
+    # A ban still stops the request before anything is spent or sent.
+    block(ip_key("binance"), seconds=30)
+    sent = emulator.request_count(path="/api/v3/order", method="POST")
+    with pytest.raises(RateLimited, match="slow down or banned"):
+        call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001, credential_id="c")
+    assert emulator.request_count(path="/api/v3/order", method="POST") == sent
+
+
 @pytest.mark.parametrize(
     ("exchange_id", "method", "args", "kwargs", "weight"),
     [

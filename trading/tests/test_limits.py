@@ -17,6 +17,7 @@ from trading.limits import (
     spent,
     try_spend,
     try_spend_all,
+    try_spend_all_unless_blocked,
 )
 
 
@@ -154,6 +155,48 @@ def test_concurrent_spenders_never_exceed_the_budget() -> None:
     for thread in threads:
         thread.join()
     assert sum(granted) == 50
+
+
+def test_a_ban_and_the_budgets_are_one_step_and_a_ban_spends_nothing(budget: Budget) -> None:
+    ban, pause = (f"ban:{uuid.uuid4().hex}" for _ in range(2))
+    orders = Budget(key=f"test:{uuid.uuid4().hex}", limit=2, window=10)
+    now = 1_000_041.0
+    spending = try_spend_all_unless_blocked([ban, pause], [(budget, 3), (orders, 1)], now=now)
+    assert spending.spent and spending.blocked == [0, 0] and spending.refused == -1
+    block(pause, seconds=5, now=now)
+    spending = try_spend_all_unless_blocked([ban, pause], [(budget, 3), (orders, 1)], now=now)
+    assert not spending.spent and spending.blocked == [0, pytest.approx(5)]
+    assert spent(budget, now=now) == 3 and spent(orders, now=now) == 1  # nothing taken
+    later = now + 6  # the pause is over, the 10 s window is not: 1 + 1 of 2
+    assert try_spend_all_unless_blocked([ban, pause], [(orders, 1)], now=later).spent
+    refused = try_spend_all_unless_blocked([ban, pause], [(budget, 1), (orders, 1)], now=later)
+    assert refused.refused == 1 and refused.wait == pytest.approx(3)
+    assert spent(budget, now=later) == 3  # all or none, as try_spend_all
+    assert try_spend_all_unless_blocked([ban], [], now=later).spent  # bans only
+    observe_usage(budget, 50, now=later)  # the exchange counted more than the limit
+    free = try_spend_all_unless_blocked([ban], [(budget, 0), (orders, 1)], now=later + 4)
+    assert free.spent  # a request that weighs 0 is not refused by the spent weight
+    assert spent(orders, now=later + 4) == 1 and spent(budget, now=later) == 50
+
+
+def test_an_exchange_figure_no_higher_than_our_count_is_not_written_but_a_higher_one_is(
+    budget: Budget, monkeypatch
+) -> None:
+    now = 1_000_041.0
+    spending = try_spend_all_unless_blocked([], [(budget, 4)], now=now)
+    writes: list[object] = []
+    raise_all = limits.store.raise_all
+    monkeypatch.setattr(
+        limits.store, "raise_all", lambda items: writes.append(items) or raise_all(items)
+    )
+    observe_usages([(budget, 4)], now=now, counted=spending.counted)
+    if spending.counted:  # Redis says what it counted: nothing to write
+        assert writes == []
+    observe_usages([(budget, 7)], now=now, counted=spending.counted)  # traffic we missed
+    assert spent(budget, now=now) == 7 and len(writes) == (1 if spending.counted else 2)
+    # The same figure in the next window is not compared with this one's count.
+    observe_usages([(budget, 2)], now=now + 60, counted=spending.counted)
+    assert spent(budget, now=now + 60) == 2
 
 
 def test_the_store_follows_the_setup(settings) -> None:
