@@ -135,7 +135,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fills", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument(
+        "--server-side-binding",
+        action="store_true",
+        help="PostgreSQL: psycopg's server-side parameters, queries prepared from their"
+        " first run (OPTIONS server_side_binding, prepare_threshold=1); an experiment,"
+        " not the application's setting",
+    )
     args = parser.parse_args()
+    if args.server_side_binding:
+        connection.settings_dict["OPTIONS"].update(server_side_binding=True, prepare_threshold=1)
 
     from django.conf import settings
 

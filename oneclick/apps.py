@@ -13,6 +13,7 @@ class OneClickConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: these modules load models, which needs the app registry ready.
+        from oneclick import pg_timestamps
         from oneclick.queue_config import queue_config_problems
         from strategies import hooks
         from vault.clients import public_client
@@ -20,6 +21,9 @@ class OneClickConfig(AppConfig):
 
         # Strategies reads market data through vault's door without importing vault.
         hooks.provide_public_client(public_client)
+
+        # PostgreSQL timestamps parsed in C rather than in Python (oneclick/pg_timestamps.py).
+        pg_timestamps.connect()
 
         # Commands that open secrets check the vault keys before they start.
         checks.register(vault_keys_system_check)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -79,14 +79,16 @@ def in_blocks(lines: Iterable[str], size: int = 250) -> Iterator[bytes]:
         yield "".join(block).encode()
 
 
-def _keyset_chunks(fills: QuerySet[Fill], chunk_size: int) -> Iterator[tuple[Any, ...]]:
+def _keyset_chunks(
+    fills: QuerySet[Fill], chunk_size: int, fields: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
     """The fills newest first, ``chunk_size`` rows per query, each resuming after the last.
 
     Each chunk is a short range read off the (…, taken_at, id) index, so the first
     rows leave at once. One server-side cursor over the whole sorted query made
     PostgreSQL plan for all of it and sort before the first row.
     """
-    ordered = fills.order_by("-taken_at", "-id").values_list("taken_at", "id", *FIELDS[1:])
+    ordered = fills.order_by("-taken_at", "-id").values_list("taken_at", "id", *fields[1:])
     chunk = ordered
     while True:
         rows = list(chunk[:chunk_size])
@@ -103,24 +105,30 @@ def _newest_first(key: tuple[Any, ...]) -> tuple[Any, Any]:
 
 
 def fill_rows(
-    fills: QuerySet[Fill], *, accounts: Sequence[UUID] = (), chunk_size: int = 1000
+    fills: QuerySet[Fill],
+    *,
+    accounts: Sequence[UUID] = (),
+    chunk_size: int = 1000,
+    bot_names: Mapping[UUID, str] | None = None,
 ) -> Iterator[str]:
     """The CSV lines of ``fills``, newest first, whatever order the queryset had.
 
     With several ``accounts`` (credential ids) each is read off its own index range
     and the streams are merged: one range over all of them would be sorted again for
-    every chunk.
+    every chunk. ``bot_names`` (every fill's bot's name by id, if the caller has them)
+    saves joining each row's bot.
     """
     writer = csv.writer(_Line())
     yield writer.writerow(COLUMNS)
+    fields = FIELDS if bot_names is None else (*FIELDS[:-1], "bot_id")
     if len(accounts) > 1:
         rows: Iterator[tuple[Any, ...]] = heapq.merge(
-            *(_keyset_chunks(fills.filter(credential_id=a), chunk_size) for a in accounts),
+            *(_keyset_chunks(fills.filter(credential_id=a), chunk_size, fields) for a in accounts),
             key=_newest_first,
             reverse=True,
         )
     else:
-        rows = _keyset_chunks(fills, chunk_size)
+        rows = _keyset_chunks(fills, chunk_size, fields)
     for (
         taken_at,
         _pk,
@@ -151,6 +159,6 @@ def fill_rows(
                 text_cell(fee_ccy),
                 text_cell(ex_id or client_id),
                 text_cell(trade),
-                text_cell(bot),
+                text_cell(bot if bot_names is None else bot_names[bot]),
             ]
         )

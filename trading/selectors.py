@@ -618,13 +618,18 @@ def accounts_of(user: User) -> list[UUID]:
     return list(ExchangeCredential.objects.filter(owner=user).values_list("pk", flat=True))
 
 
-def history_fills(user: User, f: HistoryFilter) -> QuerySet[Fill]:
+def history_fills(
+    user: User, f: HistoryFilter, *, accounts: list[UUID] | None = None
+) -> QuerySet[Fill]:
     """The user's fills newest first; filtered through the order they belong to.
 
     Selected by the user's accounts (a bot trades on its owner's key only), so the
     (credential, taken_at) index gives the newest rows without sorting the history.
+    ``accounts``: ``accounts_of(user)`` if the caller has read it already.
     """
-    qs = Fill.objects.filter(credential_id__in=accounts_of(user)).select_related("order__bot")
+    if accounts is None:
+        accounts = accounts_of(user)
+    qs = Fill.objects.filter(credential_id__in=accounts).select_related("order__bot")
     if f.bot:
         # Fill.bot (a copy of the order's) has its own (bot, taken_at, id) index:
         # one bot's deep page no longer walks the whole account checking orders.

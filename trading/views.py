@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,7 +32,6 @@ from trading.rows import (
     render_rows,
 )
 from trading.selectors import (
-    accounts_of,
     bot_equity_series,
     bot_of,
     bot_page_of,
@@ -188,6 +188,12 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
+def _accounts(bots: list[Bot]) -> list[UUID]:
+    """The exchange accounts the bots trade on: those of all the user's orders and fills
+    (a bot trades on its owner's key only, and never changes key), without asking."""
+    return sorted({b.credential_id for b in bots})
+
+
 @login_required
 def history(request: AuthenticatedHttpRequest) -> HttpResponse:
     bots = list(
@@ -201,13 +207,11 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
         rows: list[Any]
         rows, more, totals = [], False, None  # say what is wrong rather than show everything
     elif kind == "orders":
-        # The bots' keys are the user's accounts (a bot trades on its owner's key only).
-        accounts = {b.credential_id for b in bots}
-        orders = history_orders(request.user, criteria, accounts)
+        orders = history_orders(request.user, criteria, _accounts(bots))
         rows, more = page_of(orders, number, HISTORY_PAGE_SIZE)
         totals = None
     else:
-        fills = history_fills(request.user, criteria)
+        fills = history_fills(request.user, criteria, accounts=_accounts(bots))
         rows, more = page_of(fills, number, HISTORY_PAGE_SIZE)
         # Summing a whole history costs a scan: only when asked (a tax year, say).
         totals = history_fill_totals(fills) if rows and request.GET.get("totals") else None
@@ -247,14 +251,19 @@ def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     )
     form = HistoryFilterForm(request.GET or None, bots=bots)
     criteria = form.to_filter()
-    fills = history_fills(request.user, criteria)
+    accounts = _accounts(bots)
+    fills = history_fills(request.user, criteria, accounts=accounts)
     if form.is_bound and not form.is_valid():
         fills = fills.none()
-    # One bot's fills are one index range already; the whole history is one per account.
-    accounts = [] if criteria.bot else accounts_of(request.user)
-    response = StreamingHttpResponse(
-        in_blocks(fill_rows(fills, accounts=accounts)), content_type="text/csv; charset=utf-8"
+    # The bot column from the bots read for the form (every fill's bot is one of
+    # them: a bot trades on its owner's key only) rather than joined per row.
+    rows = fill_rows(
+        fills,
+        # One bot's fills are one index range already; the whole history is one per account.
+        accounts=[] if criteria.bot else accounts,
+        bot_names={b.pk: b.name for b in bots},
     )
+    response = StreamingHttpResponse(in_blocks(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="oneclick-fills-{stamp}.csv"'
     return response

@@ -23,6 +23,7 @@ from trading.models import ActivityIncident, Balance, Bot, Decision, EquitySnaps
 from trading.schedules import ensure_schedules
 from trading.snapshots import slot_of, snapshots_take
 from trading.tests.factories import BotFactory, FillFactory, OrderFactory
+from vault.tests.factories import CredentialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -477,10 +478,25 @@ class TestHistory:
         for _ in range(bots):
             make_history(BotFactory(owner=user), 3)
         verified_client.get("/bots/history/")
-        with django_assert_max_num_queries(12):
+        # Session, user, the session's 2FA device; the bots (the filter's choices,
+        # whose keys are the accounts to read); one page of rows.
+        with django_assert_max_num_queries(5):
             verified_client.get("/bots/history/")
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(5):
             verified_client.get("/bots/history/?kind=orders")
+
+    @pytest.mark.parametrize("bots", [1, 20])
+    def test_the_export_reads_the_same_number_of_queries_for_1_or_20_bots_of_a_key(
+        self, verified_client: Client, user, bots, django_assert_max_num_queries
+    ) -> None:
+        credential = CredentialFactory(owner=user)
+        for _ in range(bots):
+            make_history(BotFactory(owner=user, credential=credential), 3)
+        # Session, user, the session's 2FA device; the bots (the filter's choices, the
+        # accounts and the bot column); the fills, one chunk (one per account).
+        with django_assert_max_num_queries(5):
+            rows = parse_csv(verified_client.get("/bots/history/fills.csv"))
+        assert len(rows) == 1 + 3 * bots
 
 
 class TestBotPage:
