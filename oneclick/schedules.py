@@ -87,7 +87,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(
         "trading: refresh balances",
         "trading.tasks.refresh_balances",
-        15,
+        1,
         "reads the balances of accounts that traded, were never read or were read over "
         "BALANCE_MAX_AGE_SECONDS ago (not after every order)",
     ),

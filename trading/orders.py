@@ -28,14 +28,14 @@ from typing import Any, cast
 import ccxt
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
 from trading import decisions
 from trading.events import push_to_user
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
-from trading.models import Balance, Bot, Decision, Order, Position
+from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.sync import (
     amount_of,
     report_to_strategy,
@@ -613,10 +613,13 @@ def accounts_due_balances(*, now: dt.datetime | None = None) -> QuerySet[Exchang
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.BALANCE_MAX_AGE_SECONDS)
     synced = Balance.objects.filter(credential=OuterRef("pk")).order_by("synced_at")
+    # Run every minute: a probe of the (credential, taken_at) index per account, not a
+    # maximum over every fill of every account.
+    traded_since = Fill.objects.filter(credential=OuterRef("pk"), taken_at__gt=OuterRef("synced"))
     return (
         ExchangeCredential.objects.filter(status=ExchangeCredential.Status.ACTIVE)
-        .annotate(last_fill=Max("fills__taken_at"), synced=Subquery(synced.values("synced_at")[:1]))
-        .filter(Q(synced__isnull=True) | Q(last_fill__gt=F("synced")) | Q(synced__lt=stale))
+        .annotate(synced=Subquery(synced.values("synced_at")[:1]))
+        .filter(Q(synced__isnull=True) | Q(synced__lt=stale) | Exists(traded_since))
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django_q.tasks import async_task
 
 from trading.execution import execute
@@ -95,12 +97,24 @@ def refresh_account(credential_id: str) -> str:
     return "read"
 
 
+# Held by the scheduled balances read while it runs (at most a task's lifetime).
+BALANCES_READ_LOCK = "trading:balances-read"
+
+
 def refresh_balances() -> int:
+    """Scheduled every minute, so a trade shows in the balances within about a minute.
+    A run over many accounts may outlast the minute: the next one then skips rather
+    than read the same accounts (and spend the exchange's weight) twice."""
+    if not cache.add(BALANCES_READ_LOCK, "running", settings.Q_CLUSTER["timeout"]):
+        return 0
     done = 0
-    for credential in accounts_due_balances():
-        try:
-            refresh_account_balances(credential)
-            done += 1
-        except Exception:  # one account's outage never stops the others'
-            logger.warning("Balances of account %s not refreshed", credential.pk, exc_info=True)
+    try:
+        for credential in accounts_due_balances():
+            try:
+                refresh_account_balances(credential)
+                done += 1
+            except Exception:  # one account's outage never stops the others'
+                logger.warning("Balances of account %s not refreshed", credential.pk, exc_info=True)
+    finally:
+        cache.delete(BALANCES_READ_LOCK)
     return done

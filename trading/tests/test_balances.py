@@ -90,3 +90,29 @@ def test_an_early_balance_read_the_exchange_refuses_is_left_to_the_schedule(capl
     assert not Balance.objects.exists()
     assert "not read yet" in caplog.text
     assert refresh_balances() == 1  # the schedule reads it
+
+
+def test_the_balances_read_runs_every_minute_so_a_trade_shows_within_about_a_minute() -> None:
+    # The dashboard's balances lagged a trade by up to 15 minutes (new-user walk).
+    from oneclick.schedules import PERIODIC
+
+    (entry,) = [p for p in PERIODIC if p.func == "trading.tasks.refresh_balances"]
+    assert entry.minutes == 1
+
+
+def test_a_balances_read_still_running_makes_the_next_one_skip() -> None:
+    # Every minute, a run over many accounts may outlast the period: two runs at once
+    # would read (and spend the exchange's weight on) the same accounts twice.
+    from django.core.cache import cache
+
+    from trading.tasks import BALANCES_READ_LOCK
+
+    BotFactory()
+    assert cache.add(BALANCES_READ_LOCK, "another run", 60)
+    try:
+        assert refresh_balances() == 0
+        assert not Balance.objects.exists()
+    finally:
+        cache.delete(BALANCES_READ_LOCK)
+    assert refresh_balances() == 1
+    assert cache.get(BALANCES_READ_LOCK) is None  # released after the run
