@@ -612,7 +612,8 @@ def accounts_due_balances(*, now: dt.datetime | None = None) -> QuerySet[Exchang
     owner may trade by hand). A scheduled refresh reads only these (weight 20 each)."""
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.BALANCE_MAX_AGE_SECONDS)
-    synced = Balance.objects.filter(credential=OuterRef("pk")).order_by("synced_at")
+    # The last read; a row it could not update (an odd figure) keeps its older time.
+    synced = Balance.objects.filter(credential=OuterRef("pk")).order_by("-synced_at")
     # Run every minute: a probe of the (credential, taken_at) index per account, not a
     # maximum over every fill of every account.
     traded_since = Fill.objects.filter(credential=OuterRef("pk"), taken_at__gt=OuterRef("synced"))
@@ -628,6 +629,7 @@ def refresh_balances(credential: Any) -> None:
     client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="balances")
     api = with_limits(client, credential.exchange_id, credential.pk)
     store_balances(credential.pk, api("fetch_balance"))
+    push_to_user(credential.owner_id, "balances", {"account": str(credential.pk)})
 
 
 def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:

@@ -165,6 +165,8 @@ def store_balances(credential_id: UUID, balance: dict[str, Any]) -> None:
             currency=currency,
             defaults={**figures, "synced_at": now},
         )
+    # The reply is the whole account: an asset it no longer lists is no longer held.
+    Balance.objects.filter(credential_id=credential_id).exclude(currency__in=list(balance)).delete()
 
 
 def _event(fill: Fill) -> FillEvent:

@@ -116,3 +116,32 @@ def test_a_balances_read_still_running_makes_the_next_one_skip() -> None:
         cache.delete(BALANCES_READ_LOCK)
     assert refresh_balances() == 1
     assert cache.get(BALANCES_READ_LOCK) is None  # released after the run
+
+
+def test_a_read_drops_assets_the_account_no_longer_holds_and_is_not_due_again(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    # A sold-out asset missing from the reply kept its old row: the page showed it, and its
+    # old read time made the account look traded-since-read at every (now minutely) run.
+    from trading import orders
+
+    bot = BotFactory()
+    replies = iter(
+        [
+            {"USDT": {"free": 5, "used": 0, "total": 5}, "ETH": {"free": 1, "used": 0, "total": 1}},
+            {"USDT": {"free": 9, "used": 0, "total": 9}},
+        ]
+    )
+    monkeypatch.setattr(orders, "with_limits", lambda *a, **k: lambda *call: next(replies))
+    pushed: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        orders, "push_to_user", lambda user, event, data: pushed.append((user, event))
+    )
+    orders.refresh_balances(bot.credential)
+    orders.refresh_balances(bot.credential)
+    assert {b.currency: b.total for b in Balance.objects.filter(credential=bot.credential)} == {
+        "USDT": Decimal(9)
+    }
+    assert bot.credential not in orders.accounts_due_balances()
+    # Each read updates the owner's open pages (the dashboard's balances box).
+    assert pushed == [(bot.owner_id, "balances")] * 2

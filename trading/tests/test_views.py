@@ -352,3 +352,12 @@ def test_the_new_bot_page_says_why_no_key_can_be_chosen(verified_client: Client,
     assert "A bot needs an active exchange key" in page
     assert 'href="/keys/"' in page and 'href="/keys/link/"' in page
     assert "Start the bot" not in page
+
+
+def test_a_dashboard_with_a_key_and_no_bot_yet_listens_for_its_balances(
+    verified_client: Client, user
+) -> None:
+    # A first balances read lands a moment after linking: the page updates itself.
+    CredentialFactory(owner=user)
+    page = verified_client.get("/dashboard/").content.decode()
+    assert "js/live.js" in page
