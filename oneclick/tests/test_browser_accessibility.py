@@ -53,25 +53,35 @@ def _in_memory_channel_layer(settings) -> None:
     channel_layers.backends.clear()
 
 
-def _context(
-    browser: Browser,
-    live_server: Any,
-    width: int,
-    height: int,
-    session: str | None,
-    *,
-    bypass_csp: bool = False,
-) -> BrowserContext:
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, timezone_id=ZONE, bypass_csp=bypass_csp
-    )
-    # The zone cookie app.js would set: without it the first page reloads itself once.
-    cookies: list[Any] = [{"name": "tz", "value": ZONE.replace("/", "%2F"), "url": live_server.url}]
-    if session:
-        cookies.append({"name": "sessionid", "value": session, "url": live_server.url})
-    context.add_cookies(cookies)
-    context.set_default_timeout(10_000)
-    return context
+@pytest.fixture
+def new_page(browser: Browser, live_server: Any) -> Iterator[Any]:
+    """Opens pages at a size, signed in with `session` or not; closes them all at the end.
+
+    Closing in teardown (before pytest-django restores the settings) keeps a failed
+    test's page from fetching anything from the live server afterwards.
+    """
+    contexts: list[BrowserContext] = []
+
+    def open_page(
+        width: int, height: int, session: str | None, *, bypass_csp: bool = False
+    ) -> Page:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id=ZONE, bypass_csp=bypass_csp
+        )
+        contexts.append(context)
+        # The zone cookie app.js would set: without it the first page reloads itself once.
+        cookies: list[Any] = [
+            {"name": "tz", "value": ZONE.replace("/", "%2F"), "url": live_server.url}
+        ]
+        if session:
+            cookies.append({"name": "sessionid", "value": session, "url": live_server.url})
+        context.add_cookies(cookies)
+        context.set_default_timeout(10_000)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 def _axe_findings(page: Page, name: str) -> list[str]:
@@ -136,7 +146,7 @@ PUBLIC_PAGES = {
 
 
 def test_the_main_pages_have_no_serious_accessibility_violations(
-    browser: Browser, live_server, verified_client: Client, user
+    new_page: Any, live_server, verified_client: Client, user
 ) -> None:
     sessions = {
         "signed in": (verified_client.cookies["sessionid"].value, _signed_in_pages(user)),
@@ -148,26 +158,23 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
         sessions.items(), SIZES.items()
     ):
         # add_script_tag inlines axe, which the site's CSP (rightly) refuses.
-        context = _context(browser, live_server, width, height, session, bypass_csp=True)
-        page = context.new_page()
+        page = new_page(width, height, session, bypass_csp=True)
         for short, path in pages.items():
             page.goto(live_server.url + path)
             page.wait_for_load_state("networkidle")
             findings += _axe_findings(page, f"{short} ({who}, {size})")
             page.screenshot(path=ARTEFACTS / f"{short}-{size}.png", full_page=True)
-        context.close()
+        page.context.close()
     assert findings == [], "\n".join(findings)
 
 
 @pytest.fixture
-def phone_dashboard(browser: Browser, live_server, verified_client: Client, user) -> Iterator[Page]:
+def phone_dashboard(new_page: Any, live_server, verified_client: Client, user) -> Page:
     seed_account(user, bots=2, days=3)
-    context = _context(browser, live_server, 390, 844, verified_client.cookies["sessionid"].value)
-    page = context.new_page()
+    page: Page = new_page(390, 844, verified_client.cookies["sessionid"].value)
     page.goto(live_server.url + "/dashboard/")
     page.wait_for_load_state("networkidle")
-    yield page
-    context.close()
+    return page
 
 
 def _focused(page: Page) -> dict[str, Any]:
@@ -212,11 +219,10 @@ def _invisible(seen: list[dict[str, Any]]) -> list[str]:
 
 
 def test_the_keyboard_reaches_the_nav_links_with_a_visible_focus(
-    browser: Browser, live_server, verified_client: Client, user
+    new_page: Any, live_server, verified_client: Client, user
 ) -> None:
     seed_account(user, bots=2, days=3)
-    context = _context(browser, live_server, 1280, 800, verified_client.cookies["sessionid"].value)
-    page = context.new_page()
+    page = new_page(1280, 800, verified_client.cookies["sessionid"].value)
     page.goto(live_server.url + "/dashboard/")
     page.wait_for_load_state("networkidle")
     seen = _tab_until(page, lambda f: f["href"] == "/strategies/")
@@ -227,7 +233,6 @@ def test_the_keyboard_reaches_the_nav_links_with_a_visible_focus(
         page.keyboard.press("Tab")
         seen.append(_focused(page))
     assert _invisible(seen) == []
-    context.close()
 
 
 def test_the_phone_menu_opens_and_closes_with_the_keyboard(phone_dashboard: Page) -> None:
@@ -245,11 +250,10 @@ def test_the_phone_menu_opens_and_closes_with_the_keyboard(phone_dashboard: Page
 
 
 def test_the_new_bot_form_works_with_the_keyboard_only(
-    browser: Browser, live_server, verified_client: Client, user
+    new_page: Any, live_server, verified_client: Client, user
 ) -> None:
     seed_account(user, bots=1, days=3)  # a paper key and the "Trend follower" strategy
-    context = _context(browser, live_server, 1280, 800, verified_client.cookies["sessionid"].value)
-    page = context.new_page()
+    page = new_page(1280, 800, verified_client.cookies["sessionid"].value)
     page.goto(live_server.url + "/bots/new/")
     page.wait_for_load_state("networkidle")
     seen = _tab_until(page, lambda f: f["id"] == "id_name")
@@ -265,4 +269,3 @@ def test_the_new_bot_form_works_with_the_keyboard_only(
     page.wait_for_url(re.compile(r"/bots/[0-9a-f-]{36}/$"))
     bot = Bot.objects.get(owner=user, name="Keyboard bot")
     assert len(bot.markets) == 1
-    context.close()
