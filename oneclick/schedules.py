@@ -12,8 +12,10 @@ read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from django_q.models import Schedule
 
 
@@ -108,16 +110,22 @@ def periodic_of(app: str) -> list[Periodic]:
 
 def ensure_periodic(app: str) -> None:
     """Create or update the fixed schedules of ``app`` (idempotent, by name)."""
+    now = timezone.now()
     for entry in periodic_of(app):
-        Schedule.objects.update_or_create(
+        minutes = entry.period()
+        row, _ = Schedule.objects.update_or_create(
             name=entry.name,
             defaults={
                 "func": entry.func,
                 "schedule_type": Schedule.MINUTES,
-                "minutes": entry.period(),
+                "minutes": minutes,
                 "repeats": -1,
             },
         )
+        # A period shortened by an upgrade applies now, not after the old period's wait.
+        soonest = now + timedelta(minutes=minutes)
+        if row.next_run is not None and row.next_run > soonest:
+            Schedule.objects.filter(pk=row.pk).update(next_run=now)
 
 
 def _minutes(minutes: int) -> str:

@@ -68,3 +68,26 @@ def test_running_the_registration_again_updates_rather_than_copies():
 def test_a_period_setting_overrides_the_listed_one():
     strategies_schedules()
     assert Schedule.objects.get(name="strategies: refit learned models").minutes == 5
+
+
+@pytest.mark.django_db
+def test_a_shortened_period_takes_effect_at_once_not_after_the_old_one():
+    # The balances read went from 15 minutes to 1: an upgraded install kept waiting
+    # for the next run the old period had set.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    trading_schedules()
+    row = Schedule.objects.get(name="trading: refresh balances")
+    later = timezone.now() + timedelta(minutes=15)
+    Schedule.objects.filter(pk=row.pk).update(minutes=15, next_run=later)
+    trading_schedules()
+    row.refresh_from_db()
+    assert row.minutes == 1
+    assert row.next_run <= timezone.now() + timedelta(minutes=1)
+    # An unchanged period keeps its time.
+    Schedule.objects.filter(pk=row.pk).update(next_run=later - timedelta(minutes=14, seconds=30))
+    trading_schedules()
+    row.refresh_from_db()
+    assert row.next_run == later - timedelta(minutes=14, seconds=30)
