@@ -224,7 +224,7 @@ def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decima
         )  # fmt: skip
         record_event(
             user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, meta=meta,
-            bot=str(bot.pk), allocation=str(allocation),
+            bot=str(bot.pk), allocation=format(allocation, "f"),
         )  # fmt: skip
     bot.refresh_from_db()
 
