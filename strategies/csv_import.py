@@ -49,6 +49,9 @@ MARKET = re.compile(r"^(?=.{3,30}$)[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")
 # A zip member is read whole: one larger than this is refused before it is unpacked
 # (a month of Binance's 1-second candles unpacks to about 250 MB).
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
+# What one zip (with the zips inside it) may unpack to in all: members are held in
+# memory until checked, so many members each under the limit must not add up unbounded.
+MAX_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024
 # A zip of monthly zips is two levels; deeper is not a kline dump (or is a zip quine).
 MAX_ZIP_DEPTH = 3
 # Compression methods Python's zipfile unpacks: stored, deflate, bzip2, lzma.
@@ -235,7 +238,25 @@ def _constant(content: bytes) -> Callable[[], bytes]:
     return lambda: content
 
 
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+@dataclass
+class _Unpacked:
+    """Bytes unpacked so far from one zip and the zips inside it."""
+
+    where: str
+    total: int = 0
+
+    def charge(self, size: int) -> None:
+        self.total += size
+        if self.total > MAX_UNPACKED_BYTES:
+            raise CandleImportError(
+                [f"{self.where}: unpacks to more than {MAX_UNPACKED_BYTES} bytes in all; "
+                 "import it in parts"]
+            )  # fmt: skip
+
+
+def _member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, unpacked: _Unpacked
+) -> bytes:
     """A member's bytes; CandleImportError naming it when it cannot or must not be read."""
     if info.flag_bits & 0x1:
         raise CandleImportError([f"{label}: encrypted; unpack it with its password first"])
@@ -249,13 +270,17 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> byte
         raise CandleImportError(
             [f"{label}: unpacks to {info.file_size} bytes, larger than {MAX_MEMBER_BYTES}"]
         )
+    unpacked.charge(info.file_size)  # declared sizes bound what zipfile unpacks
     try:
         return archive.read(info)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         raise CandleImportError([f"{label}: damaged ({exc})"]) from None
 
 
-def _zip_sources(data: Callable[[], bytes], where: str, depth: int = 1) -> list[Source]:
+def _zip_sources(
+    data: Callable[[], bytes], where: str, depth: int = 1, unpacked: _Unpacked | None = None
+) -> list[Source]:
+    unpacked = unpacked or _Unpacked(where)
     if depth > MAX_ZIP_DEPTH:
         raise CandleImportError(
             [f"{where}: zips nested more than {MAX_ZIP_DEPTH} deep; unpack the outer ones"]
@@ -263,7 +288,7 @@ def _zip_sources(data: Callable[[], bytes], where: str, depth: int = 1) -> list[
     with zipfile.ZipFile(io.BytesIO(data())) as archive:
         infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
         contents = {
-            i.filename: _member(archive, i, f"{where}:{i.filename}")
+            i.filename: _member(archive, i, f"{where}:{i.filename}", unpacked)
             for i in infos
             if i.filename.lower().endswith((".csv", ".zip"))
         }
@@ -271,7 +296,7 @@ def _zip_sources(data: Callable[[], bytes], where: str, depth: int = 1) -> list[
     for name, content in contents.items():
         label = f"{where}:{name}"
         if name.lower().endswith(".zip"):
-            sources += _zip_sources(_constant(content), label, depth + 1)
+            sources += _zip_sources(_constant(content), label, depth + 1, unpacked)
         else:
             sources.append(Source(Path(name).name, label, _constant(content)))
     return sources

@@ -170,14 +170,6 @@ def backtest_request(
         longest = int(getattr(settings, "STRATEGY_BACKTEST_MAX_DAYS", 5 * 366))
         if not 1 <= days <= longest:
             raise BacktestRefused(f"A backtest covers 1 to {longest} days.")
-    if (
-        requested_by is not None
-        and Backtest.objects.filter(
-            requested_by=requested_by,
-            status__in=[Backtest.Status.QUEUED, Backtest.Status.RUNNING],
-        ).exists()
-    ):
-        raise BacktestRefused("Your previous backtest is still running; wait for it first.")
     if span is not None:
         start, end = span
     else:
@@ -187,6 +179,15 @@ def backtest_request(
             strategy.timeframe
         )
     with transaction.atomic():
+        if requested_by is not None:
+            # The user's row is the lock: two requests at once cannot both find no
+            # unfinished backtest and both queue one.
+            User.objects.select_for_update().filter(pk=requested_by.pk).exists()
+            if Backtest.objects.filter(
+                requested_by=requested_by,
+                status__in=[Backtest.Status.QUEUED, Backtest.Status.RUNNING],
+            ).exists():
+                raise BacktestRefused("Your previous backtest is still running; wait for it first.")
         backtest = Backtest.objects.create(
             strategy=strategy,
             requested_by=requested_by,

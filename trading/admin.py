@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,14 +12,18 @@ from accounts.models import SecurityEvent, User
 from accounts.notifications import notify_user
 from oneclick.admin_site import UndeletableAdmin
 from trading.models import ActivityIncident, Bot, Decision, Fill, Order
-from trading.services import bot_pause
+from trading.services import BotRefused, bot_pause
 
 
-def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
-    count = 0
+def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> list[Bot]:
+    """The bots this call paused: one paused or stopped meanwhile (another staff
+    member's confirmation, its owner) is not counted, and its owner not told again."""
+    paused = []
     for bot in bots.exclude(status__in=[Bot.Status.STOPPED, Bot.Status.PAUSED]):
-        bot_pause(meta=None, bot=bot, reason=why)
-        count += 1
+        with contextlib.suppress(BotRefused):  # stopped since it was listed
+            if bot_pause(meta=None, bot=bot, reason=why):
+                paused.append(bot)
+    count = len(paused)
     record_event(
         # The admin lets only signed-in staff this far.
         user=request.user if isinstance(request.user, User) else None,
@@ -26,14 +32,14 @@ def _pause(request: HttpRequest, bots: QuerySet[Bot], why: str) -> int:
         why=why,
         bots=count,
     )
-    return count
+    return paused
 
 
 @admin.action(description="Pause the selected bots")
 def pause_bots(
     modeladmin: admin.ModelAdmin[Bot], request: HttpRequest, queryset: QuerySet[Bot]
 ) -> None:
-    count = _pause(request, queryset, "Paused by OneClick staff")
+    count = len(_pause(request, queryset, "Paused by OneClick staff"))
     modeladmin.message_user(request, f"Paused {count} bot(s).", messages.SUCCESS)
 
 
@@ -61,9 +67,10 @@ def pause_exchange(
                 "opts": modeladmin.model._meta,
             },
         )
-    owners = list(User.objects.filter(pk__in=bots.values("owner")).distinct())
     names = ", ".join(exchanges)
-    count = _pause(request, bots, f"Paused by OneClick staff: incident on {names}")
+    paused = _pause(request, bots, f"Paused by OneClick staff: incident on {names}")
+    count = len(paused)
+    owners = list(User.objects.filter(pk__in={b.owner_id for b in paused}))
     for owner in owners:
         notify_user(
             user=owner,
@@ -93,7 +100,7 @@ class BotAdmin(UndeletableAdmin):
     readonly_fields = [
         "owner", "credential", "strategy", "name", "quote_currency", "allocation", "status",
         "status_reason", "cash", "realised_pnl", "unrealised_pnl", "fees_paid", "equity",
-        "peak_equity", "max_drawdown", "marked_at", "created_at",
+        "peak_equity", "max_drawdown", "marked_at", "created_at", "unvalued_fees",
     ]  # fmt: skip
 
 

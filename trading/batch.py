@@ -62,7 +62,7 @@ from django_q.conf import Conf
 from strategies.models import Signal
 from strategies.signing import verify_signal
 from strategies.sizing import MarketRules, Refusal, size_order
-from trading import decisions, market_cache
+from trading import decisions, fees, market_cache
 from trading.events import push_many
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.execution import check, client_order_id, market_refusal, setup_failed
@@ -81,7 +81,14 @@ from trading.orders import (
 )
 from trading.pnl import Book, FillEvent, apply_fill, mark_to_market, unrealised_pnl
 from trading.published_limits import refresh_published_limits
-from trading.sync import fill_of, fill_report, ticker_price, update_book
+from trading.sync import (
+    fill_of,
+    fill_report,
+    stored_unvalued_fees,
+    ticker_price,
+    unvalued_fees_of,
+    update_book,
+)
 from vault.models import CredentialUse
 from vault.services import clients_for
 
@@ -91,7 +98,7 @@ Outcome = Decision.Outcome
 Api = Callable[..., Any]
 BOOK_FIELDS = [
     "cash", "realised_pnl", "unrealised_pnl", "fees_paid", "equity", "peak_equity",
-    "max_drawdown", "marked_at",
+    "max_drawdown", "marked_at", "unvalued_fees",
 ]  # fmt: skip
 OWN_ORDER_FIELDS = [
     f.attname for f in Order._meta.concrete_fields if f.attname not in ("bot_id", "decision_id")
@@ -552,8 +559,26 @@ def _update_rows(model: type[models.Model], rows: list[Any], fields: list[str]) 
 def _event(order: Order, fill: Fill) -> FillEvent:
     return FillEvent(
         market=order.market, side=order.side, amount=fill.amount, price=fill.price,
-        fee=fill.fee, fee_currency=fill.fee_currency,
+        fee=fill.fee, fee_currency=fill.fee_currency, fee_value=fill.fee_value,
     )  # fmt: skip
+
+
+def _fee_prices(
+    clean: list[tuple[Order, dict[str, Any]]], plans: dict[str, _Plan]
+) -> dict[str, dict[str, Decimal]]:
+    """Per exchange, the prices of third-currency fees in these replies (``trading.fees``),
+    asked before the booking transaction opens: no request while rows are locked."""
+    pairs: dict[str, set[str]] = defaultdict(set)
+    for order, reply in clean:
+        currencies = {
+            str((t.get("fee") or {}).get("currency") or "")
+            for t in reply_trades(reply)
+            if isinstance(t, dict) and isinstance(t.get("fee"), dict)
+        }
+        pairs[plans[str(order.bot_id)].account.exchange_id] |= fees.fee_pairs(
+            order.market, currencies
+        )
+    return {exchange: fees.fee_prices(exchange, wanted) for exchange, wanted in pairs.items()}
 
 
 def _book(
@@ -567,6 +592,7 @@ def _book(
     Returns the orders written (those still ours: unknown, under our lease).
     """
     now = timezone.now()
+    prices_of_fees = _fee_prices(clean, plans)
     with transaction.atomic():
         mine = set(
             Order.objects.select_for_update()
@@ -596,7 +622,10 @@ def _book(
                 setattr(order, name, value)
             order.settled, order.reserved, order.next_attempt_at = True, Decimal(0), None
             order.claimed_until, order.updated_at = None, now
-            fills += [(order, fill_of(order, trade)) for trade in reply_trades(reply)]
+            new = [fill_of(order, trade) for trade in reply_trades(reply)]
+            exchange_id = plans[str(order.bot_id)].account.exchange_id
+            fees.value_fees(order, new, prices_of_fees.get(exchange_id, {}))
+            fills += [(order, fill) for fill in new]
         # A bot's book goes on from its stored state when the new fills come after every
         # booked one (the average-cost method depends on order); otherwise it is replayed.
         first_new: dict[Any, dt.datetime] = {}
@@ -660,6 +689,7 @@ def _update_books(
         book = Book(
             cash=bot.cash, realised_pnl=bot.realised_pnl, fees_paid=bot.fees_paid,
             peak_equity=max(bot.peak_equity, bot.allocation), max_drawdown=bot.max_drawdown,
+            unvalued_fees=unvalued_fees_of(bot),
         )  # fmt: skip
         for stored_row in positions[bot.pk]:
             book.position(stored_row.market).amount = stored_row.amount
@@ -683,6 +713,7 @@ def _update_books(
                 row.amount, row.avg_entry = booked.amount, booked.avg_entry
                 changed.append(row)
         bot.cash, bot.realised_pnl, bot.fees_paid = book.cash, book.realised_pnl, book.fees_paid
+        bot.unvalued_fees = stored_unvalued_fees(book)
         bot.unrealised_pnl = unrealised_pnl(book, marks)
         bot.equity = book.cash + sum((p.amount * marks[m] for m, p in held.items()), Decimal(0))
         bot.peak_equity, bot.max_drawdown, bot.marked_at = book.peak_equity, book.max_drawdown, now

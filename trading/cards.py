@@ -32,7 +32,7 @@ def card_state(bot: Bot) -> tuple[Any, ...]:
     return (
         bot.pk, bot.name, bot.status, bot.status_reason, bot.updated_at, bot.markets,
         bot.quote_currency, bot.equity, bot.cash, bot.allocation, bot.realised_pnl,
-        bot.unrealised_pnl, bot.fees_paid, strategy.name,
+        bot.unrealised_pnl, bot.fees_paid, bot.unvalued_fees, strategy.name,
         credential.pk, credential.label, credential.status, credential.exchange_id,
         [(p.market, p.amount) for p in getattr(bot, "held", [])],
         decision and (decision.pk, decision.outcome, decision.created_at,

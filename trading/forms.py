@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -27,8 +29,36 @@ ALLOCATION_ERRORS = {
 }
 
 
+class AllocationField(forms.DecimalField):
+    """An amount of money as people type it, read in plain notation, one message per mistake.
+
+    "1E3" is 1000 (not ``Decimal("1E+3")``, which would be stored and logged so), and
+    an amount wrong in two ways ("1e-400": below 1 and 400 decimals) gets the first
+    message only, not "at least 1" and "too large" at once.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        number = super().to_python(value)
+        exponent = number.as_tuple().exponent if isinstance(number, Decimal) else 0
+        if isinstance(number, Decimal) and isinstance(exponent, int) and exponent > 0:
+            with contextlib.suppress(InvalidOperation):  # more digits than Decimal holds
+                number = number.quantize(Decimal(1))
+        return number
+
+    def run_validators(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        for validator in self.validators:
+            try:
+                validator(value)
+            except ValidationError as error:  # the first one is the one shown, in our words
+                if hasattr(error, "code") and error.code in self.error_messages:
+                    error.message = self.error_messages[error.code]
+                raise
+
+
 def allocation_field(**kwargs: Any) -> forms.DecimalField:
-    return forms.DecimalField(
+    return AllocationField(
         min_value=Decimal("1"),
         max_digits=20,
         decimal_places=2,

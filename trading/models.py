@@ -91,6 +91,9 @@ class Bot(models.Model):
     realised_pnl = money_field(default=Decimal(0))
     unrealised_pnl = money_field(default=Decimal(0))
     fees_paid = money_field(default=Decimal(0))
+    # Fees in a third currency (BNB …) no price was found for, {currency: "amount"}:
+    # left out of fees_paid and the result, and the pages say so.
+    unvalued_fees = models.JSONField(default=dict, blank=True)
     equity = money_field(default=Decimal(0))
     peak_equity = money_field(default=Decimal(0))
     max_drawdown = models.DecimalField(max_digits=10, decimal_places=8, default=Decimal(0))
@@ -282,6 +285,9 @@ class Fill(models.Model):
     price = money_field()
     fee = money_field(default=Decimal(0))
     fee_currency = models.CharField(max_length=20, blank=True)
+    # A fee in a third currency valued in the order's quote currency when the fill was
+    # stored (``trading.fees``); null for base/quote fees and when no price was found.
+    fee_value = money_field(null=True, blank=True)
     taken_at = models.DateTimeField()
     # Applied to the bot's stored book (``trading.sync.update_book``): books are
     # updated from new fills only, never replayed from all of them per sync.

@@ -286,6 +286,12 @@ def after_send_error(order: Order, api: Any, exc: Exception) -> None:
         )  # fmt: skip
     elif isinstance(exc, (ccxt.DDoSProtection, *KEY_FAILURES)):  # DDoS here: a key rejection
         _key_failed(order, exc)
+    elif is_duplicate_order(exc):
+        # Our client order id is already taken on the account: an earlier request of
+        # this order got through. In doubt, looked up by that id, never rejected.
+        logger.warning("Order %s refused as a duplicate: looked up", order.pk)
+        _change(order, None, error="the exchange already has this order: looked up")
+        _look_up(order, api)
     elif isinstance(exc, DEFINITE_REJECTIONS):
         _rejected(order, exc)
     else:
@@ -293,6 +299,12 @@ def after_send_error(order: Order, api: Any, exc: Exception) -> None:
         logger.warning("Order %s status unknown after %s", order.pk, type(exc).__name__)
         _change(order, None, error=f"{type(exc).__name__}: status unknown")
         _look_up(order, api)
+
+
+def is_duplicate_order(exc: Exception) -> bool:
+    """Binance -2010 "Duplicate order sent." (ccxt: InvalidOrder), the paper exchange's
+    DuplicateOrder: an order with our client order id exists, not a refusal."""
+    return isinstance(exc, ccxt.InvalidOrder) and "duplicate order" in str(exc).lower()
 
 
 def reply_figures(reply: Any) -> dict[str, Any]:

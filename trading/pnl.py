@@ -4,6 +4,9 @@ Pure functions on Decimals: no database, no exchange, so every figure can be
 checked by hand. Average-cost method: buying raises the average entry price,
 selling realises ``(price - average entry) * amount`` and leaves the average as
 it is. Fees are kept apart from realised PnL and valued in the quote currency.
+A fee in a third currency (BNB on Binance: neither base nor quote) counts as
+its ``fee_value``, the quote-currency value found when it was booked
+(``trading.fees``); without one it is kept in its own currency, apart.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class FillEvent:
     price: Decimal  # quote per base unit
     fee: Decimal = ZERO
     fee_currency: str = ""
+    fee_value: Decimal | None = None  # a third-currency fee in the quote currency, if priced
 
     @property
     def base(self) -> str:
@@ -48,6 +52,8 @@ class Book:
     fees_paid: Decimal = ZERO
     peak_equity: Decimal = ZERO
     max_drawdown: Decimal = ZERO  # a fraction of the peak, 0..1
+    # Third-currency fees no price was found for: not in cash, fees_paid or the result.
+    unvalued_fees: dict[str, Decimal] = field(default_factory=dict)
 
     def position(self, market: str) -> Position:
         return self.positions.setdefault(market, Position())
@@ -62,7 +68,16 @@ def apply_fill(book: Book, fill: FillEvent) -> None:
     position = book.position(fill.market)
     notional = fill.amount * fill.price
     fee_in_base = fill.fee if fill.fee_currency == fill.base else ZERO
-    fee_in_quote = fill.fee if fill.fee_currency == fill.quote else fee_in_base * fill.price
+    # What the fee takes from the bot's cash: a quote fee, or a valued third-currency one
+    # (the bot's cost even though the exchange took it from another balance).
+    fee_paid_as_cash = fill.fee if fill.fee_currency == fill.quote else ZERO
+    if fill.fee and fill.fee_currency not in ("", fill.base, fill.quote):
+        if fill.fee_value is None:
+            held = book.unvalued_fees.get(fill.fee_currency, ZERO)
+            book.unvalued_fees[fill.fee_currency] = held + fill.fee
+        else:
+            fee_paid_as_cash = fill.fee_value
+    fee_in_quote = fee_paid_as_cash + fee_in_base * fill.price
     book.fees_paid += fee_in_quote
     if fill.side == "buy":
         received = fill.amount - fee_in_base
@@ -73,7 +88,7 @@ def apply_fill(book: Book, fill: FillEvent) -> None:
             (position.avg_entry * position.amount + notional) / total if total else ZERO
         )
         position.amount = total
-        book.cash -= notional + (fill.fee if fill.fee_currency == fill.quote else ZERO)
+        book.cash -= notional + fee_paid_as_cash
     elif fill.side == "sell":
         if fill.amount > position.amount:
             raise OversoldError(

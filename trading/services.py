@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -172,30 +173,58 @@ def _join_current_position(bot: Bot) -> None:
 
 
 def _set_status(
-    bot: Bot, status: str, reason: str, *, meta: RequestMeta | None, kind: SecurityEvent.Kind
-) -> None:
-    Bot.objects.filter(pk=bot.pk).update(
-        status=status, status_reason=reason, updated_at=timezone.now()
-    )
+    bot: Bot,
+    status: str,
+    reason: str,
+    *,
+    meta: RequestMeta | None,
+    kind: SecurityEvent.Kind,
+    expected: Iterable[str] | None = None,
+) -> bool:
+    """Compare-and-set: change the status only from one of ``expected`` (any when None).
+
+    A decision taken on a stale copy (two tabs, staff's incident switch while the
+    owner stops the bot) never overwrites a newer status. False when nothing changed.
+    """
+    rows = Bot.objects.filter(pk=bot.pk)
+    if expected is not None:
+        rows = rows.filter(status__in=list(expected))
+    if not rows.update(status=status, status_reason=reason, updated_at=timezone.now()):
+        bot.refresh_from_db(fields=["status", "status_reason"])
+        return False
     bot.status, bot.status_reason = status, reason
     record_event(user=bot.owner, kind=kind, meta=meta, bot=str(bot.pk))
     push_to_user(bot.owner_id, "bot", {"bot": str(bot.pk), "status": status})
+    return True
 
 
-def bot_pause(*, meta: RequestMeta | None, bot: Bot, reason: str = "Paused by you") -> None:
-    """No new orders from now on; open orders and positions stay."""
+def bot_pause(*, meta: RequestMeta | None, bot: Bot, reason: str = "Paused by you") -> bool:
+    """No new orders from now on; open orders and positions stay.
+
+    True when this call paused it (False: it was already paused). Raises BotRefused
+    when the bot is stopped, also when it was stopped after ``bot`` was read."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be paused.")
-    _set_status(bot, Bot.Status.PAUSED, reason, meta=meta, kind=SecurityEvent.Kind.BOT_PAUSED)
+    running = [Bot.Status.ACTIVE, Bot.Status.ERROR]
+    kind = SecurityEvent.Kind.BOT_PAUSED
+    if _set_status(bot, Bot.Status.PAUSED, reason, meta=meta, kind=kind, expected=running):
+        return True
+    if bot.status == Bot.Status.STOPPED:
+        raise BotRefused("A stopped bot cannot be paused.")
+    return False
 
 
 def bot_resume(*, meta: RequestMeta | None, bot: Bot) -> None:
-    """The caller has checked a fresh one-time code."""
+    """The caller has checked a fresh one-time code. Raises BotRefused when the bot is
+    stopped (also when it was stopped after ``bot`` was read) or its key is not active."""
     if bot.status == Bot.Status.STOPPED:
         raise BotRefused("A stopped bot cannot be resumed; create a new one.")
     if bot.credential.status != ExchangeCredential.Status.ACTIVE:
         raise BotRefused("The bot's exchange key is not active. Re-enable or replace it first.")
-    _set_status(bot, Bot.Status.ACTIVE, "", meta=meta, kind=SecurityEvent.Kind.BOT_RESUMED)
+    not_stopped = [Bot.Status.ACTIVE, Bot.Status.PAUSED, Bot.Status.ERROR]
+    kind = SecurityEvent.Kind.BOT_RESUMED
+    if not _set_status(bot, Bot.Status.ACTIVE, "", meta=meta, kind=kind, expected=not_stopped):
+        raise BotRefused("A stopped bot cannot be resumed; create a new one.")
 
 
 def _in_use(bot: Bot) -> Decimal:
@@ -224,7 +253,7 @@ def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decima
         )  # fmt: skip
         record_event(
             user=bot.owner, kind=SecurityEvent.Kind.BOT_ALLOCATION_CHANGED, meta=meta,
-            bot=str(bot.pk), allocation=str(allocation),
+            bot=str(bot.pk), allocation=format(allocation, "f"),
         )  # fmt: skip
     bot.refresh_from_db()
 

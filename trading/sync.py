@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from strategies.feedback import record_fills
+from trading import fees
 from trading.decisions import decide
 from trading.exchange_calls import MalformedReply
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
@@ -119,13 +120,17 @@ def store_fills(order: Order, trades: list[dict[str, Any]]) -> list[Fill]:
     order's stored fills then fall short of its filled amount, so it is not
     settled and is synced again until the exchange answers sanely.
     """
-    created = []
+    created, readable = [], []
     for trade in trades:
         try:
-            fill = fill_of(order, trade)
+            readable.append(fill_of(order, trade))
         except ValueError as exc:
             logger.warning("Skipping a malformed trade of order %s: %s", order.pk, exc)
-            continue
+    pairs = fees.fee_pairs(order.market, {f.fee_currency for f in readable if f.fee})
+    if pairs:
+        exchange_id = order.credential.exchange_id
+        fees.value_fees(order, readable, fees.fee_prices(exchange_id, pairs))
+    for fill in readable:
         try:
             with transaction.atomic():
                 fill.save()
@@ -177,7 +182,17 @@ def _event(fill: Fill) -> FillEvent:
         price=fill.price,
         fee=fill.fee,
         fee_currency=fill.fee_currency,
+        fee_value=fill.fee_value,
     )
+
+
+def unvalued_fees_of(bot: Bot) -> dict[str, Decimal]:
+    return {currency: Decimal(amount) for currency, amount in (bot.unvalued_fees or {}).items()}
+
+
+def stored_unvalued_fees(book: Book) -> dict[str, str]:
+    """As the JSON column holds them: plain decimal strings, no float rounding."""
+    return {c: format(amount, "f") for c, amount in sorted(book.unvalued_fees.items()) if amount}
 
 
 def _stored_book(bot: Bot, positions: list[Position]) -> Book:
@@ -188,6 +203,7 @@ def _stored_book(bot: Bot, positions: list[Position]) -> Book:
         fees_paid=bot.fees_paid,
         peak_equity=max(bot.peak_equity, bot.allocation),
         max_drawdown=bot.max_drawdown,
+        unvalued_fees=unvalued_fees_of(bot),
     )
     for position in positions:
         book.position(position.market).amount = position.amount
@@ -266,6 +282,7 @@ def _store_book(
         realised_pnl=book.realised_pnl,
         unrealised_pnl=unrealised_pnl(book, marks),
         fees_paid=book.fees_paid,
+        unvalued_fees=stored_unvalued_fees(book),
         equity=book.cash + sum((p.amount * marks[m] for m, p in held.items()), Decimal(0)),
         peak_equity=book.peak_equity,
         max_drawdown=book.max_drawdown,

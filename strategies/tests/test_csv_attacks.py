@@ -184,3 +184,21 @@ def test_a_link_back_to_the_folder_is_not_followed_forever(tmp_path: Path) -> No
     (folder / "loop.csv").symlink_to(folder, target_is_directory=True)
     call_command("import_candles", str(folder))
     assert Candle.objects.count() == 2
+
+
+def test_a_zip_of_many_members_each_under_the_limit_is_refused_past_a_total(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # Failed before: each member was checked alone, and every one was unpacked into
+    # memory at once (a zip of a hundred 500 MB members of zeros is a few MB).
+    monkeypatch.setattr(csv_import, "MAX_MEMBER_BYTES", 1_000)
+    monkeypatch.setattr(csv_import, "MAX_UNPACKED_BYTES", 2_500, raising=False)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for month in range(1, 4):
+            archive.writestr(f"BTCUSDT-4h-2024-0{month}.csv", b"0" * 900)
+    path = tmp_path / "BTCUSDT-4h-2024.zip"
+    with zipfile.ZipFile(path, "w") as archive:  # the total counts through nested zips too
+        archive.writestr("inner.zip", inner.getvalue())
+    message = refused(path)
+    assert "in all" in message and "2500" in message

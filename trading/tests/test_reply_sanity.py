@@ -143,10 +143,15 @@ def test_a_market_the_exchange_lists_as_not_trading_gets_no_order(
     market_cache.forget("binance")  # markets an earlier test left in the shared cache
     emulator.tamper("/api/v3/exchangeInfo", _market_halted, method="GET", times=5)
     signal = SignalFactory(strategy=binance_bot.strategy)
-    if path == "batch":
-        execute_batch(str(signal.pk), [str(binance_bot.pk)])
-    else:
-        execute(binance_bot.pk, signal.pk)
+    try:
+        if path == "batch":
+            execute_batch(str(signal.pk), [str(binance_bot.pk)])
+        else:
+            execute(binance_bot.pk, signal.pk)
+    finally:
+        # The halted markets are not left in the shared cache: every later test in the
+        # process found BTC/USDT halted and placed no order.
+        market_cache.forget("binance")
     decision = binance_bot.decisions.get()
     assert (decision.outcome, decision.reason) == ("ignored", "market_closed"), decision.message
     assert emulator.request_count(path=ORDER, method="POST") == 0
