@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import ccxt
 import pytest
@@ -382,13 +383,18 @@ def test_an_order_request_checks_bans_and_budgets_in_one_round_trip(
     from trading import limits
 
     calls: list[str] = []
+
+    def recording(name: str, real: Any) -> Any:
+        def call_and_record(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return call_and_record
+
     for name in ("spend_all", "blocked_until_all", "raise_all", "spend_all_unless_blocked"):
-        real = getattr(limits.store, name)
-        monkeypatch.setattr(
-            limits.store, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k)
-        )
+        monkeypatch.setattr(limits.store, name, recording(name, getattr(limits.store, name)))
     call(client, "binance", "create_order", SYMBOL, "market", "buy", 0.001, credential_id="c")
-    if isinstance(limits.store._wrapped, limits.RedisWindows):
+    if isinstance(getattr(limits.store, "_wrapped", None), limits.RedisWindows):
         assert calls == ["spend_all_unless_blocked"]
     else:  # the embedded store reads the bans, spends and writes what the exchange counted
         assert calls[0] == "spend_all_unless_blocked" and "raise_all" in calls

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -186,9 +187,12 @@ def test_an_exchange_figure_no_higher_than_our_count_is_not_written_but_a_higher
     spending = try_spend_all_unless_blocked([], [(budget, 4)], now=now)
     writes: list[object] = []
     raise_all = limits.store.raise_all
-    monkeypatch.setattr(
-        limits.store, "raise_all", lambda items: writes.append(items) or raise_all(items)
-    )
+
+    def recording(items: Any) -> Any:
+        writes.append(items)
+        return raise_all(items)
+
+    monkeypatch.setattr(limits.store, "raise_all", recording)
     observe_usages([(budget, 4)], now=now, counted=spending.counted)
     if spending.counted:  # Redis says what it counted: nothing to write
         assert writes == []

@@ -41,6 +41,7 @@ def test_the_incident_switch_confirmed_twice_pauses_and_emails_once(
     # Two staff confirm at once: both read the same running bots before either pauses.
     # Simulated by the other confirmation pausing every bot right after ours read them.
     bots = [BotFactory(), BotFactory()]
+
     def other_staff_first(*, meta, bot, reason):
         Bot.objects.filter(pk=bot.pk).update(status="paused", status_reason="other")
         return bot_pause(meta=meta, bot=bot, reason=reason)
