@@ -45,6 +45,7 @@ class IncomingMessage:
     chat_id: int
     username: str
     text: str
+    private: bool = True  # a one-to-one chat with the bot (not a group or channel)
 
 
 def _text(value: object, *, limit: int, what: str) -> str:
@@ -77,4 +78,5 @@ def parse_message(data: object) -> IncomingMessage | None:
         chat_id=chat_id,
         username=_text(chat.get("username"), limit=MAX_USERNAME, what="the username"),
         text=_text(message.get("text"), limit=MAX_TEXT, what="the text"),
+        private=chat.get("type") == "private",
     )

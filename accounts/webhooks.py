@@ -39,13 +39,20 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
     # Anything but "/start <token>" is acknowledged and ignored, so Telegram does not retry.
     if message is None or not message.text.startswith("/start "):
         return JsonResponse({"ok": True})
-    token = message.text.removeprefix("/start ").strip()
-    user = telegram_link_complete(token=token, chat_id=message.chat_id, username=message.username)
-    reply = (
-        "Linked: OneClick alerts will arrive here."
-        if user
-        else "This link has expired or was already used. Make a new one on the OneClick settings page."
-    )
+    if not message.private:
+        # Alerts about someone's money go to them alone: the token is left unused.
+        reply = "Open the link in a private chat with this bot: alerts are sent only to you."
+    else:
+        token = message.text.removeprefix("/start ").strip()
+        user = telegram_link_complete(
+            token=token, chat_id=message.chat_id, username=message.username
+        )
+        reply = (
+            "Linked: OneClick alerts will arrive here."
+            if user
+            else "This link has expired or was already used. Make a new one on the OneClick "
+            "settings page."
+        )
     try:
         send_message(message.chat_id, reply)
     except TelegramDisabled:

@@ -26,14 +26,19 @@ def start_link(client: Client) -> str:
 
 
 def webhook(
-    client: Client, text: str, *, secret: str = "webhook-secret-for-tests", chat: int = 777
+    client: Client,
+    text: str,
+    *,
+    secret: str = "webhook-secret-for-tests",
+    chat: int = 777,
+    chat_type: str = "private",
 ):
     update = {
         "update_id": 1,
         "message": {
             "message_id": 1,
             "date": 0,
-            "chat": {"id": chat, "type": "private", "username": "alice"},
+            "chat": {"id": chat, "type": chat_type, "username": "alice"},
             "from": {"id": chat, "is_bot": False, "first_name": "Alice"},
             "text": text,
         },
@@ -64,6 +69,19 @@ def test_the_token_works_once(verified_client: Client, user, fake_telegram: Fake
     webhook(Client(), f"/start {token}", chat=2)
     assert TelegramLink.objects.get(user=user).chat_id == 1
     assert "expired or was already used" in fake_telegram.sent[-1]["text"]
+
+
+@pytest.mark.parametrize("chat_type", ["group", "supergroup", "channel"])
+def test_a_link_sent_from_a_group_links_nothing_and_still_works_in_private(
+    verified_client: Client, user, fake_telegram: FakeTelegram, chat_type: str
+) -> None:
+    # Alerts about someone's money must reach only them, not everyone in a group.
+    token = start_link(verified_client)
+    webhook(Client(), f"/start {token}", chat=-100, chat_type=chat_type)
+    assert not TelegramLink.objects.exists()
+    assert "private chat" in fake_telegram.sent[-1]["text"]
+    webhook(Client(), f"/start {token}", chat=777)
+    assert TelegramLink.objects.get(user=user).chat_id == 777
 
 
 def test_an_expired_token_links_nothing(verified_client: Client, user, fake_telegram) -> None:
