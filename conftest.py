@@ -29,15 +29,25 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    """Throttle counters and rate limits must not leak between tests.
+# A test that reaches the database (and so the database cache) asks for one of these.
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
 
-    A database cache lives in the test database and is rolled back with it;
-    Redis (the production setup, a database of its own in CI) is emptied.
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request: pytest.FixtureRequest) -> None:
+    """Throttle counters, rate limits, bans and halted markets must not leak between tests.
+
+    Emptied before every test, the database cache too: a transactional test (the
+    exchange emulator's, the browser's) commits its entries and the flush after it
+    leaves the cache table alone, so login counters and recorded bans reached later
+    tests (429s at sign-in, orders deferred by another test's ban).
     """
     if not isinstance(caches["default"], DatabaseCache):
         caches["default"].clear()
+    elif request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("django_db_setup")
+        with request.getfixturevalue("django_db_blocker").unblock():
+            caches["default"].clear()
     # The pages' per-process copies (rendered rows and cards, the account curve) too.
     from trading.rows import clear_local
 

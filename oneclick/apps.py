@@ -17,7 +17,7 @@ class OneClickConfig(AppConfig):
         from oneclick.queue_config import queue_config_problems
         from strategies import hooks
         from vault.clients import public_client
-        from vault.selftest import vault_keys_system_check
+        from vault.selftest import vault_keys_system_check  # as above: loads models
 
         # Strategies reads market data through vault's door without importing vault.
         hooks.provide_public_client(public_client)

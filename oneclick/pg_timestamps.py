@@ -50,6 +50,7 @@ def use_iso_timestamps(sender: object, connection: BaseDatabaseWrapper, **kwargs
     """On each new PostgreSQL connection (``connection_created``)."""
     if connection.vendor != "postgresql":
         return
+    # Imported only on PostgreSQL: psycopg is not needed on the embedded setup.
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     if is_psycopg3:
