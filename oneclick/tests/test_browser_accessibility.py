@@ -8,10 +8,8 @@ dashboard and the new-bot form with the Tab key only.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,8 @@ from accounts.tests.conftest import (  # noqa: F401 - the fixtures
     verified_client,
 )
 from accounts.tests.test_browser_signup_flow import browser  # noqa: F401 - the fixture
-from strategies.tests.factories import START, BacktestFactory, rows_from_closes, store_rows
 from trading.models import Bot
-from trading.tests.page_data import seed_account
+from trading.tests.page_data import seed_account, seed_backtest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -103,21 +100,7 @@ def _axe_findings(page: Page, name: str) -> list[str]:
 def _signed_in_pages(user: Any) -> dict[str, str]:
     bots = seed_account(user)
     strategy = bots[0].strategy
-    closes = [42000 + 3000 * math.sin(i / 15) + 40 * i for i in range(180)]
-    store_rows(rows_from_closes(closes), exchange_id=strategy.exchange_id, market="SOL/USDT")
-    backtest = BacktestFactory(
-        strategy=strategy,
-        market="SOL/USDT",
-        trade_log=[
-            [
-                int((START + i * timedelta(hours=4)).timestamp() * 1000),
-                side,
-                f"{closes[i]:.2f}",
-                "0.1",
-            ]
-            for i, side in [(10, "buy"), (40, "sell"), (75, "buy"), (120, "sell")]
-        ],
-    )
+    backtest = seed_backtest(strategy, [(10, "buy"), (40, "sell"), (75, "buy"), (120, "sell")])
     return {
         "dashboard": "/dashboard/",
         "bot": f"/bots/{bots[0].pk}/",

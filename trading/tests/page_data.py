@@ -5,6 +5,7 @@ Prices are a seeded random walk, so every run draws the same pictures.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,8 +13,15 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import User
-from strategies.models import Candle, Signal, Strategy
-from strategies.tests.factories import SignalFactory, StrategyFactory
+from strategies.models import Backtest, Candle, Signal, Strategy
+from strategies.tests.factories import (
+    START,
+    BacktestFactory,
+    SignalFactory,
+    StrategyFactory,
+    rows_from_closes,
+    store_rows,
+)
 from trading.models import Balance, Bot, Decision, EquitySnapshot, Fill, Order, Position
 from trading.snapshots import slot_of
 from trading.tests.factories import BotFactory
@@ -164,3 +172,23 @@ def _fill(
         order=order, credential=bot.credential, trade_id=f"{bot.pk.hex[:6]}-{n}", amount=qty,
         price=price, fee=fee, fee_currency="USDT", taken_at=when,
     )  # fmt: skip
+
+
+def seed_backtest(strategy: Strategy, trades: list[tuple[int, str]]) -> Backtest:
+    """A finished backtest on SOL/USDT (a market no seeded bot trades, so its candles stay
+    off the bot pages' charts) with ``trades`` as (candle index, side) in its log."""
+    closes = [42000 + 3000 * math.sin(i / 15) + 40 * i for i in range(180)]
+    store_rows(rows_from_closes(closes), exchange_id=strategy.exchange_id, market="SOL/USDT")
+    return BacktestFactory(
+        strategy=strategy,
+        market="SOL/USDT",
+        trade_log=[
+            [
+                int((START + i * timedelta(hours=4)).timestamp() * 1000),
+                side,
+                f"{closes[i]:.2f}",
+                "0.1",
+            ]
+            for i, side in trades
+        ],
+    )

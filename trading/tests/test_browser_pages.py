@@ -7,8 +7,6 @@ the phone's screen and on a table that scrolls sideways in its box (columns hidd
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
 from itertools import product
 from pathlib import Path
 
@@ -18,8 +16,7 @@ from playwright.sync_api import Browser, FloatRect
 
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_browser_signup_flow import browser  # noqa: F401 - the fixture
-from strategies.tests.factories import START, BacktestFactory, rows_from_closes, store_rows
-from trading.tests.page_data import seed_account
+from trading.tests.page_data import seed_account, seed_backtest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,23 +34,8 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
     order = bots[0].orders.order_by("-created_at").first()
     assert order is not None
     strategy = bots[0].strategy
-    closes = [42000 + 3000 * math.sin(i / 15) + 40 * i for i in range(180)]
-    # A market no bot here trades: these candles stay off the bot pages' price charts.
-    store_rows(rows_from_closes(closes), exchange_id=strategy.exchange_id, market="SOL/USDT")
     trades = [(10, "buy"), (40, "sell"), (75, "buy"), (120, "sell"), (150, "buy")]
-    backtest = BacktestFactory(
-        strategy=strategy,
-        market="SOL/USDT",
-        trade_log=[
-            [
-                int((START + i * timedelta(hours=4)).timestamp() * 1000),
-                side,
-                f"{closes[i]:.2f}",
-                "0.1",
-            ]
-            for i, side in trades
-        ],
-    )
+    backtest = seed_backtest(strategy, trades)
     pages = {
         "dashboard": "/dashboard/",
         "bot": f"/bots/{bots[0].pk}/",
