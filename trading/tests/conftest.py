@@ -33,9 +33,24 @@ def emulator(binance_emulator: BinanceEmulator, settings) -> BinanceEmulator:
     return binance_emulator
 
 
+def emulator_bot(emulator: BinanceEmulator, **fields: object) -> Bot:
+    """A running bot on its own emulator key (and so its own owner)."""
+    key = emulator.add_key()
+    credential = CredentialFactory(exchange_id="binance", api_key=key.api_key, secret=key.secret)
+    return BotFactory(owner=credential.owner, credential=credential, **fields)
+
+
 @pytest.fixture
 def binance_bot(emulator: BinanceEmulator) -> Bot:
     """A running bot with 1,000 USDT on its own emulator key."""
-    key = emulator.add_key()
-    credential = CredentialFactory(exchange_id="binance", api_key=key.api_key, secret=key.secret)
-    return BotFactory(owner=credential.owner, credential=credential, allocation=Decimal("1000"))
+    return emulator_bot(emulator, allocation=Decimal("1000"))
+
+
+@pytest.fixture
+def binance_bots(emulator: BinanceEmulator) -> list[Bot]:
+    """Three running bots of one strategy, each on its own emulator key: a batch."""
+    bots = [emulator_bot(emulator) for _ in range(3)]
+    Bot.objects.filter(pk__in=[b.pk for b in bots]).update(strategy=bots[0].strategy)
+    for bot in bots:
+        bot.refresh_from_db()
+    return bots

@@ -17,8 +17,6 @@ from testing.binance_emulator import BinanceEmulator
 from trading.execution import execute
 from trading.models import Bot, Fill, Order
 from trading.sweeper import sweep
-from trading.tests.factories import BotFactory
-from vault.tests.factories import CredentialFactory
 
 ORDER = "/api/v3/order"
 TRADES = "/api/v3/myTrades"
@@ -180,19 +178,12 @@ def test_an_order_whose_every_lookup_is_unreadable_is_escalated_not_sent_again(
     ids=["filled is NaN", "fill price Infinity"],
 )
 def test_an_odd_reply_in_a_batch_is_looked_up_and_the_other_bots_book_theirs(
-    emulator: BinanceEmulator, rewrite
+    emulator: BinanceEmulator, binance_bots: list[Bot], rewrite
 ) -> None:
     from trading.fanout import execute_batch
 
-    bots = []
-    for _ in range(3):
-        key = emulator.add_key()
-        credential = CredentialFactory(
-            exchange_id="binance", api_key=key.api_key, secret=key.secret
-        )
-        bots.append(BotFactory(owner=credential.owner, credential=credential))
+    bots = binance_bots
     strategy = bots[0].strategy
-    Bot.objects.filter(pk__in=[b.pk for b in bots]).update(strategy=strategy)
     signal = SignalFactory(strategy=strategy)
     emulator.tamper(ORDER, rewrite, method="POST")
     outcome = execute_batch(str(signal.pk), [str(b.pk) for b in bots])

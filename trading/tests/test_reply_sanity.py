@@ -17,9 +17,7 @@ from trading.execution import execute
 from trading.fanout import execute_batch
 from trading.models import Bot, Order
 from trading.sweeper import sweep
-from trading.tests.factories import BotFactory
 from trading.tests.test_odd_replies import ORDER, TRADES, _drop, _set
-from vault.tests.factories import CredentialFactory
 
 
 def _settled_once(emulator: BinanceEmulator) -> Order:
@@ -70,16 +68,9 @@ def test_a_binance_full_reply_is_booked_from_its_fills_without_reading_the_order
 
 
 def test_a_batch_of_binance_bots_is_booked_from_the_full_replies_without_read_backs(
-    emulator: BinanceEmulator,
+    emulator: BinanceEmulator, binance_bots: list[Bot]
 ) -> None:
-    bots = []
-    for _ in range(3):
-        key = emulator.add_key()
-        credential = CredentialFactory(
-            exchange_id="binance", api_key=key.api_key, secret=key.secret
-        )
-        bots.append(BotFactory(owner=credential.owner, credential=credential))
-    Bot.objects.filter(pk__in=[b.pk for b in bots]).update(strategy=bots[0].strategy)
+    bots = binance_bots
     signal = SignalFactory(strategy=bots[0].strategy)
     execute_batch(str(signal.pk), [str(b.pk) for b in bots])
     assert emulator.request_count(path=ORDER, method="POST") == 3
