@@ -32,6 +32,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
+from strategies.models import Signal
+from strategies.signing import is_fresh
 from trading import decisions
 from trading.events import push_to_user
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
@@ -229,6 +231,17 @@ def _send(order: Order, api: Any) -> bool:
             order, "bot_inactive", "The bot was paused or stopped before the order was sent."
         )
         return False
+    if order.decision_id and not _signal_fresh(order):
+        # Held back (our budget, a ban, a worker gone before sending, a lookup that
+        # found no trace) past the signal's age: never traded at hours-old size and
+        # price, whoever picks it up.
+        message = "The signal expired before the order could be sent; nothing was traded."
+        if _change(
+            order, [Status.PENDING], status=Status.REJECTED, error=message, settled=True,
+            reserved=Decimal(0), next_attempt_at=None,
+        ):  # fmt: skip
+            decisions.fail(_decision(order), "missed", message)
+        return False
     # The claim to send: committed before the call, so a crash from here on leaves
     # an order to look up, and no other worker can make the same change.
     if not _change(
@@ -244,6 +257,11 @@ def _send(order: Order, api: Any) -> bool:
         return False
     apply_reply(order, reply)
     return True
+
+
+def _signal_fresh(order: Order) -> bool:
+    signal = Signal.objects.select_related("strategy").get(decisions__pk=_decision(order).pk)
+    return is_fresh(signal)
 
 
 def send_call(order: Order, api: Any) -> dict[str, Any]:
