@@ -61,6 +61,7 @@ from testing.binance_endpoints import (
     Call,
     EmulatorKey,
     Endpoint,
+    Raw,
     Reply,
 )
 
@@ -264,7 +265,8 @@ class BinanceEmulator:
     ) -> None:
         """Carry out the next ``times`` matching requests, then answer with
         ``rewrite(body)`` instead of the body: odd exchange replies (fields missing,
-        strings for numbers, negative amounts, NaN) parsed by ccxt itself.
+        strings for numbers, negative amounts, NaN) parsed by ccxt itself. A ``Raw``
+        answer is sent as it is, with its own status (an HTML 502 page, cut-off JSON).
         A body may hold ``float("nan")``/``float("inf")``: sent as ``NaN``/``Infinity``.
         """
         with self._lock:
@@ -383,6 +385,8 @@ class BinanceEmulator:
             tamper = self._take_tamper(method, path)
             if tamper is not None:
                 answer = tamper.rewrite(answer)
+            if isinstance(answer, Raw):
+                return Reply(answer.status, answer, {**weight_headers, **extra})
             return Reply(200, answer, {**weight_headers, **extra})
         except ApiError as error:
             error.reply.headers = {**weight_headers, **error.reply.headers}
@@ -587,11 +591,16 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        payload = json.dumps(reply.body, separators=(",", ":")).encode()
+        raw = reply.body if isinstance(reply.body, Raw) else None
+        payload = (
+            raw.text.encode() if raw else json.dumps(reply.body, separators=(",", ":")).encode()
+        )
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header(
+            "Content-Type", raw.content_type if raw else "application/json;charset=UTF-8"
+        )
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

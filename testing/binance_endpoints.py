@@ -59,9 +59,18 @@ class Venue(Protocol):
 @dataclass
 class Reply:
     status: int
-    body: JSON | None
+    body: JSON | Raw | None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as it is, not as JSON: a proxy's HTML error page, a cut-off reply."""
+
+    text: str
+    status: int = 200
+    content_type: str = "application/json;charset=UTF-8"
 
 
 class ApiError(Exception):

@@ -287,7 +287,8 @@ def ticker_snapshot(
     one a keyless client is built. Side effects: at most one ticker request
     per (exchange, market) and ``max_age_s`` across all processes; writes the
     snapshot to the cache. Raises RateLimited or a ccxt error when a fresh
-    ticker is needed and cannot be had (a stale one is never returned).
+    ticker is needed and cannot be had (a stale one is never returned), and
+    ``MalformedReply`` (not cached) for a ticker without a last price.
     """
     key = _ticker_key(exchange_id, market)
     ticker = _fresh_ticker(key, max_age_s)
@@ -297,6 +298,13 @@ def ticker_snapshot(
     def fetch() -> dict[str, Any]:
         source = client if client is not None else public_client(exchange_id)
         fetched: dict[str, Any] = exchange_calls.call(source, exchange_id, "fetch_ticker", market)
+        if not isinstance(fetched, dict) or fetched.get("last") in (None, ""):
+            # ccxt reads a 200 it cannot parse (cut-off JSON, a proxy's HTML page, an
+            # empty body) as a ticker with no price: an unreadable reply, tried again,
+            # never shared as "no price" with every bot of the signal.
+            raise exchange_calls.MalformedReply(
+                f"{exchange_id} answered the {market} ticker without a last price"
+            )
         keep = max(TICKER_KEEP_SECONDS, math.ceil(2 * max_age_s))
         cache.set(key, {"at": time.time(), "ticker": fetched}, keep)
         return fetched
