@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MARKETS_SECONDS = 3600  # markets are refreshed at most this often
+MIN_MARKETS_AGE = 60  # ...and, after a filter refusal, at most this often
 CLOCK_SECONDS = 3600  # the clock offset is measured again after this long
 LOCK_SECONDS = 30  # a download that takes longer lets another process try
 LOCK_WAIT_SECONDS = 10.0  # how long a process waits for another one's download
@@ -260,6 +261,21 @@ def forget(exchange_id: str, *, markets: Iterable[str] = ()) -> None:
     )
     _unpacked.pop(exchange_id, None)
     cache.delete_many([_ticker_key(exchange_id, market) for market in markets])
+
+
+def forget_stale_markets(exchange_id: str) -> bool:
+    """After the exchange refused an order on a filter (LOT_SIZE, NOTIONAL, PRICE_FILTER):
+    our cached filters may be older than its own, so the next order loads them anew
+    instead of being refused the same way for the rest of the hour. A download younger
+    than ``MIN_MARKETS_AGE`` is kept (a batch's refusals ask for one download, not one
+    each). True when the markets were dropped."""
+    stamp = cache.get(_stamp_key(exchange_id))
+    if stamp is None or time.time() - float(stamp) < MIN_MARKETS_AGE:
+        return False
+    cache.delete_many([_stamp_key(exchange_id), f"markets:{exchange_id}:plain"])
+    _unpacked.pop(exchange_id, None)
+    logger.info("Markets of %s dropped after a filter refusal; loaded again", exchange_id)
+    return True
 
 
 def _ticker_key(exchange_id: str, market: str) -> str:

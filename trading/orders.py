@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounts.notifications import notify_user
 from strategies.models import Signal
 from strategies.signing import is_fresh
-from trading import decisions
+from trading import decisions, market_cache
 from trading.events import push_to_user
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
@@ -522,6 +522,10 @@ def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
 
 
 def _rejected(order: Order, exc: Exception) -> None:
+    if not isinstance(exc, ccxt.InsufficientFunds):
+        # A filter refusal (-1013 LOT_SIZE, NOTIONAL, PRICE_FILTER; -1111 precision):
+        # the exchange's filters may have changed since our markets were cached.
+        market_cache.forget_stale_markets(order.exchange_id)
     message = {
         ccxt.InsufficientFunds: "The exchange account does not have enough funds for this order.",
     }.get(type(exc), f"The exchange refused the order ({type(exc).__name__}).")
