@@ -659,11 +659,23 @@ def accounts_due_balances(*, now: dt.datetime | None = None) -> QuerySet[Exchang
 
 
 def refresh_balances(credential: Any) -> None:
-    """Store the account's balances (scheduled; no longer after every order)."""
+    """Store the account's balances (scheduled; no longer after every order), dated
+    when they were asked for."""
     client = client_for(credential, purpose=CredentialUse.Purpose.SYNC, detail="balances")
     api = with_limits(client, credential.exchange_id, credential.pk)
-    store_balances(credential.pk, api("fetch_balance"))
+    # The reply shows the account as it was at some moment after the request went out:
+    # a fill booked while it travels must leave the account due for another read, so
+    # the read is dated when it was asked, on the exchange's clock (fills carry its times).
+    asked = timezone.now() - dt.timedelta(milliseconds=_clock_lead_ms(client))
+    store_balances(credential.pk, api("fetch_balance"), read_at=asked)
     push_to_user(credential.owner_id, "balances", {"account": str(credential.pk)})
+
+
+def _clock_lead_ms(client: Any) -> int:
+    """How far our clock runs ahead of the exchange's (ccxt's ``timeDifference``)."""
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        return int(client.options.get("timeDifference") or 0)
+    return 0
 
 
 def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:

@@ -150,8 +150,12 @@ def settle_vanished_open_orders(order: Order, open_orders: list[dict[str, Any]])
     )
 
 
-def store_balances(credential_id: UUID, balance: dict[str, Any]) -> None:
-    now = timezone.now()
+def store_balances(
+    credential_id: UUID, balance: dict[str, Any], *, read_at: dt.datetime | None = None
+) -> None:
+    """Store an account's balances reply, dated ``read_at`` (when it was asked for;
+    default now): a fill newer than that makes the account due for another read."""
+    now = read_at or timezone.now()
     for currency, row in balance.items():
         if (
             not isinstance(row, dict)
