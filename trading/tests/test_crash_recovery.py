@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from paper.models import PaperOrder
 from strategies.tests.factories import SignalFactory
 from testing.binance_emulator import BinanceEmulator
 from trading.models import Bot, Decision, Fill, Order
@@ -148,3 +149,31 @@ def test_a_stop_and_sell_killed_after_its_sell_went_out_sells_once(
     _finish()
     _assert_exact(binance_bot, emulator, orders=2)  # the buy and one sell
     assert binance_bot.positions.get(market="BTC/USDT").amount == 0
+
+
+def test_a_batch_worker_killed_while_sending_leaves_one_order_per_bot(
+    binance_bots: list[Bot], emulator: BinanceEmulator
+) -> None:
+    signal = SignalFactory(strategy=binance_bots[0].strategy, fraction=Decimal("0.4"))
+    batch = (
+        "from trading.fanout import execute_batch\n"
+        f"execute_batch({str(signal.pk)!r}, {[str(b.pk) for b in binance_bots]!r})\n"
+    )
+    worker = _start(batch, emulator)
+    _kill_when_the_order_is_carried_out(emulator, worker)
+    assert worker.returncode == -signals.SIGKILL
+    assert not Order.objects.filter(settled=True).exists()
+    time.sleep(CLAIM_SECONDS)
+    spawn_together([RECONCILE, SWEEP], _env(emulator))
+    _finish()
+    for bot in binance_bots:
+        bot.refresh_from_db()
+        order = Order.objects.get(bot=bot)
+        assert (order.status, order.settled) == ("closed", True), (order.status, order.error)
+        assert sum(f.amount for f in order.fills.all()) == order.filled == order.amount
+        assert bot.positions.get(market=order.market).amount == order.amount
+        assert Decimal(0) <= bot.cash <= bot.allocation
+        assert bot.decisions.get().outcome == "executed"
+        # One order on the exchange per bot: a request the dead worker had sent was
+        # looked up, not sent again.
+        assert PaperOrder.objects.filter(client_order_id=order.client_order_id).count() == 1
