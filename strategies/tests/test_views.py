@@ -199,6 +199,16 @@ def test_a_running_backtest_shows_its_phase_and_percent(
     assert "Running: replaying" in page and 'value="42"' in page
 
 
+def test_a_backtest_just_started_reads_running_without_a_dangling_colon(
+    verified_client: Client, user, strategy
+) -> None:
+    backtest = BacktestFactory(
+        strategy=strategy, requested_by=user, status="running", progress=0, phase=""
+    )
+    page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    assert "</span>Running</h2>" in page  # it read "Running:" before its first phase
+
+
 def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshing(
     verified_client: Client, strategy
 ) -> None:
