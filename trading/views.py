@@ -238,6 +238,8 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
             "has_next": more,
             "query": query.urlencode(),
             "filters": filters.urlencode(),
+            # An empty field the form sent back filters nothing.
+            "filtered": any(value for _, values in filters.lists() for value in values),
             "totals": totals,
         },
     )
