@@ -556,6 +556,16 @@ class TestBotPage:
         assert 'data-confirm="Stop ' in page and "data-confirm-when-checked=" in page
         assert 'data-busy="Stopping…"' in page
 
+    def test_a_stopped_bot_says_what_is_left_to_do_instead_of_an_empty_control_box(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user, status="stopped")
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        # Before: a "Control" heading over nothing once the bot was stopped.
+        assert "<h2>Control</h2>" not in page
+        assert "It places no more orders; its history and result stay here." in page
+        assert 'href="/bots/new/">start a new bot</a>' in page
+
     def test_the_allocation_box_holds_a_plain_amount(self, verified_client: Client, user) -> None:
         bot = BotFactory(owner=user, allocation=Decimal("1000.000000000000"))
         page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
