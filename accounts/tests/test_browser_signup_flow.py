@@ -127,6 +127,17 @@ def test_a_new_user_signs_up_turns_on_2fa_and_signs_in_with_a_code(
     page.fill("input[name=code]", totp_code(hex_key))
     page.get_by_role("button", name="Turn on", exact=True).click()
     expect(page.locator("#backup-codes li")).to_have_count(settings.BACKUP_CODE_COUNT)
+    # Each code on one line, to copy or type as it is (they broke at a hyphen at 1280 px).
+    lines = page.eval_on_selector_all(
+        "#backup-codes code", "codes => codes.map(c => c.getClientRects().length)"
+    )
+    assert lines == [1] * settings.BACKUP_CODE_COUNT, lines
+    # Buttons in the page's own type, not the browser's form-control font.
+    fonts = page.evaluate(
+        "[document.body, ...document.querySelectorAll('button')]"
+        ".map(e => getComputedStyle(e).fontFamily)"
+    )
+    assert set(fonts) == {fonts[0]}, fonts
 
     # Sign out with the navigation's button (a POST form).
     page.locator("nav").get_by_role("button", name="Sign out").click()
