@@ -148,6 +148,10 @@ def test_a_new_user_signs_up_turns_on_2fa_and_signs_in_with_a_code(
     # (the one used at enrolment cannot be used again).
     sign_in(page, base_url)
     page.wait_for_url(re.compile(re.escape(f"{base_url}/account/2fa/verify/")))
+    # Its way out reads as a link, not as plain text under the button.
+    expect(page.locator("main").get_by_role("button", name="Sign out")).to_have_css(
+        "text-decoration-line", "underline"
+    )
     page.fill("input[name=code]", totp_code(hex_key, now=time.time() + 30))
     page.get_by_role("button", name="Verify", exact=True).click()
     page.wait_for_url(f"{base_url}/dashboard/")
