@@ -82,6 +82,18 @@ def test_the_catalogue_shows_each_strategy_with_its_backtest_and_live_stats(
     assert "Hit rate" in page and "100.0%" in page  # the one closed buy gained
 
 
+def test_a_strategy_without_a_backtest_points_to_where_one_is_run(
+    verified_client: Client, strategy
+) -> None:
+    page = verified_client.get("/strategies/").content.decode()
+    # It said only "No backtest yet." with no way to get one.
+    assert (
+        f'No backtest yet: <a href="/strategies/{strategy.slug}/#backtest-it">run one</a>' in page
+    )
+    detail = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert 'id="backtest-it"' in detail
+
+
 def test_users_do_not_see_inactive_strategies_but_staff_do(
     client: Client, verified_client: Client
 ) -> None:
