@@ -556,6 +556,14 @@ class TestBotPage:
         assert 'data-confirm="Stop ' in page and "data-confirm-when-checked=" in page
         assert 'data-busy="Stopping…"' in page
 
+    def test_its_charts_say_which_time_zone_their_axis_is_in(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        # The dashboard's chart said it; the bot page's axis read "15:45" with no zone.
+        assert "chart times in UTC." in page
+
     def test_a_stopped_bot_says_what_is_left_to_do_instead_of_an_empty_control_box(
         self, verified_client: Client, user
     ) -> None:
