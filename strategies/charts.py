@@ -184,10 +184,15 @@ def backtest_series(backtest: Any) -> dict[str, Any]:
     )
     if not rows:
         return series
-    first_close = rows[0][4]
     capital = Decimal(str(backtest.capital))
     benchmark: list[list[Any]] = []
+    # Holding is bought where the curve starts: the candles before it only warmed the
+    # model up, and a price move during them is no part of either result.
     index = 0
+    first_seconds = int(curve[0][0]) // 1000
+    while index + 1 < len(rows) and int(rows[index + 1][0].timestamp()) <= first_seconds:
+        index += 1
+    first_close = rows[index][4]
     for point in curve:
         seconds = int(point[0]) // 1000
         while index + 1 < len(rows) and int(rows[index + 1][0].timestamp()) <= seconds:

@@ -81,7 +81,7 @@ class BotForm(forms.Form):
     markets = forms.MultipleChoiceField(
         choices=[], widget=forms.CheckboxSelectMultiple, help_text="Markets the bot may trade."
     )
-    allocation = allocation_field(help_text="Funds the bot may use.")
+    allocation = allocation_field(help_text="Funds the bot may use, in the quote currency above.")
     join_now = forms.BooleanField(
         required=False,
         label="Join the strategy's current position now",
@@ -99,11 +99,12 @@ class BotForm(forms.Form):
         if credential is not None and allocation is not None:
             least = min_allocation(credential.exchange_id, len(data.get("markets") or ()))
             if allocation < least:
+                quote = data.get("quote_currency") or ""
                 self.add_error(
                     "allocation",
                     f"The market's minimum order is {min_order_value(credential.exchange_id):f} "
-                    f"{data.get('quote_currency') or ''}; allocate at least {least:f} so the "
-                    "strategy's first order in each market clears it.",
+                    f"{quote}; allocate at least {least:f} {quote} so the strategy's first order "
+                    "in each market clears it.",
                 )
         return data
 

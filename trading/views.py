@@ -102,7 +102,12 @@ def _started_message(bot: Bot, *, join_now: bool) -> str:
 
 @require_fresh_otp
 def bot_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = BotForm(request.POST or None, user=request.user)
+    # The key page's "Start a bot with this key" preselects it (only among the user's own).
+    form = BotForm(
+        request.POST or None,
+        user=request.user,
+        initial={"credential": request.GET.get("credential")},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -238,6 +243,8 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
             "has_next": more,
             "query": query.urlencode(),
             "filters": filters.urlencode(),
+            # An empty field the form sent back filters nothing.
+            "filtered": any(value for _, values in filters.lists() for value in values),
             "totals": totals,
         },
     )

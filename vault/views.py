@@ -181,12 +181,14 @@ def credential_delete_view(request: AuthenticatedHttpRequest, credential_id: str
 def credential_link_paper_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new paper account with generated keys: try everything without an exchange."""
     api_key, secret = new_credentials()
+    # A second one gets a number: the bot form and dashboard list keys by name.
+    earlier = credentials_of(request.user).filter(exchange_id="paper").count()
     try:
         result = credential_link(
             meta=RequestMeta.of(request),
             user=request.user,
             exchange_id="paper",
-            label="Paper account",
+            label="Paper account" if not earlier else f"Paper account {earlier + 1}",
             api_key=api_key,
             secret=secret,
         )

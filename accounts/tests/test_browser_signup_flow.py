@@ -127,6 +127,17 @@ def test_a_new_user_signs_up_turns_on_2fa_and_signs_in_with_a_code(
     page.fill("input[name=code]", totp_code(hex_key))
     page.get_by_role("button", name="Turn on", exact=True).click()
     expect(page.locator("#backup-codes li")).to_have_count(settings.BACKUP_CODE_COUNT)
+    # Each code on one line, to copy or type as it is (they broke at a hyphen at 1280 px).
+    lines = page.eval_on_selector_all(
+        "#backup-codes code", "codes => codes.map(c => c.getClientRects().length)"
+    )
+    assert lines == [1] * settings.BACKUP_CODE_COUNT, lines
+    # Buttons in the page's own type, not the browser's form-control font.
+    fonts = page.evaluate(
+        "[document.body, ...document.querySelectorAll('button')]"
+        ".map(e => getComputedStyle(e).fontFamily)"
+    )
+    assert set(fonts) == {fonts[0]}, fonts
 
     # Sign out with the navigation's button (a POST form).
     page.locator("nav").get_by_role("button", name="Sign out").click()
@@ -137,6 +148,10 @@ def test_a_new_user_signs_up_turns_on_2fa_and_signs_in_with_a_code(
     # (the one used at enrolment cannot be used again).
     sign_in(page, base_url)
     page.wait_for_url(re.compile(re.escape(f"{base_url}/account/2fa/verify/")))
+    # Its way out reads as a link, not as plain text under the button.
+    expect(page.locator("main").get_by_role("button", name="Sign out")).to_have_css(
+        "text-decoration-line", "underline"
+    )
     page.fill("input[name=code]", totp_code(hex_key, now=time.time() + 30))
     page.get_by_role("button", name="Verify", exact=True).click()
     page.wait_for_url(f"{base_url}/dashboard/")

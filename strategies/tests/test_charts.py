@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -85,3 +86,21 @@ def test_a_backtest_on_the_shipped_real_history_charts_its_candles_and_trade_mar
          "amount": "0.1"}
     ]  # fmt: skip
     assert series["benchmark"]
+
+
+@pytest.mark.django_db
+def test_buy_and_hold_starts_where_the_strategy_starts_after_its_warm_up() -> None:
+    # The first 50 candles only warm the model up: its curve starts at candle 50,
+    # after the price doubled. Holding is bought there too, with the same capital.
+    closes = [100.0] * 25 + [200.0] * 155
+    store_rows(rows_from_closes(closes), exchange_id="binance", market="BTC/USDT")
+    first_ms = int((START + timedelta(hours=4 * 50)).timestamp() * 1000)
+    backtest = BacktestFactory(
+        exchange_id="binance",
+        curve=[[first_ms, "10000", "0"], [first_ms + 86_400_000, "10100", "0"]],
+    )
+    series = backtest_series(backtest)
+    # Before, holding was bought at the first warm-up candle: it started the chart at
+    # 20,000 and showed +100% against the strategy's +1% on a flat market.
+    assert series["benchmark"][0] == [first_ms // 1000, "10000.00"]
+    assert series["buy_and_hold"] == 0

@@ -25,6 +25,7 @@ from strategies.tests.factories import (
 from strategies.timeframes import step
 from strategies.track_records import (
     REFERENCE_EXCHANGE,
+    SOURCE,
     live_records,
     load_reference_history,
     official_records,
@@ -161,6 +162,10 @@ def test_the_strategy_page_shows_the_real_record_yearly_returns_and_live_record(
         "2024",
         "Live, since it started emitting signals",
         "synthetic demo prices",
+        # Said once, with the unit of the starting capital (it read "... shipped with
+        # OneClick (Binance spot candles shipped with OneClick (...)) ... with 10,000.00.").
+        f"on 4h {SOURCE}: each decision",
+        "starting with 10,000.00 of the market's quote currency.",
     ]:
         assert text in page, text
 

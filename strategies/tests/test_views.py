@@ -82,6 +82,18 @@ def test_the_catalogue_shows_each_strategy_with_its_backtest_and_live_stats(
     assert "Hit rate" in page and "100.0%" in page  # the one closed buy gained
 
 
+def test_a_strategy_without_a_backtest_points_to_where_one_is_run(
+    verified_client: Client, strategy
+) -> None:
+    page = verified_client.get("/strategies/").content.decode()
+    # It said only "No backtest yet." with no way to get one.
+    assert (
+        f'No backtest yet: <a href="/strategies/{strategy.slug}/#backtest-it">run one</a>' in page
+    )
+    detail = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    assert 'id="backtest-it"' in detail
+
+
 def test_users_do_not_see_inactive_strategies_but_staff_do(
     client: Client, verified_client: Client
 ) -> None:
@@ -197,6 +209,16 @@ def test_a_running_backtest_shows_its_phase_and_percent(
     )
     page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
     assert "Running: replaying" in page and 'value="42"' in page
+
+
+def test_a_backtest_just_started_reads_running_without_a_dangling_colon(
+    verified_client: Client, user, strategy
+) -> None:
+    backtest = BacktestFactory(
+        strategy=strategy, requested_by=user, status="running", progress=0, phase=""
+    )
+    page = verified_client.get(f"/strategies/backtests/{backtest.pk}/").content.decode()
+    assert "</span>Running</h2>" in page  # it read "Running:" before its first phase
 
 
 def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshing(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import User
-from strategies.models import Backtest, Candle, Signal, Strategy
+from strategies.models import Backtest, Candle, Signal, Strategy, TrackRecord
 from strategies.tests.factories import (
     START,
     BacktestFactory,
@@ -179,6 +179,16 @@ def seed_backtest(strategy: Strategy, trades: list[tuple[int, str]]) -> Backtest
     off the bot pages' charts) with ``trades`` as (candle index, side) in its log."""
     closes = [42000 + 3000 * math.sin(i / 15) + 40 * i for i in range(180)]
     store_rows(rows_from_closes(closes), exchange_id=strategy.exchange_id, market="SOL/USDT")
+    # Its track record on the real history, as the catalogue and strategy page show it.
+    stats = {"total_return": "0.784", "cagr": "0.232", "max_drawdown": "0.183",
+             "calmar": "1.27", "exposure": "0.285", "trades": 206}  # fmt: skip
+    held = {**stats, "total_return": "2.114", "max_drawdown": "0.344", "exposure": "1"}
+    TrackRecord.objects.create(
+        strategy=strategy, market=strategy.markets[0], timeframe=strategy.timeframe,
+        kind=strategy.kind, params=strategy.params, source="Binance spot candles",
+        start=START, end=START + timedelta(days=1000), candles=6000, strategy_stats=stats,
+        holding_stats=held, yearly=[["2024", "0.322", "0.425"]], computed_at=timezone.now(),
+    )  # fmt: skip
     return BacktestFactory(
         strategy=strategy,
         market="SOL/USDT",

@@ -26,6 +26,7 @@ from trading.tests.live_server import (  # noqa: F401  (fixtures)
     run_in_worker,
     server_url,
 )
+from vault.tests.factories import CredentialFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -128,3 +129,28 @@ def test_a_fill_between_rendering_and_the_socket_opening_still_appears(
     expect(page.locator("#live-region a[href^='/bots/orders/']")).to_contain_text(
         "Buy", timeout=5_000
     )
+
+
+def test_the_first_bot_appearing_live_on_the_dashboard_brings_its_charts(
+    signed_in: BrowserContext, server_url: str, user
+) -> None:
+    # A key and no bot yet: the dashboard listens, but drew no chart when rendered.
+    credential = CredentialFactory(owner=user)
+    page = signed_in.new_page()
+    page.add_init_script(HOLD_SOCKET)
+    page.goto(f"{server_url}/dashboard/")
+    expect(page.locator("#live-region")).to_contain_text("Your portfolio")
+    create_step = page.get_by_role("link", name="Create a bot", exact=True)
+    expect(create_step).to_be_visible()
+
+    BotFactory(owner=user, credential=credential)
+    page.evaluate("window.__release()")
+
+    chart = page.locator("#live-region [data-chart=equity]")
+    expect(chart).to_be_visible(timeout=5_000)
+    # Before, the chart scripts were left out of a page rendered without bots, so
+    # the refreshed region said "Loading chart…" until the user reloaded.
+    expect(chart.locator("canvas").first).to_be_attached()
+    expect(chart).not_to_contain_text("Loading chart")
+    expect(page.locator("footer")).to_contain_text("TradingView")
+    expect(create_step).to_have_count(0)  # the first-run checklist is live too

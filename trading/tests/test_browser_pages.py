@@ -21,7 +21,8 @@ from trading.tests.page_data import seed_account, seed_backtest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "pages"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+# 360 px: the narrowest phones still sold (a table 2 px too wide scrolled there).
+SIZES = {"desktop": (1280, 800), "phone": (390, 844), "narrow": (360, 740)}
 
 
 def test_the_main_pages_look_right_at_desktop_and_phone_width(
@@ -96,7 +97,7 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
             page.goto(live_server.url + path)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=ARTEFACTS / f"{name}-{size}.png", full_page=True)
-            if size == "phone":  # the full page is too tall to read shrunk: in parts too
+            if size != "desktop":  # the full page is too tall to read shrunk: in parts too
                 total = page.evaluate("document.documentElement.scrollHeight")
                 for part, top in enumerate(range(0, min(total, 8000), 1400)):
                     clip: FloatRect = {

@@ -155,7 +155,8 @@ class TestTheBotForm:
         credential = CredentialFactory(owner=user)
         response = create(verified_client, credential, strategy, allocation="5")
         assert response.status_code == 200
-        assert f"allocate at least {min_allocation('paper'):f}" in response.content.decode()
+        # In the currency it is counted in (it read "allocate at least 20 so ...").
+        assert f"allocate at least {min_allocation('paper'):f} USDT so" in response.content.decode()
         assert not Bot.objects.filter(owner=user).exists()
 
     def test_it_shows_when_each_strategy_runs_next(self, verified_client: Client, strategy) -> None:

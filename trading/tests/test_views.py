@@ -361,3 +361,17 @@ def test_a_dashboard_with_a_key_and_no_bot_yet_listens_for_its_balances(
     CredentialFactory(owner=user)
     page = verified_client.get("/dashboard/").content.decode()
     assert "js/live.js" in page
+
+
+def test_an_active_key_offers_to_start_a_bot_with_it_chosen(verified_client: Client, user) -> None:
+    CredentialFactory(owner=user, label="Main account")
+    paper = CredentialFactory(owner=user, label="Paper account")
+    key_page = verified_client.get(f"/keys/{paper.pk}/").content.decode()
+    # Before, a freshly opened paper account's page ended at Disable / Delete.
+    assert f'href="/bots/new/?credential={paper.pk}"' in key_page
+    form = verified_client.get(f"/bots/new/?credential={paper.pk}").content.decode()
+    assert f'<option value="{paper.pk}" selected>' in form
+    stranger = CredentialFactory()
+    other = verified_client.get(f"/bots/new/?credential={stranger.pk}").content.decode()
+    assert str(stranger.pk) not in other
+    assert verified_client.get("/bots/new/?credential=%00nonsense").status_code in (200, 400)

@@ -330,6 +330,31 @@ class TestHistory:
         assert rows("since=2026-01-15") == 2 and rows("until=2026-01-10") == 4
         assert rows("kind=orders&status=closed") == 6 and rows("kind=orders&status=open") == 0
 
+    def test_an_empty_result_says_whether_filters_or_no_trades_are_why(
+        self, verified_client: Client, user
+    ) -> None:
+        make_history(BotFactory(owner=user), 2)  # buys and sells
+        blank = "kind=orders&bot=&market=&side=&status=&since=&until="  # the form sent empty
+        none_yet = verified_client.get(f"/bots/history/?{blank}").content.decode()
+        assert "Nothing matches these filters" not in none_yet  # it has rows
+        filtered = verified_client.get(
+            "/bots/history/?kind=fills&side=sell&since=2030-01-01"
+        ).content.decode()
+        # Before: "Nothing matches these filters. Fills appear here once a bot has
+        # traded." to a user whose bot had traded, with no way back but the filters.
+        assert "Fills appear here once a bot has traded" not in filtered
+        assert 'Nothing matches these filters. <a href="?kind=fills">Show all fills</a>' in filtered
+
+    def test_a_user_without_trades_is_told_when_fills_and_orders_appear(
+        self, verified_client: Client
+    ) -> None:
+        blank = "bot=&market=&side=&status=&since=&until="
+        fills = verified_client.get(f"/bots/history/?kind=fills&{blank}").content.decode()
+        orders = verified_client.get(f"/bots/history/?kind=orders&{blank}").content.decode()
+        assert "No fills yet: they appear here once a bot has traded." in fills
+        assert "No orders yet: they appear here once a bot has traded." in orders
+        assert "these filters" not in fills + orders  # empty fields filter nothing
+
     def test_another_users_bot_in_the_filter_shows_nothing_of_theirs(
         self, verified_client: Client, user
     ) -> None:
@@ -530,6 +555,24 @@ class TestBotPage:
         page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
         assert 'data-confirm="Stop ' in page and "data-confirm-when-checked=" in page
         assert 'data-busy="Stopping…"' in page
+
+    def test_its_charts_say_which_time_zone_their_axis_is_in(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user)
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        # The dashboard's chart said it; the bot page's axis read "15:45" with no zone.
+        assert "chart times in UTC." in page
+
+    def test_a_stopped_bot_says_what_is_left_to_do_instead_of_an_empty_control_box(
+        self, verified_client: Client, user
+    ) -> None:
+        bot = BotFactory(owner=user, status="stopped")
+        page = verified_client.get(f"/bots/{bot.pk}/").content.decode()
+        # Before: a "Control" heading over nothing once the bot was stopped.
+        assert "<h2>Control</h2>" not in page
+        assert "It places no more orders; its history and result stay here." in page
+        assert 'href="/bots/new/">start a new bot</a>' in page
 
     def test_the_allocation_box_holds_a_plain_amount(self, verified_client: Client, user) -> None:
         bot = BotFactory(owner=user, allocation=Decimal("1000.000000000000"))

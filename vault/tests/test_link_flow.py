@@ -180,6 +180,14 @@ def test_a_paper_account_opens_in_one_click(verified_client: Client, user) -> No
     assert balance["USDT"]["free"] == 10000
 
 
+def test_a_second_paper_account_gets_a_name_of_its_own(verified_client: Client, user) -> None:
+    verified_client.post("/keys/link/paper/")
+    verified_client.post("/keys/link/paper/")
+    labels = sorted(ExchangeCredential.objects.filter(owner=user).values_list("label", flat=True))
+    # Both were "Paper account": one could not tell them apart in the bot form.
+    assert labels == ["Paper account", "Paper account 2"]
+
+
 def test_a_paper_account_needs_a_fresh_code_too(verified_client: Client, user) -> None:
     session = verified_client.session
     session.pop("oneclick_stepup_at", None)
