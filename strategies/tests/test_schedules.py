@@ -8,9 +8,11 @@ from django_q.models import Schedule
 
 from strategies.models import Strategy
 from strategies.schedules import (
+    CATCH_UP_PREFIX,
     RETRAIN_NAME,
     RUN_PREFIX,
     after_migrate,
+    catch_up_schedule_name,
     ensure_schedules,
     first_run_at,
     new_schedule_run_at,
@@ -58,7 +60,7 @@ def test_a_rerun_keeps_the_next_run_time_it_had() -> None:
     strategy = StrategyFactory()
     schedule = strategy_schedule_sync(strategy=strategy)
     assert schedule is not None
-    later = datetime(2030, 1, 1, tzinfo=UTC)
+    later = datetime(2030, 1, 1, 0, 1, tzinfo=UTC)  # a candle close, a minute on
     Schedule.objects.filter(pk=schedule.pk).update(next_run=later)
     strategy_schedule_sync(strategy=strategy)
     assert Schedule.objects.get(pk=schedule.pk).next_run == later
@@ -77,7 +79,51 @@ def test_a_new_schedule_runs_at_once_when_the_newest_closed_candle_was_not_run()
     when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
     assert new_schedule_run_at(strategy, when) == when
     schedule = strategy_schedule_sync(strategy=strategy, now=when)
-    assert schedule is not None and schedule.next_run == when
+    catch_up = Schedule.objects.get(name=catch_up_schedule_name(strategy))
+    assert (catch_up.next_run, catch_up.schedule_type, catch_up.repeats) == (
+        when,
+        Schedule.ONCE,
+        -1,
+    )
+    assert (catch_up.func, catch_up.args) == ("strategies.tasks.run_strategy", f"({strategy.pk},)")
+    assert schedule is not None and schedule.next_run == datetime(2025, 3, 10, 16, 1, tzinfo=UTC)
+
+
+def test_the_recurring_run_stays_on_candle_closes_after_a_catch_up_run() -> None:
+    """The catch-up run used to be the recurring schedule's first run: django-q counts
+    each next run from the last, so a fresh install at 12:30 ran at 16:30, 20:30, ...
+    for good, 3.5 h after each candle closed (walk5: 'next signal at 19:43')."""
+    strategy = StrategyFactory(timeframe="4h")
+    when = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+    schedule = strategy_schedule_sync(strategy=strategy, now=when)
+    assert schedule is not None
+    runs = [schedule.next_run]
+    for _ in range(3):
+        runs.append(schedule.calculate_next_run(runs[-1]))
+    assert [run.strftime("%H:%M") for run in runs] == ["16:01", "20:01", "00:01", "04:01"]
+
+
+def test_a_schedule_that_drifted_off_the_candle_closes_is_put_back_on_them() -> None:
+    strategy = StrategyFactory(timeframe="4h")
+    StrategyRunFactory(strategy=strategy, started_at=datetime(2025, 3, 10, 16, 1, tzinfo=UTC))
+    now = datetime(2025, 3, 10, 17, 0, tzinfo=UTC)
+    schedule = strategy_schedule_sync(strategy=strategy, now=now)
+    assert schedule is not None
+    drifted = datetime(2025, 3, 10, 19, 43, tzinfo=UTC)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=drifted)
+    strategy_schedule_sync(strategy=strategy, now=now)
+    assert Schedule.objects.get(pk=schedule.pk).next_run == datetime(2025, 3, 10, 20, 1, tzinfo=UTC)
+    assert not Schedule.objects.filter(name=catch_up_schedule_name(strategy)).exists()
+
+
+def test_an_hourly_run_of_a_4h_strategy_keeps_its_hourly_edges() -> None:
+    strategy = StrategyFactory(timeframe="4h", interval_minutes=60)
+    schedule = strategy_schedule_sync(strategy=strategy)
+    assert schedule is not None
+    on_edge = datetime(2030, 1, 1, 5, 1, tzinfo=UTC)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=on_edge)
+    strategy_schedule_sync(strategy=strategy)
+    assert Schedule.objects.get(pk=schedule.pk).next_run == on_edge
 
 
 def test_a_new_schedule_waits_for_the_next_close_when_this_period_already_ran() -> None:
@@ -102,6 +148,13 @@ def test_inactive_and_deleted_strategies_have_no_schedule() -> None:
     ensure_schedules()
     assert run_schedule_name(inactive) not in run_schedules()
     assert gone_name not in run_schedules()
+    assert (
+        not Schedule.objects.filter(name__startswith=CATCH_UP_PREFIX)
+        .exclude(
+            name__in=[catch_up_schedule_name(s) for s in Strategy.objects.filter(is_active=True)]
+        )
+        .exists()
+    )
 
 
 class OnlyDefault:
