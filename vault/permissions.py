@@ -80,6 +80,8 @@ class KeyCheck:
 
 def _epoch_to_datetime(value: Any, *, per_second: int) -> dt.datetime | None:
     """A positive epoch time (in 1/``per_second`` seconds) or None, for any input."""
+    if isinstance(value, bool):
+        return None  # int(True) is 1: a flag is no time
     try:
         ticks = int(value)
         return dt.datetime.fromtimestamp(ticks / per_second, tz=dt.UTC) if ticks > 0 else None
