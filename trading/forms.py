@@ -97,7 +97,7 @@ class BotForm(forms.Form):
         data = self.cleaned_data
         credential, allocation = data.get("credential"), data.get("allocation")
         if credential is not None and allocation is not None:
-            least = min_allocation(credential.exchange_id, len(data.get("markets") or ()))
+            least = min_allocation(credential.exchange_id, len(set(data.get("markets") or ())))
             if allocation < least:
                 self.add_error(
                     "allocation",

@@ -110,6 +110,11 @@ def bot_create(
         raise BotRefused("Choose one of your active exchange keys.")
     if not strategy.is_active:
         raise BotRefused("This strategy is not available.")
+    twice = sorted({m for m in markets if markets.count(m) > 1})
+    if twice:
+        # Only a hand-made request repeats a box; stored twice, a market would get
+        # half the allocation as its share.
+        raise BotRefused(f"{', '.join(twice)} is chosen twice: choose each market once.")
     unknown = sorted(set(markets) - set(strategy.markets))
     if not markets or unknown:
         raise BotRefused(f"Choose markets the strategy trades ({', '.join(strategy.markets)}).")
