@@ -105,7 +105,9 @@ def test_a_kraken_key_description_without_its_permissions_is_unreadable(reply: A
     assert (listed.can_trade, listed.can_withdraw) == (True, False)
 
 
-@pytest.mark.parametrize("valid_until", [10**22, "10" * 30, -5, "soon", None, 1.5e300, True, [5]])
+@pytest.mark.parametrize(
+    "valid_until", [10**22, "10" * 30, -5, "soon", None, 1.5e300, True, [5], 253402300799]
+)
 def test_an_odd_kraken_expiry_is_no_expiry(valid_until: Any) -> None:
     from vault.permissions import kraken_check
 
@@ -144,3 +146,23 @@ def test_any_expiry_in_a_key_check_gives_a_readable_key_page_in_any_time_zone(
     assert page.status_code == 200
     assert "Expires" in page.content.decode()
     assert verified_client.get("/keys/").status_code == 200
+
+
+def test_an_expiry_on_the_calendars_last_day_is_no_expiry_and_the_admin_shows_the_key(
+    verified_client: Client, user, emulator: BinanceEmulator
+) -> None:
+    # Failed before: stored as 9999-12-31, the admin's key page was a 500 for staff
+    # east of UTC (Django's admin turns it into the year 10000 there).
+    from accounts.tests.conftest import staff_login
+
+    key = emulator.add_key()
+    emulator.tamper(RESTRICTIONS, _with(tradingAuthorityExpirationTime=LAST_MILLISECOND))
+    assert post_link(verified_client, "binance", key.api_key, key.secret).status_code == 302
+    credential = ExchangeCredential.objects.get(owner=user)
+    assert credential.expires_at is None
+    staff_client = Client()
+    staff = staff_login(staff_client)
+    staff.time_zone = "Pacific/Kiritimati"
+    staff.save(update_fields=["time_zone"])
+    page = staff_client.get(f"/admin/vault/exchangecredential/{credential.pk}/change/")
+    assert page.status_code == 200
