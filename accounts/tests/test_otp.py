@@ -120,6 +120,19 @@ def test_codes_sent_at_once_are_throttled_as_if_sent_one_by_one(
         verify_otp(request=request_for(user), user=user, code=authenticator.code(), purpose="x")
 
 
+def test_a_right_code_clears_the_count_of_wrong_ones(
+    user, authenticator, request_for, settings
+) -> None:
+    settings.OTP_THROTTLE_LIMIT = 3
+    for _ in range(2):
+        assert not verify_otp(request=request_for(user), user=user, code="000000", purpose="x")
+    assert verify_otp(request=request_for(user), user=user, code=authenticator.code(), purpose="x")
+    for _ in range(2):  # three more tries are allowed again
+        assert not verify_otp(request=request_for(user), user=user, code="000000", purpose="x")
+    later = authenticator.code(offset_steps=1)  # each code works once
+    assert verify_otp(request=request_for(user), user=user, code=later, purpose="x")
+
+
 def test_the_throttle_is_per_user(user, authenticator, request_for, settings) -> None:
     from accounts.tests.factories import TOTPDeviceFactory
 
