@@ -52,7 +52,7 @@ def check_not_throttled(user: User) -> None:
         raise OTPThrottled(settings.OTP_THROTTLE_WINDOW)
 
 
-def _count_failure(user: User) -> int:
+def _count_try(user: User) -> int:
     key = _failure_key(user)
     # add() starts the window only once; incr() is atomic on Redis.
     cache.add(key, 0, timeout=settings.OTP_THROTTLE_WINDOW)
@@ -95,11 +95,17 @@ def _candidate_devices(user: User, code: str) -> list:
 def verify_otp(*, request: HttpRequest, user: User, code: str, purpose: str) -> bool:
     """Check a TOTP or backup code for ``user``.
 
-    On success the session is marked OTP-verified (django-otp) and the event
-    logged. On failure the shared failure counter grows and the event is logged.
-    Raises OTPThrottled, without checking the code, once the counter is full.
+    Every try counts against the shared throttle before its code is checked; on
+    success the count is cleared, the session marked OTP-verified (django-otp)
+    and the event logged; on failure the event is logged. Raises OTPThrottled,
+    without checking the code, once the counter is full.
     """
     check_not_throttled(user)
+    # Counted before the code is checked: codes sent at once would all pass a check
+    # made before any of them had failed. A right code clears the count again.
+    tries = _count_try(user)
+    if tries > settings.OTP_THROTTLE_LIMIT:
+        raise OTPThrottled(settings.OTP_THROTTLE_WINDOW)
     code = code.strip()
     for device in _candidate_devices(user, code):
         try:
@@ -118,8 +124,7 @@ def verify_otp(*, request: HttpRequest, user: User, code: str, purpose: str) -> 
             )
             record_event(user=user, kind=kind, request=request, purpose=purpose)
             return True
-    failures = _count_failure(user)
     record_event(user=user, kind=SecurityEvent.Kind.OTP_FAILED, request=request, purpose=purpose)
-    if failures == settings.OTP_THROTTLE_LIMIT:
+    if tries == settings.OTP_THROTTLE_LIMIT:
         record_event(user=user, kind=SecurityEvent.Kind.OTP_THROTTLED, request=request)
     return False

@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 
 from accounts.emails import send_ip_whitelist_email, send_security_notice_email
 from accounts.models import SecurityEvent, TelegramLink, User
+from oneclick.names import one_line
 
 
 def send_ip_whitelist(user_id: int) -> None:
@@ -18,7 +19,8 @@ def send_security_notice(user_id: int, kind: str) -> None:
 
 def deliver_email(user_id: int, subject: str, body: str) -> None:
     user = User.objects.get(pk=user_id)
-    send_mail(f"[OneClick] {subject}", body, from_email=None, recipient_list=[user.email])
+    # A name stored before line breaks were refused would make send_mail refuse the subject.
+    send_mail(f"[OneClick] {one_line(subject)}", body, from_email=None, recipient_list=[user.email])
 
 
 def deliver_telegram(user_id: int, subject: str, body: str) -> None:

@@ -8,6 +8,7 @@ Money by asset precision is trading's (``trading/formatting.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -55,7 +56,12 @@ def when(value: datetime | None, style: str = "") -> str:
     """
     if value is None:
         return DASH
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    try:
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+    except OverflowError:
+        # An exchange's "no expiry" can be the calendar's last day: a zone east of
+        # UTC would put it in the year 10000. Shown in UTC, still labelled.
+        local = value.astimezone(dt.UTC)
     pattern = {"date": "Y-m-d", "seconds": "Y-m-d H:i:s"}.get(style, "Y-m-d H:i")
     return f"{date_format(local, pattern)} {_zone_label(local)}"
 

@@ -11,6 +11,22 @@ from django.utils import timezone
 from trading.models import Bot, Order
 from trading.selectors import HistoryFilter
 
+# Whole days in any zone stay datetimes: the calendar's first and last days, moved
+# to UTC or past midnight, overflow it. Nothing traded before 2000 or after 2999.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+OUT_OF_RANGE = f"Enter a date between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}."
+
+
+class HistoryDateField(forms.DateField):
+    widget = forms.DateInput(
+        attrs={"type": "date", "min": f"{FIRST_DAY:%Y-%m-%d}", "max": f"{LAST_DAY:%Y-%m-%d}"}
+    )
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+
 
 class HistoryFilterForm(forms.Form):
     bot = forms.ChoiceField(required=False)
@@ -19,12 +35,8 @@ class HistoryFilterForm(forms.Form):
         required=False, choices=[("", "Any side"), ("buy", "Buy"), ("sell", "Sell")]
     )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Order.Status.choices])
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = HistoryDateField(required=False, label="From")
+    until = HistoryDateField(required=False, label="To (inclusive)")
 
     def __init__(self, *args: Any, bots: list[Bot], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

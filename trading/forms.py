@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
+from oneclick.names import NameField
 from strategies.models import Strategy
 from trading.health import min_allocation, min_order_value
 from vault.selectors import credentials_of
@@ -68,7 +69,7 @@ def allocation_field(**kwargs: Any) -> forms.DecimalField:
 
 
 class BotForm(forms.Form):
-    name = forms.CharField(max_length=80)
+    name = NameField(max_length=80)
     credential: forms.ModelChoiceField[ExchangeCredential] = forms.ModelChoiceField(
         queryset=None, label="Exchange key", empty_label=None
     )
@@ -97,7 +98,7 @@ class BotForm(forms.Form):
         data = self.cleaned_data
         credential, allocation = data.get("credential"), data.get("allocation")
         if credential is not None and allocation is not None:
-            least = min_allocation(credential.exchange_id, len(data.get("markets") or ()))
+            least = min_allocation(credential.exchange_id, len(set(data.get("markets") or ())))
             if allocation < least:
                 quote = data.get("quote_currency") or ""
                 self.add_error(

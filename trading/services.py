@@ -110,6 +110,11 @@ def bot_create(
         raise BotRefused("Choose one of your active exchange keys.")
     if not strategy.is_active:
         raise BotRefused("This strategy is not available.")
+    twice = sorted({m for m in markets if markets.count(m) > 1})
+    if twice:
+        # Only a hand-made request repeats a box; stored twice, a market would get
+        # half the allocation as its share.
+        raise BotRefused(f"{', '.join(twice)} is chosen twice: choose each market once.")
     unknown = sorted(set(markets) - set(strategy.markets))
     if not markets or unknown:
         raise BotRefused(f"Choose markets the strategy trades ({', '.join(strategy.markets)}).")
@@ -235,13 +240,22 @@ def _in_use(bot: Bot) -> Decimal:
 def bot_set_allocation(*, meta: RequestMeta | None, bot: Bot, allocation: Decimal) -> None:
     """Change the allocation; raising it needs a fresh code (checked by the caller).
 
-    Never below what the bot has spent or reserved for orders in flight.
+    Never below what the bot has spent or reserved for orders in flight. A
+    compare-and-set on the allocation ``bot`` was read with: raises BotRefused
+    if it changed since (the caller's raise-or-not decision is stale).
     """
     if allocation > bot.allocation:
         _check_allocation(bot.credential, bot.quote_currency, allocation, bot=bot)
     with transaction.atomic():
         # Under the lock order sizing takes, so no order is sized against the old figure.
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        if locked.allocation != bot.allocation:
+            # Whether this is a raise (a fresh code, the balance check) was decided on
+            # the figure read before the lock: a change since makes that decision stale.
+            raise BotRefused(
+                f"The allocation changed meanwhile to {_amount(locked.allocation)} "
+                f"{bot.quote_currency}; check it and try again."
+            )
         used = _in_use(locked)
         if allocation < used:
             raise BotRefused(

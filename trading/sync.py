@@ -74,6 +74,11 @@ def ticker_price(ticker: Any) -> Decimal:
         raise MalformedReply(f"the ticker's last price: {exc}") from None
 
 
+# No trade is dated this late: a reply that says so (9999-12-31, say) is garbled, and
+# such a time overflows into the year 10000 wherever it is shown east of UTC.
+LATEST_TRADE_TIME = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
 def fill_of(order: Order, trade: Any) -> Fill:
     """The unsaved Fill of one ccxt trade of ``order``.
 
@@ -98,7 +103,7 @@ def fill_of(order: Order, trade: Any) -> Fill:
         taken_at = dt.datetime.fromtimestamp(stamp / 1000, tz=dt.UTC)
     except (KeyError, TypeError, OverflowError, OSError):
         raise ValueError("a trade without a time") from None
-    if stamp <= 0:
+    if stamp <= 0 or taken_at >= LATEST_TRADE_TIME:
         raise ValueError("a trade without a time")
     return Fill(
         order=order,

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 
+from oneclick.names import NameField
 from vault.exchanges import (
     SUPPORTED,
     exchange_choices,
@@ -40,7 +41,7 @@ def exchange_hints() -> dict[str, dict[str, Any]]:
 
 class LinkCredentialForm(forms.Form):
     exchange_id = forms.ChoiceField(label="Exchange", choices=exchange_choices)
-    label = forms.CharField(
+    label = NameField(
         label="Name", max_length=80, help_text="So you recognise it, e.g. “Main Binance account”."
     )
     # One Trading's key is a signed token of about 1,000 characters.

@@ -78,13 +78,21 @@ class KeyCheck:
         return data
 
 
+# Later than this is an exchange's way of saying "never": the calendar's last day
+# (9999-12-31) overflows into the year 10000 wherever it is shown east of UTC.
+LATEST_EXPIRY = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
 def _epoch_to_datetime(value: Any, *, per_second: int) -> dt.datetime | None:
     """A positive epoch time (in 1/``per_second`` seconds) or None, for any input."""
+    if isinstance(value, bool):
+        return None  # int(True) is 1: a flag is no time
     try:
         ticks = int(value)
-        return dt.datetime.fromtimestamp(ticks / per_second, tz=dt.UTC) if ticks > 0 else None
+        when = dt.datetime.fromtimestamp(ticks / per_second, tz=dt.UTC) if ticks > 0 else None
     except (TypeError, ValueError, OverflowError, OSError):  # no time any calendar has
         return None
+    return when if when is not None and when < LATEST_EXPIRY else None
 
 
 def _ms_to_datetime(value: Any) -> dt.datetime | None:

@@ -107,3 +107,14 @@ def test_the_ip_whitelist_email_goes_out_over_smtp(
     for ip in egress_ips:
         assert ip in body
     assert "https://oneclick.example/account/ip-whitelist/" in body
+
+
+def test_an_alert_whose_subject_holds_a_line_break_is_still_sent_on_one_line(user: User) -> None:
+    # Names stored before line breaks were refused reach subjects; failed before with
+    # BadHeaderError, so the alert was never sent.
+    from accounts.tasks import deliver_email
+
+    deliver_email(user.pk, "Order failed on bot evil\r\nBcc: x@example.com", "body")
+    [message] = mail.outbox
+    assert message.subject == "[OneClick] Order failed on bot evil Bcc: x@example.com"
+    assert message.bcc == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.test import RequestFactory
 
@@ -89,6 +91,46 @@ def test_wrong_codes_are_throttled_even_for_a_right_code(
     assert "Too many wrong codes" in str(excinfo.value)
     assert SecurityEvent.objects.filter(kind="otp_throttled").count() == 1
     assert SecurityEvent.objects.filter(kind="otp_failed").count() == 3
+
+
+def test_codes_sent_at_once_are_throttled_as_if_sent_one_by_one(
+    user, authenticator, request_for, settings, monkeypatch
+) -> None:
+    # Each request arrives while the one before is still checking its code (as many
+    # sent at once do). Failed before: every one passed the throttle check before any
+    # failure was counted, so 12 codes were tried where 3 are allowed.
+    import django_otp
+
+    settings.OTP_THROTTLE_LIMIT = 3
+    real_verify = django_otp.verify_token
+    tried: list[str] = []
+    waiting = [f"{n:06d}" for n in range(1, 12)]
+
+    def verify_while_others_arrive(user_, device_id, code):
+        tried.append(code)
+        if waiting:
+            with contextlib.suppress(OTPThrottled):
+                verify_otp(request=request_for(user), user=user, code=waiting.pop(), purpose="x")
+        return real_verify(user_, device_id, code)
+
+    monkeypatch.setattr(django_otp, "verify_token", verify_while_others_arrive)
+    assert not verify_otp(request=request_for(user), user=user, code="000000", purpose="x")
+    assert len(tried) == 3
+    with pytest.raises(OTPThrottled):
+        verify_otp(request=request_for(user), user=user, code=authenticator.code(), purpose="x")
+
+
+def test_a_right_code_clears_the_count_of_wrong_ones(
+    user, authenticator, request_for, settings
+) -> None:
+    settings.OTP_THROTTLE_LIMIT = 3
+    for _ in range(2):
+        assert not verify_otp(request=request_for(user), user=user, code="000000", purpose="x")
+    assert verify_otp(request=request_for(user), user=user, code=authenticator.code(), purpose="x")
+    for _ in range(2):  # three more tries are allowed again
+        assert not verify_otp(request=request_for(user), user=user, code="000000", purpose="x")
+    later = authenticator.code(offset_steps=1)  # each code works once
+    assert verify_otp(request=request_for(user), user=user, code=later, purpose="x")
 
 
 def test_the_throttle_is_per_user(user, authenticator, request_for, settings) -> None:

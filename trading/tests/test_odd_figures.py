@@ -76,3 +76,17 @@ def test_an_unreadable_trade_cost_skips_the_activity_check(monkeypatch, cost: An
         lambda *a, **k: lambda method, *args, **kw: [{"cost": 5}, {"cost": cost}],
     )
     assert watch.check_account(bot.credential) == "skipped"
+
+
+@pytest.mark.parametrize("stamp", [253402300799999, 32503680000000])  # 9999-12-31, 3000-01-01
+def test_a_trade_dated_past_the_year_2999_is_not_a_fill(stamp: int) -> None:
+    # Failed before: booked, and the admin's fill page was then a 500 for staff east of
+    # UTC (the year 10000 there). Skipped, the order is synced again until it is sane.
+    from trading.sync import fill_of
+    from trading.tests.factories import OrderFactory
+
+    order = OrderFactory()
+    trade = {"id": "t1", "amount": "0.01", "price": "60000", "timestamp": stamp}
+    with pytest.raises(ValueError, match="without a time"):
+        fill_of(order, trade)
+    assert fill_of(order, {**trade, "timestamp": 1_764_000_000_000}).taken_at.year == 2025

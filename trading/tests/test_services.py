@@ -54,6 +54,19 @@ def test_the_allocation_cannot_drop_below_what_orders_in_flight_reserved() -> No
     assert (bot.allocation, bot.cash) == (Decimal("800"), Decimal("800"))
 
 
+def test_an_allocation_changed_meanwhile_is_not_overwritten_by_a_figure_read_before() -> None:
+    # The owner's page read 1000 (so 1000 was no raise and asked no fresh code); another
+    # request lowered it to 100 before this one took the lock. Failed before: set back
+    # to 1000, a raise without a fresh code and without the free-balance check.
+    bot = BotFactory()
+    assert bot.allocation == Decimal("1000")
+    Bot.objects.filter(pk=bot.pk).update(allocation=Decimal("100"), cash=Decimal("100"))
+    with pytest.raises(BotRefused, match="changed meanwhile"):
+        bot_set_allocation(meta=None, bot=bot, allocation=Decimal("1000"))
+    bot.refresh_from_db()
+    assert (bot.allocation, bot.cash) == (Decimal("100"), Decimal("100"))
+
+
 def test_a_stopped_bot_cannot_be_paused_or_resumed() -> None:
     bot = BotFactory(status="stopped")
     with pytest.raises(BotRefused):

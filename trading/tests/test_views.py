@@ -81,6 +81,26 @@ class TestCreate:
         page = create(verified_client, credential, strategy, markets=["BTC/USDC"]).content.decode()
         assert "is not quoted in USDT" in page
 
+    def test_a_market_listed_twice_is_refused(self, verified_client, user, strategy) -> None:
+        # Failed before: stored as ["BTC/USDT", "BTC/USDT"], so the one market got half
+        # the allocation as its share and the minimum was counted for two markets.
+        credential = CredentialFactory(owner=user)
+        twice = ["BTC/USDT", "BTC/USDT"]
+        page = create(verified_client, credential, strategy, markets=twice).content.decode()
+        assert "BTC/USDT is chosen twice" in page
+        assert not Bot.objects.exists()
+
+    @pytest.mark.parametrize("name", ["evil\r\nBcc: x@example.com", "tab\there", "a\u202eb"])
+    def test_a_name_with_a_line_break_or_direction_control_is_refused(
+        self, verified_client, user, strategy, name: str
+    ) -> None:
+        # Failed before: stored, and the bot's alert emails (its name in the subject)
+        # then failed to send (BadHeaderError) or showed a reversed name.
+        credential = CredentialFactory(owner=user)
+        page = create(verified_client, credential, strategy, name=name).content.decode()
+        assert "no line breaks, tabs or direction controls" in page
+        assert not Bot.objects.exists()
+
     def test_another_users_key_cannot_be_chosen(self, verified_client, strategy) -> None:
         page = create(verified_client, CredentialFactory(), strategy).content.decode()
         assert "Select a valid choice" in page

@@ -368,6 +368,22 @@ class TestHistory:
         )
         assert len(parse_csv(verified_client.get("/bots/history/fills.csv"))) == 3  # own only
 
+    @pytest.mark.parametrize("zone", ["", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+    @pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01", "since=9999-12-31"])
+    def test_a_date_at_the_end_of_the_calendar_is_a_clear_error_on_the_page_and_export(
+        self, verified_client: Client, user, zone: str, query: str
+    ) -> None:
+        # Failed before: a 500 (OverflowError) on both, in UTC for the calendar's last day.
+        user.time_zone = zone
+        user.save(update_fields=["time_zone"])
+        make_history(BotFactory(owner=user), 2)
+        page = verified_client.get("/bots/history/?" + query)
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "Enter a date between 2000-01-01 and 2999-12-31." in body
+        assert 'data-label="Time"' not in body
+        assert parse_csv(verified_client.get("/bots/history/fills.csv?" + query))[1:] == []
+
     def test_the_csv_has_tax_columns_and_its_totals_match_the_page(
         self, verified_client: Client, user
     ) -> None:

@@ -105,9 +105,64 @@ def test_a_kraken_key_description_without_its_permissions_is_unreadable(reply: A
     assert (listed.can_trade, listed.can_withdraw) == (True, False)
 
 
-@pytest.mark.parametrize("valid_until", [10**22, "10" * 30, -5, "soon", None, 1.5e300])
+@pytest.mark.parametrize(
+    "valid_until", [10**22, "10" * 30, -5, "soon", None, 1.5e300, True, [5], 253402300799]
+)
 def test_an_odd_kraken_expiry_is_no_expiry(valid_until: Any) -> None:
     from vault.permissions import kraken_check
 
     check = kraken_check({"result": {"permissions": ["modify-trades"], "validUntil": valid_until}})
     assert check.expires_at is None
+
+
+# The last millisecond any calendar holds (9999-12-31 23:59:59.999 UTC), as Binance
+# writes expiries; east of UTC that instant falls in the year 10000.
+LAST_MILLISECOND = 253402300799999
+
+EXPIRY_REPLIES = {
+    "a word": "soon",
+    "empty": "",
+    "far future": LAST_MILLISECOND,
+    "past": 1_000,
+    "a list": [1_000],
+    "an object": {"ms": 1_000},
+    "a boolean": True,
+    "a float": 1.5e300,
+}
+
+
+@pytest.mark.parametrize("expiry", EXPIRY_REPLIES.values(), ids=EXPIRY_REPLIES.keys())
+def test_any_expiry_in_a_key_check_gives_a_readable_key_page_in_any_time_zone(
+    verified_client: Client, user, emulator: BinanceEmulator, expiry: Any
+) -> None:
+    user.time_zone = "Pacific/Kiritimati"  # UTC+14, the zone furthest ahead
+    user.save(update_fields=["time_zone"])
+    key = emulator.add_key()
+    emulator.tamper(RESTRICTIONS, _with(tradingAuthorityExpirationTime=expiry))
+    response = post_link(verified_client, "binance", key.api_key, key.secret)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    credential = ExchangeCredential.objects.get(owner=user)
+    page = verified_client.get(f"/keys/{credential.pk}/")
+    assert page.status_code == 200
+    assert "Expires" in page.content.decode()
+    assert verified_client.get("/keys/").status_code == 200
+
+
+def test_an_expiry_on_the_calendars_last_day_is_no_expiry_and_the_admin_shows_the_key(
+    verified_client: Client, user, emulator: BinanceEmulator
+) -> None:
+    # Failed before: stored as 9999-12-31, the admin's key page was a 500 for staff
+    # east of UTC (Django's admin turns it into the year 10000 there).
+    from accounts.tests.conftest import staff_login
+
+    key = emulator.add_key()
+    emulator.tamper(RESTRICTIONS, _with(tradingAuthorityExpirationTime=LAST_MILLISECOND))
+    assert post_link(verified_client, "binance", key.api_key, key.secret).status_code == 302
+    credential = ExchangeCredential.objects.get(owner=user)
+    assert credential.expires_at is None
+    staff_client = Client()
+    staff = staff_login(staff_client)
+    staff.time_zone = "Pacific/Kiritimati"
+    staff.save(update_fields=["time_zone"])
+    page = staff_client.get(f"/admin/vault/exchangecredential/{credential.pk}/change/")
+    assert page.status_code == 200

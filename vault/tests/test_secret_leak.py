@@ -171,6 +171,7 @@ def test_no_secret_ever_leaves_the_vault(
     for where, text in seen:
         assert API_KEY not in text, f"unmasked API key in {where}"
     assert API_KEY not in emails and API_KEY not in queued
+    assert API_KEY not in logs, "unmasked API key in a log record"
 
 
 def _explode(*args: object, **kwargs: object) -> None:

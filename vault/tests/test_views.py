@@ -150,3 +150,19 @@ def test_the_detail_page_shows_uses_and_never_the_secret(
     page = verified_client.get(f"/keys/{credential.pk}/").content.decode()
     assert "Placed or managed an order" in page and "BTC/USDT buy" in page
     assert credential.secret not in page and credential.api_key not in page
+
+
+def test_a_key_name_with_a_line_break_is_refused(verified_client: Client, user: User) -> None:
+    # Failed before: stored, and alerts about the key (its name in the subject) failed.
+    response = verified_client.post(
+        "/keys/link/",
+        {
+            "exchange_id": "paper",
+            "label": "Main\nBcc: x@example.com",
+            "api_key": "k",
+            "secret": "s",
+        },
+    )
+    assert response.status_code == 200
+    assert "no line breaks, tabs or direction controls" in response.content.decode()
+    assert not ExchangeCredential.objects.filter(owner=user).exists()
