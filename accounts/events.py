@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.adapter import get_adapter
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 
 from accounts.models import SecurityEvent, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The address allauth's rate limits count (X-Forwarded-For behind trusted
+    proxies, see ALLAUTH_TRUSTED_PROXY_COUNT), so the log names the same client."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except (PermissionDenied, ImproperlyConfigured):  # no usable address: log the peer
+        return request.META.get("REMOTE_ADDR") or None
 
 
 @dataclass(frozen=True)
