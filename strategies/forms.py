@@ -31,7 +31,10 @@ class BacktestRequestForm(forms.Form):
         market.choices = [(symbol, symbol) for symbol in strategy.markets]
         own = strategy.exchange_id
         if own == "paper":
-            own = "the paper exchange (synthetic demo prices)"
+            own = (
+                "the paper exchange (synthetic demo prices: a demo of the page, "
+                "saying nothing about real performance)"
+            )
         data = cast(forms.ChoiceField, self.fields["data"])
         data.choices = [
             (REAL, "Real Binance spot history shipped with OneClick (full history)"),

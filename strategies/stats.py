@@ -7,7 +7,10 @@
 - Sharpe: mean / sample standard deviation of the per-candle returns, times
   √(candles per year), with a zero risk-free rate (0 when returns never vary);
 - exposure: the average share of equity held in the asset at each close;
-- win rate: share of sells that realised more than their cost (None without sells).
+- win rate: share of sells whose proceeds after their fee beat the cost of the
+  units they sold, buying fees included (average cost); a partial sell counts on
+  its own, and a position still open at the end is not counted, as nothing of it
+  is realised (None without sells). ``trades`` counts buys and sells.
 """
 
 from __future__ import annotations

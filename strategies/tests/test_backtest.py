@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from strategies.backtest import Costs, run_backtest, simulate
+from strategies.backtest import Costs, ledger_stats, run_backtest, simulate
 from strategies.library import build_model
 from strategies.library.base import BUY, HOLD, SELL, STAY, Decision
 from strategies.series import CandleSeries
@@ -87,6 +87,32 @@ def test_a_hand_checked_four_trade_backtest() -> None:
     exposure = (1 + 1 + units3 * 90 / equity[4]) / 6
     assert round(stats.exposure, 9) == round(exposure, 9)
     assert round(stats.exposure, 4) == D("0.4072")
+
+
+def test_a_win_is_a_sell_beating_its_cost_after_fees_and_open_positions_do_not_count() -> None:
+    """One winner, one loser that only fees made a loser, and a position still open."""
+    series = candles(
+        ("100", "100"),  # 0: decide buy all
+        ("100", "100"),  # 1: bought at 100 (+1 % fee); decide sell all
+        ("101", "101"),  # 2: sold at 101, 1 % over the buy, but 2 % of fees: a loser
+        ("100", "100"),  # 3: bought at 100; decide sell all
+        ("110", "110"),  # 4: sold at 110: a winner after both fees; decide buy all
+        ("100", "200"),  # 5: bought at 100 and held to the end, doubled: not realised
+    )
+    decisions = [act(BUY), act(SELL), act(BUY), act(SELL), act(BUY), STAY]
+    costs = Costs(fee_rate=D("0.01"), slippage_rate=D(0), min_notional=D(0))
+    ledger = simulate(series, decisions, start=0, capital=D(1000), costs=costs)
+
+    assert [(t.side, t.price) for t in ledger.trades] == [
+        (BUY, D(100)), (SELL, D(101)), (BUY, D(100)), (SELL, D(110)), (BUY, D(100)),
+    ]  # fmt: skip
+    loser, winner = (t.pnl for t in ledger.trades if t.side == SELL)
+    assert loser is not None and winner is not None
+    assert loser < 0 < winner  # the loser sold above its buy price: fees made it one
+    stats = ledger_stats(ledger, "4h")
+    assert stats.win_rate == D("0.5")  # of two sells; the open position is left out
+    assert stats.trades == 5  # buys and sells alike
+    assert stats.total_return > 0  # the open position's gain shows in the return only
 
 
 def test_a_decision_trades_at_the_next_open_never_at_its_own_close() -> None:

@@ -230,6 +230,21 @@ def test_a_finished_backtest_shows_its_statistics_and_charts_and_stops_refreshin
     assert "Final equity: <strong>11,000.00 USDT</strong>" in page  # in its currency
 
 
+def test_a_backtest_on_paper_prices_says_they_are_synthetic_and_how_win_rate_counts(
+    verified_client: Client, strategy
+) -> None:
+    paper = BacktestFactory(strategy=strategy, exchange_id="paper")
+    real = BacktestFactory(strategy=strategy, exchange_id="binance")
+    page = verified_client.get(f"/strategies/backtests/{paper.pk}/").content.decode()
+    assert "synthetic demo prices, not a real market" in page
+    assert "says nothing about how the strategy does on real prices" in page
+    assert "a position still open at the end is not counted" in page
+    assert "Trades counts buys and sells" in page
+    page = verified_client.get(f"/strategies/backtests/{real.pk}/").content.decode()
+    assert "real Binance spot candles" in page and "synthetic" not in page
+    assert "a position still open at the end is not counted" in page
+
+
 def test_a_finished_backtest_marks_its_buys_and_sells_on_the_price_chart(
     verified_client: Client, strategy
 ) -> None:
