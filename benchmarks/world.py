@@ -192,13 +192,19 @@ class Progress:
     outcomes: dict[str, int]
 
 
-def progress(api_keys: list[str], signal_id: str) -> Progress:
+def progress(api_keys: list[str], signal_id: str, *, count_orders: bool = True) -> Progress:
+    """Where the signal stands. ``count_orders=False`` skips the exchange's order count
+    (``orders`` is then -1): with 1,000 keys it is the costly query (~4 ms of this
+    process's CPU and ~10 ms of the database's), which a watcher polling every 0.1 s
+    would take from the workers it measures."""
     from django.db.models import Count
 
     from paper.models import PaperOrder
     from trading.models import Decision, Fill
 
-    orders = PaperOrder.objects.filter(account__api_key__in=api_keys).count()
+    orders = (
+        PaperOrder.objects.filter(account__api_key__in=api_keys).count() if count_orders else -1
+    )
     fills = Fill.objects.filter(order__decision__signal_id=signal_id).count()
     outcomes = dict(
         Decision.objects.filter(signal_id=signal_id)
