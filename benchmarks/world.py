@@ -192,14 +192,25 @@ class Progress:
     outcomes: dict[str, int]
 
 
-def progress(api_keys: list[str], signal_id: str) -> Progress:
+def progress(api_keys: list[str], signal_id: str, *, fills_after: int | None = None) -> Progress:
+    """Where the signal stands.
+
+    ``fills_after`` (a ``Fill`` id taken before the signal, see ``last_fill_id``) makes
+    it the cheap poll: fills counted by id instead of through orders and decisions, and
+    the exchange's orders not counted (``orders`` is then -1). With 1,000 keys the
+    exact queries cost ~20 ms of the database and ~5 ms of this process per poll,
+    which a watcher polling every 0.1 s takes from the workers it measures. One
+    signal per run, so both counts agree."""
     from django.db.models import Count
 
     from paper.models import PaperOrder
     from trading.models import Decision, Fill
 
-    orders = PaperOrder.objects.filter(account__api_key__in=api_keys).count()
-    fills = Fill.objects.filter(order__decision__signal_id=signal_id).count()
+    if fills_after is None:
+        orders = PaperOrder.objects.filter(account__api_key__in=api_keys).count()
+        fills = Fill.objects.filter(order__decision__signal_id=signal_id).count()
+    else:
+        orders, fills = -1, Fill.objects.filter(pk__gt=fills_after).count()
     outcomes = dict(
         Decision.objects.filter(signal_id=signal_id)
         .values_list("outcome")
@@ -208,6 +219,15 @@ def progress(api_keys: list[str], signal_id: str) -> Progress:
     )
     decided = sum(n for outcome, n in outcomes.items() if outcome != "pending")
     return Progress(orders, fills, decided, outcomes)
+
+
+def last_fill_id() -> int:
+    """The newest stored fill's id (0 if none): fills after it are the next signal's."""
+    from django.db.models import Max
+
+    from trading.models import Fill
+
+    return Fill.objects.aggregate(last=Max("pk"))["last"] or 0
 
 
 def paper_usage(api_keys: list[str]) -> tuple[int, int]:

@@ -163,3 +163,47 @@ def test_an_expired_message_is_not_delivered(layer: BaseChannelLayer) -> None:
     received = run(scenario(), layer, stale_sender)
 
     assert received == message("fresh")
+
+
+def test_a_batch_push_handed_to_a_worker_s_pusher_thread_is_received(
+    layer: BaseChannelLayer,
+) -> None:
+    # A task worker's batch pushes go through its pusher thread (``trading.events``),
+    # not inline as in the other tests: that thread must work with the configured layer
+    # (the embedded one runs its database calls through asgiref) and be joined before
+    # the process exits.
+    user_id = 10**12 + uuid.uuid4().int % 10**9
+    # No database in that process (the test ones are invisible to it): the hand-over
+    # "after commit" runs at once, as it does outside a transaction.
+    code = "\n".join(
+        [
+            "from django.db import transaction",
+            "from django_q.conf import Conf",
+            "from trading.events import push_many",
+            "transaction.on_commit = lambda func, using=None, robust=False: func()",
+            "Conf.SYNC = False",
+            f"push_many([({user_id}, 'batch', {{'orders': ['x']}})])",
+        ]
+    )
+
+    async def scenario() -> dict[str, Any]:
+        channel = await layer.new_channel()
+        await layer.group_add(f"user.{user_id}", channel)
+        try:
+            result = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "manage.py", "shell", "-c", code],
+                cwd=settings.BASE_DIR,
+                env=os.environ.copy(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            return await asyncio.wait_for(layer.receive(channel), RECEIVE_TIMEOUT)
+        finally:
+            await layer.group_discard(f"user.{user_id}", channel)
+
+    received = run(scenario(), layer)
+
+    assert received == {"type": "live.event", "event": "batch", "data": {"orders": ["x"]}}
