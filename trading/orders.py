@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import ccxt
 from django.conf import settings
@@ -32,7 +32,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.notifications import notify_user
-from trading import decisions
+from trading import decisions, order_naming
 from trading.events import push_to_user
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
@@ -256,7 +256,7 @@ def send_call(order: Order, api: Any) -> dict[str, Any]:
         order.side,
         float(order.amount),
         None,
-        {"clientOrderId": order.client_order_id},
+        order_naming.create_params(order),
     )
     return reply
 
@@ -419,12 +419,7 @@ def _belongs(order: Order, trade: dict[str, Any]) -> bool:
 def _look_up(order: Order, api: Any) -> None:
     """Find an order in doubt by its client order id; decide only on evidence."""
     try:
-        try:
-            found = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
-            if not found:
-                raise ccxt.OrderNotFound("empty reply")
-        except ccxt.OrderNotFound:
-            found = _search_open_and_trades(order, api)
+        found = order_naming.find(order, api)
         if found:
             _check_reply(order, found)  # an unreadable answer is a failed lookup, counted
     except RateLimited:
@@ -489,18 +484,6 @@ def _lookup_failed(order: Order, exc: Exception) -> None:
             subject=f"Order in doubt on bot {order.bot.name}",
             body=f"{message}\n\n{next_step}",
         )
-
-
-def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
-    # An exchange may list a new order in open orders or trades before fetch_order finds it.
-    for candidate in api("fetch_open_orders", order.market):
-        if candidate.get("clientOrderId") == order.client_order_id:
-            return cast("dict[str, Any]", candidate)
-    for trade in api("fetch_my_trades", order.market, None, 50):
-        info_id = (trade.get("info") or {}).get("clientOrderId")
-        if info_id == order.client_order_id and trade.get("order"):
-            return cast("dict[str, Any]", api("fetch_order", trade["order"], order.market))
-    return None
 
 
 def _rejected(order: Order, exc: Exception) -> None:
@@ -600,7 +583,9 @@ def _read_back(order: Order, api: Any) -> list[Any]:
     if order.exchange_order_id:
         reply = api("fetch_order", order.exchange_order_id, order.market)
     else:
-        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+        reply = order_naming.find(order, api)
+        if reply is None:
+            raise ccxt.OrderNotFound("the placed order is not found by its client order id")
     apply_reply(order, reply)
     new_fills = store_fills(order, _trades_of(order, api))
     check_open_orders(order, api, always=True)
@@ -656,7 +641,9 @@ def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
     else:
         try:
             trades = api("fetch_order_trades", order.exchange_order_id, order.market)
-        except ccxt.NotSupported:  # the last resort: the account's recent trades
+        except (ccxt.NotSupported, ccxt.ArgumentsRequired):
+            # The last resort: the account's recent trades (Kraken's fetch_order_trades
+            # wants the order's trade ids, which its order reply only sometimes lists).
             trades = api("fetch_my_trades", order.market, None, 100)
     return [
         t
