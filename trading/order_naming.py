@@ -13,8 +13,8 @@ name, and ccxt 4.5.90 looks it up differently:
   ``fetch_open_orders`` / ``fetch_closed_orders`` pass ``cl_ord_id`` through as a
   filter, and those are asked instead.
 - Bitvavo (createOrder needs an ``operatorId`` we are not given) and One Trading
-  (no lookup by client id in ccxt): order placement is not available; see
-  ``placement_unavailable``.
+  (no lookup by client id in ccxt): order placement is not available
+  (``vault.exchanges.placement_unavailable``); they never get this far.
 """
 
 from __future__ import annotations
@@ -29,22 +29,8 @@ from trading.models import Order
 # Fixed forever: changing it renames every Kraken order in doubt, which then could
 # not be found and would be sent again.
 KRAKEN_NAMESPACE = uuid.UUID("6f1c2a43-5b0e-4d8e-9c1e-0e5f3b7a9d21")
-# Exchanges whose order placement finds an order in doubt again (tested end to end).
-PLACES_ORDERS = {"binance", "binanceus", "paper", "kraken"}
-NAMES = {
-    "bitvavo": "Bitvavo",
-    "onetrading": "One Trading",
-}
 
-__all__ = ["create_params", "exchange_client_id", "find", "placement_unavailable"]
-
-
-def placement_unavailable(exchange_id: str) -> str | None:
-    """Why orders cannot be placed on ``exchange_id`` yet, or None when they can."""
-    if exchange_id in PLACES_ORDERS:
-        return None
-    name = NAMES.get(exchange_id, exchange_id)
-    return f"order placement on {name} is not available yet"
+__all__ = ["create_params", "exchange_client_id", "find"]
 
 
 def exchange_client_id(order: Order) -> str:
