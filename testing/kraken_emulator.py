@@ -122,7 +122,7 @@ class KrakenEmulator(FakeKraken):
         self.balances["XXBT"] += sign * volume
         self.balances["USDT"] -= sign * cost
         trade_id = f"T{next(self._ids):05d}-EMUL-ATOR"
-        now = time.time()
+        now = time.time() + next(self._ids) / 1000  # distinct, ordered times
         self.trades[trade_id] = {
             "ordertxid": txid, "postxid": "", "pair": PAIR_ID, "time": now,
             "type": params["type"], "ordertype": "market", "price": str(PRICE),
@@ -164,7 +164,17 @@ class KrakenEmulator(FakeKraken):
         return {"closed": closed, "count": len(closed)}
 
     def _TradesHistory(self, params: dict[str, str]) -> dict[str, Any]:
-        return {"trades": dict(self.trades), "count": len(self.trades)}
+        # Kraken answers 50 trades at a time, newest first.
+        newest = dict(sorted(self.trades.items(), key=lambda t: -t[1]["time"])[:50])
+        return {"trades": newest, "count": len(self.trades)}
+
+    def trade_by_hand(self, times: int) -> None:
+        """The owner buys on the account outside OneClick (newer trades than ours)."""
+        for _ in range(times):
+            with self._book:
+                self._AddOrder(
+                    {"pair": PAIR_ID, "ordertype": "market", "type": "buy", "volume": "0.0001"}
+                )
 
     def _QueryTrades(self, params: dict[str, str]) -> dict[str, Any]:
         txids = [t for t in params.get("txid", "").split(",") if t]

@@ -30,7 +30,7 @@ from trading.models import Order
 # not be found and would be sent again.
 KRAKEN_NAMESPACE = uuid.UUID("6f1c2a43-5b0e-4d8e-9c1e-0e5f3b7a9d21")
 
-__all__ = ["create_params", "exchange_client_id", "find"]
+__all__ = ["create_params", "exchange_client_id", "find", "trade_ids"]
 
 
 def exchange_client_id(order: Order) -> str:
@@ -52,6 +52,15 @@ def find(order: Order, api: Any) -> dict[str, Any] | None:
     if order.exchange_id == "kraken":
         return _find_kraken(order, api)
     return _find_by_client_order_id(order, api)
+
+
+def trade_ids(order: Order, reply: Any) -> list[str]:
+    """The ids of the order's trades its own reply lists, where the exchange's trade
+    lookup needs them (Kraken QueryOrders with ``trades``); [] elsewhere."""
+    if order.exchange_id != "kraken" or not isinstance(reply, dict):
+        return []
+    ids = (reply.get("info") or {}).get("trades")
+    return [str(i) for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
 def _named(order: Order, candidates: Any) -> dict[str, Any] | None:

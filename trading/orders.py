@@ -587,7 +587,7 @@ def _read_back(order: Order, api: Any) -> list[Any]:
         if reply is None:
             raise ccxt.OrderNotFound("the placed order is not found by its client order id")
     apply_reply(order, reply)
-    new_fills = store_fills(order, _trades_of(order, api))
+    new_fills = store_fills(order, _trades_of(order, api, reply))
     check_open_orders(order, api, always=True)
     return new_fills
 
@@ -629,7 +629,7 @@ def refresh_balances(credential: Any) -> None:
     push_to_user(credential.owner_id, "balances", {"account": str(credential.pk)})
 
 
-def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
+def _trades_of(order: Order, api: Any, reply: Any = None) -> list[dict[str, Any]]:
     """The order's own trades: asked for by order id where the exchange can, so a
     busy account's other trades never push them out of a recent window."""
     if not order.exchange_order_id:
@@ -638,12 +638,17 @@ def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
         trades = api(
             "fetch_my_trades", order.market, None, None, {"orderId": order.exchange_order_id}
         )
+    elif ids := order_naming.trade_ids(order, reply):
+        # Kraken: QueryTrades by the ids its order lists (its fetch_order_trades wants them).
+        trades = api(
+            "fetch_order_trades", order.exchange_order_id, order.market, None, None, {"trades": ids}
+        )
     else:
         try:
             trades = api("fetch_order_trades", order.exchange_order_id, order.market)
         except (ccxt.NotSupported, ccxt.ArgumentsRequired):
             # The last resort: the account's recent trades (Kraken's fetch_order_trades
-            # wants the order's trade ids, which its order reply only sometimes lists).
+            # wants the order's trade ids, when its order reply lists none yet).
             trades = api("fetch_my_trades", order.market, None, 100)
     return [
         t

@@ -84,3 +84,19 @@ def test_an_order_that_never_reached_kraken_is_sent_once_after_the_lookup_finds_
     assert kraken.placed() == 1 and _posts(kraken) == 2
     decision = Decision.objects.get()
     assert order.settled and decision.outcome == "executed", decision.message
+
+
+def test_fills_are_read_by_the_orders_trade_ids_after_fifty_newer_trades(
+    kraken, kraken_bot
+) -> None:
+    # The first read of the fills fails; meanwhile the owner trades by hand 60 times.
+    kraken.next_replies[("POST", "/0/private/QueryTrades")] = Reply(503, {"error": []})
+    kraken.next_replies[("POST", "/0/private/TradesHistory")] = Reply(503, {"error": []})
+    execute(kraken_bot.pk, SignalFactory(strategy=kraken_bot.strategy).pk)
+    order = Order.objects.get()
+    assert order.filled > 0 and not order.fills.exists()
+    kraken.trade_by_hand(60)
+    sweep()
+    order.refresh_from_db()
+    assert sum(f.amount for f in order.fills.all()) == order.filled
+    assert order.settled and kraken_bot.positions.get(market="BTC/USDT").amount == order.filled
