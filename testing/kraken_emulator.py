@@ -1,7 +1,7 @@
 """A minimal Kraken spot endpoint on 127.0.0.1 for order tests, answered to the real ccxt.
 
 It serves what the platform calls through ``ccxt.kraken`` to trade: asset pairs
-and server time (``load_markets``), ticker, balance, ``AddOrder`` (market orders
+assets and server time (``load_markets``), ticker, balance (``BalanceEx``), ``AddOrder`` (market orders
 fill at once at the ticker price), ``QueryOrders``, ``OpenOrders`` /
 ``ClosedOrders`` (filtered by ``cl_ord_id``, as Kraken does) and
 ``TradesHistory``. Requests must be signed the way Kraken checks them
@@ -51,6 +51,14 @@ def _valid_cl_ord_id(value: str | None) -> bool:
     return len(value) in (32, 36)
 
 
+ASSETS = {
+    "XXBT": {"aclass": "currency", "altname": "XBT", "decimals": 10, "display_decimals": 5,
+             "status": "enabled"},
+    "USDT": {"aclass": "currency", "altname": "USDT", "decimals": 8, "display_decimals": 4,
+             "status": "enabled"},
+}  # fmt: skip
+
+
 class KrakenEmulator(FakeKraken):
     def __init__(self) -> None:
         self.orders: dict[str, dict[str, Any]] = {}
@@ -91,6 +99,8 @@ class KrakenEmulator(FakeKraken):
         name = call.path.removeprefix("/0/public/")
         if name == "AssetPairs":
             return Reply(200, {"error": [], "result": PAIRS})
+        if name == "Assets":
+            return Reply(200, {"error": [], "result": ASSETS})
         if name == "Time":
             now = time.time()
             return Reply(200, {"error": [], "result": {"unixtime": int(now), "rfc1123": ""}})
@@ -108,6 +118,9 @@ class KrakenEmulator(FakeKraken):
     # --- private endpoints (under the book lock) ------------------------------------------
     def _Balance(self, params: dict[str, str]) -> dict[str, str]:
         return {asset: str(amount) for asset, amount in self.balances.items()}
+
+    def _BalanceEx(self, params: dict[str, str]) -> dict[str, Any]:
+        return {a: {"balance": str(v), "hold_trade": "0"} for a, v in self.balances.items()}
 
     def _AddOrder(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("pair") != PAIR_ID or params.get("ordertype") != "market":

@@ -11,8 +11,9 @@ from strategies.tests.factories import SignalFactory
 from testing.http_fake import Reply
 from testing.kraken_emulator import KrakenEmulator
 from trading.execution import execute
-from trading.models import Bot, Decision, Order
+from trading.models import Balance, Bot, Decision, Order
 from trading.order_naming import exchange_client_id
+from trading.orders import refresh_balances
 from trading.sweeper import sweep
 from trading.tests.factories import BotFactory
 from vault.tests.factories import CredentialFactory
@@ -100,3 +101,9 @@ def test_fills_are_read_by_the_orders_trade_ids_after_fifty_newer_trades(
     order.refresh_from_db()
     assert sum(f.amount for f in order.fills.all()) == order.filled
     assert order.settled and kraken_bot.positions.get(market="BTC/USDT").amount == order.filled
+
+
+def test_the_kraken_accounts_balances_are_stored(kraken, kraken_bot) -> None:
+    refresh_balances(kraken_bot.credential)
+    stored = {b.currency: b.total for b in Balance.objects.filter(credential=kraken_bot.credential)}
+    assert stored == {"USDT": Decimal("100000"), "BTC": Decimal("10")}
