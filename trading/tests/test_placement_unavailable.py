@@ -70,3 +70,18 @@ def test_kraken_and_binance_bots_still_run(user) -> None:
             owner=user, credential=CredentialFactory(owner=user, exchange_id=exchange_id)
         )
         assert health(bot).label == "Running", exchange_id
+
+
+@pytest.mark.parametrize("exchange_id", ["bitvavo", "onetrading"])
+def test_the_key_page_says_bots_on_it_cannot_trade(
+    verified_client: Client, user, exchange_id
+) -> None:
+    credential = CredentialFactory(owner=user, exchange_id=exchange_id)
+    page = verified_client.get(f"/keys/{credential.pk}/").content.decode()
+    assert "order placement on it is not available yet" in page
+
+
+def test_a_kraken_key_page_does_not(verified_client: Client, user) -> None:
+    credential = CredentialFactory(owner=user, exchange_id="kraken")
+    page = verified_client.get(f"/keys/{credential.pk}/").content.decode()
+    assert "not available yet" not in page
