@@ -36,6 +36,7 @@ from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Bot, Decision, Order
 from trading.orders import advance, committed_elsewhere, reserved
 from trading.sync import ticker_price
+from vault.exchanges import placement_unavailable
 from vault.models import CredentialUse, ExchangeCredential
 from vault.services import CredentialUnusable, client_for
 
@@ -67,6 +68,9 @@ def check(bot: Bot, signal: Any, *, signature_ok: bool | None = None) -> tuple[s
         return "bot_inactive", f"The bot is {bot.get_status_display().lower()}."
     if bot.credential.status != ExchangeCredential.Status.ACTIVE:
         return "credential_inactive", "The bot's exchange key is not active."
+    unavailable = placement_unavailable(bot.credential.exchange_id)
+    if unavailable:
+        return "placement_unavailable", f"Not traded: {unavailable}."
     if signal.strategy_id != bot.strategy_id:
         return "wrong_strategy", "The signal is not from this bot's strategy."
     if signature_ok is None:

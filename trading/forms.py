@@ -12,6 +12,7 @@ from accounts.models import User
 from oneclick.names import NameField
 from strategies.models import Strategy
 from trading.health import min_allocation, min_order_value
+from vault.exchanges import placement_unavailable
 from vault.selectors import credentials_of
 
 if TYPE_CHECKING:
@@ -68,11 +69,17 @@ def allocation_field(**kwargs: Any) -> forms.DecimalField:
     )
 
 
+class CredentialChoiceField(forms.ModelChoiceField["ExchangeCredential"]):
+    """Names the keys whose exchange cannot take orders yet, before a bot is made on one."""
+
+    def label_from_instance(self, obj: ExchangeCredential) -> str:
+        unavailable = placement_unavailable(obj.exchange_id)
+        return f"{obj} — {unavailable}" if unavailable else str(obj)
+
+
 class BotForm(forms.Form):
     name = NameField(max_length=80)
-    credential: forms.ModelChoiceField[ExchangeCredential] = forms.ModelChoiceField(
-        queryset=None, label="Exchange key", empty_label=None
-    )
+    credential = CredentialChoiceField(queryset=None, label="Exchange key", empty_label=None)
     strategy: forms.ModelChoiceField[Strategy] = forms.ModelChoiceField(
         queryset=None, empty_label=None
     )
@@ -97,6 +104,13 @@ class BotForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         credential, allocation = data.get("credential"), data.get("allocation")
+        unavailable = credential and placement_unavailable(credential.exchange_id)
+        if unavailable:
+            self.add_error(
+                "credential",
+                f"{unavailable[0].upper()}{unavailable[1:]}: a bot on this key could not "
+                "trade. Choose a key on Binance, Binance US or Kraken.",
+            )
         if credential is not None and allocation is not None:
             least = min_allocation(credential.exchange_id, len(set(data.get("markets") or ())))
             if allocation < least:

@@ -27,6 +27,7 @@ from django_q.models import Schedule
 from strategies.models import Strategy
 from strategies.schedules import RUN_PREFIX, first_run_at, run_schedule_name
 from trading.models import Bot, Decision
+from vault.exchanges import placement_unavailable
 from vault.models import ExchangeCredential
 
 # The smallest order value (quote units) per exchange where ccxt's markets are
@@ -120,6 +121,13 @@ def bot_health(bot: Bot) -> Health:
     problem = _key_problem(bot)
     if problem is not None:
         return problem
+    unavailable = placement_unavailable(bot.credential.exchange_id)
+    if unavailable:
+        return _blocked(
+            unavailable,
+            "Stop this bot and create one on a key of Binance, Binance US or Kraken.",
+            reverse("trading:detail", args=[bot.pk]),
+        )
     if bot.status == Bot.Status.ERROR:
         return _blocked(
             bot.status_reason or "an error stopped it",

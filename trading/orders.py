@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import ccxt
 from django.conf import settings
@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounts.notifications import notify_user
 from strategies.models import Signal
 from strategies.signing import is_fresh
-from trading import decisions, market_cache
+from trading import decisions, market_cache, order_naming
 from trading.events import push_to_user
 from trading.exchange_calls import MalformedReply, RateLimited, with_limits
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
@@ -274,7 +274,7 @@ def send_call(order: Order, api: Any) -> dict[str, Any]:
         order.side,
         float(order.amount),
         None,
-        {"clientOrderId": order.client_order_id},
+        order_naming.create_params(order),
     )
     return reply
 
@@ -437,12 +437,7 @@ def _belongs(order: Order, trade: dict[str, Any]) -> bool:
 def _look_up(order: Order, api: Any) -> None:
     """Find an order in doubt by its client order id; decide only on evidence."""
     try:
-        try:
-            found = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
-            if not found:
-                raise ccxt.OrderNotFound("empty reply")
-        except ccxt.OrderNotFound:
-            found = _search_open_and_trades(order, api)
+        found = order_naming.find(order, api)
         if found:
             _check_reply(order, found)  # an unreadable answer is a failed lookup, counted
     except RateLimited:
@@ -507,18 +502,6 @@ def _lookup_failed(order: Order, exc: Exception) -> None:
             subject=f"Order in doubt on bot {order.bot.name}",
             body=f"{message}\n\n{next_step}",
         )
-
-
-def _search_open_and_trades(order: Order, api: Any) -> dict[str, Any] | None:
-    # An exchange may list a new order in open orders or trades before fetch_order finds it.
-    for candidate in api("fetch_open_orders", order.market):
-        if candidate.get("clientOrderId") == order.client_order_id:
-            return cast("dict[str, Any]", candidate)
-    for trade in api("fetch_my_trades", order.market, None, 50):
-        info_id = (trade.get("info") or {}).get("clientOrderId")
-        if info_id == order.client_order_id and trade.get("order"):
-            return cast("dict[str, Any]", api("fetch_order", trade["order"], order.market))
-    return None
 
 
 def _rejected(order: Order, exc: Exception) -> None:
@@ -622,9 +605,11 @@ def _read_back(order: Order, api: Any) -> list[Any]:
     if order.exchange_order_id:
         reply = api("fetch_order", order.exchange_order_id, order.market)
     else:
-        reply = api("fetch_order", None, order.market, {"clientOrderId": order.client_order_id})
+        reply = order_naming.find(order, api)
+        if reply is None:
+            raise ccxt.OrderNotFound("the placed order is not found by its client order id")
     apply_reply(order, reply)
-    new_fills = store_fills(order, _trades_of(order, api))
+    new_fills = store_fills(order, _trades_of(order, api, reply))
     check_open_orders(order, api, always=True)
     return new_fills
 
@@ -678,7 +663,7 @@ def _clock_lead_ms(client: Any) -> int:
     return 0
 
 
-def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
+def _trades_of(order: Order, api: Any, reply: Any = None) -> list[dict[str, Any]]:
     """The order's own trades: asked for by order id where the exchange can, so a
     busy account's other trades never push them out of a recent window."""
     if not order.exchange_order_id:
@@ -687,10 +672,17 @@ def _trades_of(order: Order, api: Any) -> list[dict[str, Any]]:
         trades = api(
             "fetch_my_trades", order.market, None, None, {"orderId": order.exchange_order_id}
         )
+    elif ids := order_naming.trade_ids(order, reply):
+        # Kraken: QueryTrades by the ids its order lists (its fetch_order_trades wants them).
+        trades = api(
+            "fetch_order_trades", order.exchange_order_id, order.market, None, None, {"trades": ids}
+        )
     else:
         try:
             trades = api("fetch_order_trades", order.exchange_order_id, order.market)
-        except ccxt.NotSupported:  # the last resort: the account's recent trades
+        except (ccxt.NotSupported, ccxt.ArgumentsRequired):
+            # The last resort: the account's recent trades (Kraken's fetch_order_trades
+            # wants the order's trade ids, when its order reply lists none yet).
             trades = api("fetch_my_trades", order.market, None, 100)
     return [
         t

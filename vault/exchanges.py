@@ -36,6 +36,17 @@ class ExchangeInfo:
     # Withdrawal rights that no safe call can reveal for every key: the user confirms.
     may_need_confirmation: bool = False
     supported: bool = True
+    # Whether bots can place orders here: an order in doubt must be found again by
+    # the name we gave it (trading/order_naming.py), and ccxt 4.5.90 cannot on every
+    # exchange. Keys still link (balances, key checks); bots on them show blocked.
+    places_orders: bool = True
+
+    @property
+    def label(self) -> str:
+        """The name as the key and bot forms offer it."""
+        return (
+            self.name if self.places_orders else f"{self.name} (order placement not available yet)"
+        )
 
 
 _HMAC_64 = KeyFormat(
@@ -72,6 +83,8 @@ SUPPORTED = [
             private_part=re.compile(r"[A-Za-z0-9]{64,256}"),
             private_part_shape="a Bitvavo API secret is 128 letters and digits",
         ),
+        # ccxt's createOrder needs an operatorId we are not given.
+        places_orders=False,
     ),
     ExchangeInfo(
         "onetrading",
@@ -83,6 +96,8 @@ SUPPORTED = [
             "with two dots in it",
         ),
         may_need_confirmation=True,
+        # It wants a UUID client id, and ccxt cannot look an order up by one there.
+        places_orders=False,
     ),
 ]
 _SUPPORTED = {info.id: info for info in SUPPORTED}
@@ -98,7 +113,7 @@ GUIDES = {
 
 def exchange_choices() -> list[tuple[str, str]]:
     """Only exchanges whose keys we can check are offered for linking."""
-    return [(info.id, info.name) for info in SUPPORTED]
+    return [(info.id, info.label) for info in SUPPORTED]
 
 
 def exchange_info(exchange_id: str) -> ExchangeInfo:
@@ -106,8 +121,22 @@ def exchange_info(exchange_id: str) -> ExchangeInfo:
     if exchange_id in _SUPPORTED:
         return _SUPPORTED[exchange_id]
     if exchange_id in ccxt.exchanges:
-        return ExchangeInfo(exchange_id, exchange_id.capitalize(), supported=False)
+        return ExchangeInfo(
+            exchange_id, exchange_id.capitalize(), supported=False, places_orders=False
+        )
     raise LookupError(f"Unknown exchange {exchange_id!r}")
+
+
+def placement_unavailable(exchange_id: str) -> str | None:
+    """Why bots cannot place orders on ``exchange_id`` yet, or None when they can."""
+    try:
+        info = exchange_info(exchange_id)
+    except LookupError:
+        return f"order placement on {exchange_id} is not available"
+    if info.places_orders:
+        return None
+    name = info.name.split(" (")[0]  # "One Trading", not "One Trading (formerly …)"
+    return f"order placement on {name} is not available yet"
 
 
 @cache
