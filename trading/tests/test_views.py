@@ -101,6 +101,18 @@ class TestCreate:
         assert "no line breaks, tabs or direction controls" in page
         assert not Bot.objects.exists()
 
+    @pytest.mark.parametrize(
+        "name", ["\ufeff", "\u200b\u200b", "\u2060", "\ufeff \u200b\u3000", "\u3164", "\u2800"]
+    )
+    def test_a_name_of_invisible_characters_only_is_refused(
+        self, verified_client, user, strategy, name: str
+    ) -> None:
+        # Failed before: stored, and the bot showed as a blank name in every list.
+        credential = CredentialFactory(owner=user)
+        page = create(verified_client, credential, strategy, name=name).content.decode()
+        assert "at least one visible letter, digit or sign" in page
+        assert not Bot.objects.exists()
+
     def test_another_users_key_cannot_be_chosen(self, verified_client, strategy) -> None:
         page = create(verified_client, CredentialFactory(), strategy).content.decode()
         assert "Select a valid choice" in page
