@@ -34,9 +34,9 @@ from trading.rows import (
 )
 from trading.selectors import (
     bot_equity_series,
+    bot_list_of,
     bot_of,
     bot_page_of,
-    bots_of,
     dashboard_of,
     decision_of,
     decisions_of,
@@ -84,7 +84,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def bot_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "trading/bot_list.html", {"bots": bots_of(request.user)})
+    return render(request, "trading/bot_list.html", {"bots": bot_list_of(request.user)})
 
 
 def _started_message(bot: Bot, *, join_now: bool) -> str:
