@@ -13,6 +13,7 @@ from uuid import UUID
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.db.models import (
+    Case,
     Exists,
     ExpressionWrapper,
     F,
@@ -22,6 +23,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -52,6 +55,13 @@ CHART_DAYS = 30
 def bots_of(user: User) -> QuerySet[Bot]:
     """The user's bots, with what their status needs (trading/health.py)."""
     return with_health(Bot.objects.filter(owner=user))
+
+
+def bot_list_of(user: User) -> QuerySet[Bot]:
+    """The Bots page: bots that can still trade (running, blocked, paused) before the
+    stopped ones, newest first within each; one query, sorted by the database."""
+    done = Case(When(status=Bot.Status.STOPPED, then=Value(1)), default=Value(0))
+    return bots_of(user).order_by(done, "-created_at", "-id")
 
 
 def bot_of(user: User, bot_id: object) -> Bot:

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -33,9 +34,9 @@ from trading.rows import (
 )
 from trading.selectors import (
     bot_equity_series,
+    bot_list_of,
     bot_of,
     bot_page_of,
-    bots_of,
     dashboard_of,
     decision_of,
     decisions_of,
@@ -83,7 +84,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def bot_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "trading/bot_list.html", {"bots": bots_of(request.user)})
+    return render(request, "trading/bot_list.html", {"bots": bot_list_of(request.user)})
 
 
 def _started_message(bot: Bot, *, join_now: bool) -> str:
@@ -199,16 +200,29 @@ def _accounts(bots: list[Bot]) -> list[UUID]:
     return sorted({b.credential_id for b in bots})
 
 
-@login_required
-def history(request: AuthenticatedHttpRequest) -> HttpResponse:
-    bots = list(
+def _history_bots(request: AuthenticatedHttpRequest) -> list[Bot]:
+    return list(
         Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
     )
-    form = HistoryFilterForm(request.GET or None, bots=bots)
+
+
+def _invalid(form: HistoryFilterForm) -> bool:
+    return form.is_bound and not form.is_valid()
+
+
+@login_required
+def history(request: AuthenticatedHttpRequest) -> HttpResponse:
+    bots = _history_bots(request)
+    return _history_page(request, bots, HistoryFilterForm(request.GET or None, bots=bots))
+
+
+def _history_page(
+    request: AuthenticatedHttpRequest, bots: list[Bot], form: HistoryFilterForm, status: int = 200
+) -> HttpResponse:
     criteria = form.to_filter()
     kind = "orders" if request.GET.get("kind") == "orders" else "fills"
     number = _page_number(request)
-    if form.is_bound and not form.is_valid():
+    if _invalid(form):
         rows: list[Any]
         rows, more, totals = [], False, None  # say what is wrong rather than show everything
     elif kind == "orders":
@@ -246,22 +260,25 @@ def history(request: AuthenticatedHttpRequest) -> HttpResponse:
             # An empty field the form sent back filters nothing.
             "filtered": any(value for _, values in filters.lists() for value in values),
             "totals": totals,
+            # No export of a filter that is wrong: it would be an empty file.
+            "invalid": _invalid(form),
         },
+        status=status,
     )
 
 
 @login_required
-def history_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
-    """Every fill that matches the history filters, as CSV, streamed."""
-    bots = list(
-        Bot.objects.filter(owner=request.user).only("id", "name", "markets", "credential_id")
-    )
+def history_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    """Every fill that matches the history filters, as CSV, streamed; a filter that is
+    wrong gets the history page with its error (400), never an empty file that reads
+    as "no fills"."""
+    bots = _history_bots(request)
     form = HistoryFilterForm(request.GET or None, bots=bots)
+    if _invalid(form):
+        return _history_page(request, bots, form, status=400)
     criteria = form.to_filter()
     accounts = _accounts(bots)
     fills = history_fills(request.user, criteria, accounts=accounts)
-    if form.is_bound and not form.is_valid():
-        fills = fills.none()
     # The bot column from the bots read for the form (every fill's bot is one of
     # them: a bot trades on its owner's key only) rather than joined per row.
     rows = fill_rows(

@@ -81,6 +81,9 @@ class KeyCheck:
 # Later than this is an exchange's way of saying "never": the calendar's last day
 # (9999-12-31) overflows into the year 10000 wherever it is shown east of UTC.
 LATEST_EXPIRY = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+# Earlier than this is a placeholder (0, 1 ms), not a date a key expired on: no
+# exchange key existed then, and shown it read "expires on 1970-01-01".
+EARLIEST_EXPIRY = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _epoch_to_datetime(value: Any, *, per_second: int) -> dt.datetime | None:
@@ -92,7 +95,7 @@ def _epoch_to_datetime(value: Any, *, per_second: int) -> dt.datetime | None:
         when = dt.datetime.fromtimestamp(ticks / per_second, tz=dt.UTC) if ticks > 0 else None
     except (TypeError, ValueError, OverflowError, OSError):  # no time any calendar has
         return None
-    return when if when is not None and when < LATEST_EXPIRY else None
+    return when if when is not None and EARLIEST_EXPIRY <= when < LATEST_EXPIRY else None
 
 
 def _ms_to_datetime(value: Any) -> dt.datetime | None:
@@ -219,12 +222,14 @@ def enforce_policy(
     *,
     exchange_id: str,
     require_ip_restriction: bool,
+    now: dt.datetime | None = None,
 ) -> list[str]:
     """Refuse what must never be stored; return warnings for what may be.
 
     A key that can withdraw, or cannot trade spot, is refused naming the exact
-    permission to change; so is a key whose withdrawal rights are unknown unless
-    its owner confirmed it is trade-only. Raises KeyRefused.
+    permission to change; so is a key whose trading permission expired (at
+    ``now``) and a key whose withdrawal rights are unknown unless its owner
+    confirmed it is trade-only. Raises KeyRefused.
     """
     exchange_name = exchange_info(exchange_id).name
     withdraw, trade = PERMISSION_NAMES.get(exchange_id, ("withdrawals", "spot trading"))
@@ -238,6 +243,13 @@ def enforce_policy(
         raise KeyRefused(
             f"This {exchange_name} key cannot trade spot. Edit the key on {exchange_name} and "
             f"turn on “{trade}”, then link it again."
+        )
+    if check.expires_at is not None and check.expires_at <= (now or dt.datetime.now(dt.UTC)):
+        # The exchange refuses every order of such a key: linked, it would look working.
+        raise KeyRefused(
+            f"This {exchange_name} key's trading permission expired on "
+            f"{check.expires_at:%Y-%m-%d %H:%M} UTC. Create a new key on {exchange_name} "
+            "and link it instead."
         )
     if check.can_withdraw is None and not check.trade_only_confirmed:
         raise KeyRefused(

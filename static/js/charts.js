@@ -30,7 +30,8 @@
       // notice and the link the licence asks for (static/vendor/README.md).
       layout: { background: { color: "#ffffff" }, textColor: "#0b1f33", attributionLogo: false },
       grid: { vertLines: { color: "#eef1f5" }, horzLines: { color: "#eef1f5" } },
-      rightPriceScale: { borderColor: "#dde3ea" },
+      // A label the pane's edge would cut in half is left out rather than half drawn.
+      rightPriceScale: { borderColor: "#dde3ea", entireTextOnly: true },
       timeScale: {
         borderColor: "#dde3ea", timeVisible: true, secondsVisible: false,
         // fitContent stops at the default 0.5 px a bar: a phone showed only the last
@@ -84,6 +85,9 @@
       priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1) + "%"; } }
     });
     area.setData(points(src.drawdown));
+    // Room under the deepest point for the lowest label (the default 10 % of a 180 px
+    // chart cut it in half), and less above 0 %, which a drawdown never passes.
+    chart.priceScale("right").applyOptions({ scaleMargins: { top: 0.08, bottom: 0.2 } });
     chart.timeScale().fitContent();
   }
 

@@ -26,6 +26,15 @@ def num(value: object, places: int = 2) -> str:
 
 
 @register.filter
+def price_in_quote(value: object, market: object) -> str:
+    """``100`` on ``"BTC/USDT"`` → "100.00 USDT": a price says what it is in (the
+    market's quote asset), as trading's pages do."""
+    shown = num(value)
+    quote = str(market or "").partition("/")[2]
+    return f"{shown} {quote}" if shown != DASH and quote else shown
+
+
+@register.filter
 def tone_cost(value: object) -> str:
     """CSS class for a cost: a positive one is a loss, a negative one a gain."""
     number = to_decimal(value)

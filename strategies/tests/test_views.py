@@ -156,6 +156,16 @@ def test_the_detail_page_lists_signals_with_their_outcomes(
     assert "not traded" in page and "open" in page
 
 
+def test_the_signals_average_fill_price_says_its_currency(
+    verified_client: Client, strategy
+) -> None:
+    # Failed before: "100.00" alone, with no way to tell USDT from USDC.
+    add_activity(strategy, 1)
+    page = verified_client.get(f"/strategies/{strategy.slug}/").content.decode()
+    cells = re.findall(r'data-label="Avg. fill price">([^<]*)<', page)
+    assert sorted(cells) == ["100.00 USDT", "110.00 USDT"]
+
+
 def test_the_detail_query_count_does_not_grow_with_signals_runs_or_backtests(
     verified_client: Client, user, strategy, django_assert_num_queries
 ) -> None:

@@ -154,3 +154,5 @@ def test_the_first_bot_appearing_live_on_the_dashboard_brings_its_charts(
     expect(chart).not_to_contain_text("Loading chart")
     expect(page.locator("footer")).to_contain_text("TradingView")
     expect(create_step).to_have_count(0)  # the first-run checklist is live too
+    # Before, outside the live regions: it came only with a reload.
+    expect(page.get_by_role("link", name="Orders and fills", exact=True)).to_be_visible()

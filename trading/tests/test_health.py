@@ -144,6 +144,25 @@ def test_the_bot_list_runs_the_same_queries_for_one_bot_or_many(
     assert html.count("Blocked —") == 6
 
 
+def test_the_bot_list_shows_bots_that_can_trade_before_stopped_ones_newest_first(
+    verified_client: Client, user
+) -> None:
+    # Failed before: newest first only, so a stopped bot made last week sat above
+    # the running bots people open the page for.
+    start = timezone.now() - dt.timedelta(days=10)
+    names = {}
+    for day, (name, status) in enumerate(
+        [("old-running", "active"), ("old-stopped", "stopped"), ("paused", "paused"),
+         ("error", "error"), ("new-stopped", "stopped"), ("new-running", "active")]
+    ):  # fmt: skip
+        bot = BotFactory(owner=user, name=name, status=status)
+        Bot.objects.filter(pk=bot.pk).update(created_at=start + dt.timedelta(days=day))
+        names[name] = bot
+    html = verified_client.get("/bots/").content.decode()
+    shown = sorted(names, key=lambda name: html.index(f">{name}</a>"))
+    assert shown == ["new-running", "error", "paused", "old-running", "new-stopped", "old-stopped"]
+
+
 class TestTheBotForm:
     @pytest.fixture
     def strategy(self):

@@ -101,6 +101,18 @@ class TestCreate:
         assert "no line breaks, tabs or direction controls" in page
         assert not Bot.objects.exists()
 
+    @pytest.mark.parametrize(
+        "name", ["\ufeff", "\u200b\u200b", "\u2060", "\ufeff \u200b\u3000", "\u3164", "\u2800"]
+    )
+    def test_a_name_of_invisible_characters_only_is_refused(
+        self, verified_client, user, strategy, name: str
+    ) -> None:
+        # Failed before: stored, and the bot showed as a blank name in every list.
+        credential = CredentialFactory(owner=user)
+        page = create(verified_client, credential, strategy, name=name).content.decode()
+        assert "at least one visible letter, digit or sign" in page
+        assert not Bot.objects.exists()
+
     def test_another_users_key_cannot_be_chosen(self, verified_client, strategy) -> None:
         page = create(verified_client, CredentialFactory(), strategy).content.decode()
         assert "Select a valid choice" in page
@@ -381,6 +393,52 @@ def test_a_dashboard_with_a_key_and_no_bot_yet_listens_for_its_balances(
     CredentialFactory(owner=user)
     page = verified_client.get("/dashboard/").content.decode()
     assert "js/live.js" in page
+
+
+def live_links(page: str) -> list[str]:
+    """The texts of the links inside the page's live regions (static/js/live.js
+    replaces the content of every element with an id and data-live-refresh)."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[bool] = []  # per open element: is it a live region?
+            self.link: list[str] | None = None
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            names = dict(attrs)
+            if tag == "a" and any(self.open):
+                self.link = []
+            if tag not in ("a", "br", "img", "input", "meta", "link", "hr", "source"):
+                self.open.append("data-live-refresh" in names and bool(names.get("id")))
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self.link is not None:
+                self.found.append("".join(self.link).strip())
+                self.link = None
+            elif tag not in ("br", "img", "input", "meta", "link", "hr", "source") and self.open:
+                self.open.pop()
+
+        def handle_data(self, data: str) -> None:
+            if self.link is not None:
+                self.link.append(data)
+
+    parser = Links()
+    parser.feed(page)
+    return parser.found
+
+
+def test_the_dashboards_orders_and_fills_link_is_refreshed_live(
+    verified_client: Client, user
+) -> None:
+    # Failed before: outside the live regions, so the first bot's arrival showed its
+    # card but the link to its orders and fills came only with a reload.
+    CredentialFactory(owner=user)
+    assert "Orders and fills" not in live_links(verified_client.get("/dashboard/").content.decode())
+    BotFactory(owner=user)
+    assert "Orders and fills" in live_links(verified_client.get("/dashboard/").content.decode())
 
 
 def test_an_active_key_offers_to_start_a_bot_with_it_chosen(verified_client: Client, user) -> None:

@@ -343,7 +343,10 @@ class TestHistory:
         # Before: "Nothing matches these filters. Fills appear here once a bot has
         # traded." to a user whose bot had traded, with no way back but the filters.
         assert "Fills appear here once a bot has traded" not in filtered
-        assert 'Nothing matches these filters. <a href="?kind=fills">Show all fills</a>' in filtered
+        assert (
+            'Nothing matches these filters. <a href="/bots/history/?kind=fills">Show all fills</a>'
+            in filtered
+        )
 
     def test_a_user_without_trades_is_told_when_fills_and_orders_appear(
         self, verified_client: Client
@@ -363,9 +366,8 @@ class TestHistory:
         make_history(stranger, 2)
         page = verified_client.get(f"/bots/history/?bot={stranger.pk}").content.decode()
         assert 'data-label="Time"' not in page and "Select a valid choice" in page
-        assert (
-            parse_csv(verified_client.get(f"/bots/history/fills.csv?bot={stranger.pk}"))[1:] == []
-        )
+        export = verified_client.get(f"/bots/history/fills.csv?bot={stranger.pk}")
+        assert export.status_code == 400 and "Select a valid choice" in export.content.decode()
         assert len(parse_csv(verified_client.get("/bots/history/fills.csv"))) == 3  # own only
 
     @pytest.mark.parametrize("zone", ["", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
@@ -382,7 +384,35 @@ class TestHistory:
         body = page.content.decode()
         assert "Enter a date between 2000-01-01 and 2999-12-31." in body
         assert 'data-label="Time"' not in body
-        assert parse_csv(verified_client.get("/bots/history/fills.csv?" + query))[1:] == []
+        export = verified_client.get("/bots/history/fills.csv?" + query)
+        assert export.status_code == 400
+        assert "Enter a date between 2000-01-01 and 2999-12-31." in export.content.decode()
+
+    @pytest.mark.parametrize(
+        ("query", "error"),
+        [
+            ("since=2024-02-30", "Enter a valid date."),
+            (f"bot={'0' * 8}-0000-0000-0000-{'0' * 12}", "Select a valid choice."),
+            ("side=sideways", "Select a valid choice."),
+            ("status=lost", "Select a valid choice."),
+        ],
+    )
+    def test_an_export_with_a_bad_filter_shows_the_form_error_not_an_empty_file(
+        self, verified_client: Client, user, query: str, error: str
+    ) -> None:
+        # Failed before: a 200 "oneclick-fills-….csv" attachment with a header row only,
+        # which read as "no fills" rather than "that filter is wrong".
+        make_history(BotFactory(owner=user), 2)
+        export = verified_client.get("/bots/history/fills.csv?kind=fills&" + query)
+        assert export.status_code == 400
+        assert "Content-Disposition" not in export
+        assert export["Content-Type"].startswith("text/html")
+        page = export.content.decode()
+        assert error in page and 'role="alert"' in page
+        # Its links and its form lead back to the page, not to another download.
+        assert 'action="/bots/history/"' in page
+        assert 'href="?' not in page and "fills.csv" not in page
+        assert verified_client.get("/bots/history/?" + query).status_code == 200
 
     def test_the_csv_has_tax_columns_and_its_totals_match_the_page(
         self, verified_client: Client, user

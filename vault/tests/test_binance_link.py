@@ -53,6 +53,20 @@ def test_a_key_that_cannot_trade_is_refused(verified_client: Client, user, emula
     assert not ExchangeCredential.objects.exists()
 
 
+def test_a_key_whose_trading_permission_has_expired_is_refused(
+    verified_client: Client, user, emulator
+) -> None:
+    # Failed before: linked as working (302), though every order it sends is refused.
+    past = timezone.now() - dt.timedelta(days=3)
+    key = emulator.add_key(trading_expires_ms=int(past.timestamp() * 1000))
+    response = link(verified_client, key.api_key, key.secret)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"trading permission expired on {past:%Y-%m-%d}" in page
+    assert not ExchangeCredential.objects.exists()
+    assert SecurityEvent.objects.filter(kind="key_link_refused").exists()
+
+
 def test_a_key_without_ip_restriction_links_with_a_warning(
     verified_client: Client, user, emulator
 ) -> None:
@@ -149,6 +163,20 @@ class TestRecheck:
             assert credential_recheck(credential) == "changed"
         assert SecurityEvent.objects.filter(kind="key_permissions_changed").exists()
         assert any("permissions changed" in m.subject for m in mail.outbox)
+
+    def test_a_key_whose_trading_expired_is_stopped_not_warned_of_a_past_date(
+        self, linked, django_capture_on_commit_callbacks
+    ) -> None:
+        # Failed before: "expiring", with an email saying it "expires on" a day gone by.
+        key, credential = linked
+        past = timezone.now() - dt.timedelta(days=1)
+        key.trading_expires_ms = int(past.timestamp() * 1000)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert credential_recheck(credential) == "invalid"
+        credential.refresh_from_db()
+        assert credential.status == "invalid" and "expired" in credential.status_reason
+        assert not any("expires on" in m.body for m in mail.outbox)
+        assert any("stopped working" in m.subject for m in mail.outbox)
 
     def test_an_expiry_close_ahead_is_warned_once(
         self, linked, django_capture_on_commit_callbacks

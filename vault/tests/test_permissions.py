@@ -95,6 +95,25 @@ def test_a_kraken_query_only_key_is_refused() -> None:
         enforce_policy(check, exchange_id="kraken", require_ip_restriction=False)
 
 
+@pytest.mark.parametrize("placeholder", [0, 1, 1_000, 946_684_799_999])
+def test_an_expiry_before_2000_is_no_expiry_not_1970(placeholder: int) -> None:
+    # Failed before for all but 0: kept as a date in 1970, shown as "expires on 1970-01-01".
+    check = binance_check({**BINANCE_TRADE_ONLY, "tradingAuthorityExpirationTime": placeholder})
+    assert check.expires_at is None
+    kraken_reply = kraken(["modify-trades"], valid_until=str(placeholder // 1000))
+    assert kraken_check(kraken_reply).expires_at is None
+
+
+def test_a_key_whose_trading_expired_is_refused_and_one_expiring_later_is_not() -> None:
+    # Failed before: both accepted; the expired one cannot place an order.
+    now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+    expired = binance_check({**BINANCE_TRADE_ONLY, "tradingAuthorityExpirationTime": 1764154800000})
+    with pytest.raises(KeyRefused, match="trading permission expired on 2025-11-26"):
+        enforce_policy(expired, exchange_id="binance", require_ip_restriction=False, now=now)
+    later = binance_check(BINANCE_TRADE_ONLY)  # 2030-01-01
+    assert enforce_policy(later, exchange_id="binance", require_ip_restriction=False, now=now) == []
+
+
 def test_kraken_valid_until_becomes_an_expiry() -> None:
     check = kraken_check(kraken(["modify-trades"], valid_until="1893456000"))
     assert check.expires_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

@@ -94,3 +94,30 @@ def test_str_and_repr_show_only_the_masked_key() -> None:
     for text in (str(credential), repr(credential)):
         assert credential.api_key_masked in text
         assert credential.api_key not in text and credential.secret not in text
+
+
+def test_an_expiry_warning_without_a_known_date_prints_none() -> None:
+    # Failed before: "The exchange says it expires on —." for a key whose expiry is
+    # not known (an exchange's placeholder such as 0 is no date).
+    from vault.emails import key_alert_body
+
+    body = key_alert_body(CredentialFactory(expires_at=None), SecurityEvent.Kind.KEY_EXPIRING)
+    assert "expires on" not in body and "1970" not in body and "—" not in body.split("Your key")[0]
+    assert "Create a new key" in body
+
+
+def test_an_expiry_stored_as_a_1970_placeholder_is_cleared_by_the_migration() -> None:
+    # Failed before (no such migration): the key page and emails kept "1970-01-01".
+    import datetime as dt
+    from importlib import import_module
+
+    from django.apps import apps
+
+    placeholder = dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
+    old = CredentialFactory(expires_at=placeholder, expiry_warned_for=placeholder)
+    real = CredentialFactory(expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    import_module("vault.migrations.0003_placeholder_expiries").clear(apps, None)
+    old.refresh_from_db()
+    real.refresh_from_db()
+    assert old.expires_at is None and old.expiry_warned_for is None
+    assert real.expires_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

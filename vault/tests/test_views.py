@@ -152,6 +152,19 @@ def test_the_detail_page_shows_uses_and_never_the_secret(
     assert credential.secret not in page and credential.api_key not in page
 
 
+@pytest.mark.parametrize("label", ["\ufeff", "\u200b \u2060", "\u00a0\ufeff"])
+def test_a_key_name_of_invisible_characters_only_is_refused(
+    verified_client: Client, user: User, label: str
+) -> None:
+    # Failed before: stored, and the key showed as a blank name in lists and emails.
+    response = verified_client.post(
+        "/keys/link/", {"exchange_id": "paper", "label": label, "api_key": "k", "secret": "s"}
+    )
+    assert response.status_code == 200
+    assert "at least one visible letter, digit or sign" in response.content.decode()
+    assert not ExchangeCredential.objects.filter(owner=user).exists()
+
+
 def test_a_key_name_with_a_line_break_is_refused(verified_client: Client, user: User) -> None:
     # Failed before: stored, and alerts about the key (its name in the subject) failed.
     response = verified_client.post(
