@@ -210,3 +210,18 @@ class TelegramLinkToken(models.Model):
 
     def __str__(self) -> str:
         return f"Telegram link token of {self.user}"
+
+
+class TryCount(models.Model):
+    """A count of tries within a time window, for hosts whose cache is not Redis.
+
+    Django's database cache increments with a read and then a write, so two
+    processes can both read the same count; this row is incremented in one UPDATE.
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

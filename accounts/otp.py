@@ -1,4 +1,4 @@
-"""Checking one-time codes: throttled through the shared cache, each code once.
+"""Checking one-time codes: throttled by an atomic count of tries, each code once.
 
 Codes go through ``django_otp.verify_token`` (row-locked where the database
 can), and each device accepts a code with a conditional UPDATE, so a code is
@@ -11,10 +11,10 @@ import logging
 
 import django_otp
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django_otp.models import Device
 
+from accounts import try_counts
 from accounts.backup_codes import looks_like_backup_code
 from accounts.events import record_event
 from accounts.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
@@ -48,19 +48,12 @@ def has_two_factor(user: User) -> bool:
 
 
 def check_not_throttled(user: User) -> None:
-    if cache.get(_failure_key(user), 0) >= settings.OTP_THROTTLE_LIMIT:
+    if try_counts.tries(_failure_key(user)) >= settings.OTP_THROTTLE_LIMIT:
         raise OTPThrottled(settings.OTP_THROTTLE_WINDOW)
 
 
 def _count_try(user: User) -> int:
-    key = _failure_key(user)
-    # add() starts the window only once; incr() is atomic on Redis.
-    cache.add(key, 0, timeout=settings.OTP_THROTTLE_WINDOW)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window expired between add() and incr()
-        cache.set(key, 1, timeout=settings.OTP_THROTTLE_WINDOW)
-        return 1
+    return try_counts.count_try(_failure_key(user), window=settings.OTP_THROTTLE_WINDOW)
 
 
 def note_code_owed(request: HttpRequest | None, user: User) -> None:
@@ -115,7 +108,7 @@ def verify_otp(*, request: HttpRequest, user: User, code: str, purpose: str) -> 
             record_event(user=user, kind=SecurityEvent.Kind.SECRET_UNREADABLE, request=request)
             continue
         if verified is not None:
-            cache.delete(_failure_key(user))
+            try_counts.clear(_failure_key(user))
             mark_session_verified(request, verified)
             kind = (
                 SecurityEvent.Kind.BACKUP_CODE_USED
