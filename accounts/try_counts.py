@@ -8,7 +8,7 @@ there the count lives in ``TryCount`` rows, raised by a single UPDATE.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -57,28 +57,35 @@ def clear(key: str) -> None:
 def count_try_in_database(key: str, *, window: int) -> int:
     now = timezone.now()
     ends = now + timedelta(seconds=window)
-    with transaction.atomic():
+    # Durable: the try is committed before its code is checked, so a caller's
+    # rollback can never take a counted try back.
+    with transaction.atomic(durable=True):
+        started = False
         # One UPDATE: PostgreSQL holds the row lock and SQLite the write lock until
         # commit, so the count read back below is this try's own.
-        updated = TryCount.objects.filter(key=key).update(
-            # An expired window is started afresh by this try.
-            count=Case(When(expires_at__lte=now, then=Value(1)), default=F("count") + 1),
-            expires_at=Case(When(expires_at__lte=now, then=Value(ends)), default=F("expires_at")),
-        )
-        started = False
-        if not updated:
+        while not _add_one(key, now=now, ends=ends):
             try:
                 with transaction.atomic():
                     TryCount.objects.create(key=key, count=1, expires_at=ends)
-                started = True
             except IntegrityError:  # another process started this window first
-                TryCount.objects.filter(key=key).update(count=F("count") + 1)
+                continue
+            started = True
+            break
         count = TryCount.objects.values_list("count", flat=True).get(key=key)
     if started:
         # Expired windows of other keys would otherwise stay for good; one DELETE
         # per new window keeps the table to the keys counted lately.
         TryCount.objects.filter(expires_at__lte=now).delete()
     return count
+
+
+def _add_one(key: str, *, now: datetime, ends: datetime) -> bool:
+    """One more try on ``key``'s row, or 1 and a new window if it expired; whether it exists."""
+    updated = TryCount.objects.filter(key=key).update(
+        count=Case(When(expires_at__lte=now, then=Value(1)), default=F("count") + 1),
+        expires_at=Case(When(expires_at__lte=now, then=Value(ends)), default=F("expires_at")),
+    )
+    return updated == 1
 
 
 def tries_in_database(key: str) -> int:

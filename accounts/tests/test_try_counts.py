@@ -112,3 +112,29 @@ def test_expired_database_windows_of_other_keys_are_deleted() -> None:
     TryCount.objects.create(key="live", count=2, expires_at=past + timedelta(seconds=60))
     try_counts.count_try_in_database("new", window=60)
     assert set(TryCount.objects.values_list("key", flat=True)) == {"live", "new"}
+
+
+@pytest.mark.django_db
+def test_a_window_started_by_another_process_meanwhile_is_counted_on(monkeypatch) -> None:
+    real_add_one = try_counts._add_one
+    calls = []
+
+    def row_appears_after_the_update(key, **kwargs):
+        calls.append(key)
+        if len(calls) == 1:  # as if another process inserted it right after our UPDATE
+            TryCount.objects.create(key=key, count=1, expires_at=kwargs["ends"])
+            return False
+        return real_add_one(key, **kwargs)
+
+    monkeypatch.setattr(try_counts, "_add_one", row_appears_after_the_update)
+    assert try_counts.count_try_in_database("k", window=60) == 2
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_a_count_inside_a_callers_transaction_is_refused() -> None:
+    # A rollback of the caller's transaction would take the counted try back.
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        try_counts.count_try_in_database("k", window=60)
