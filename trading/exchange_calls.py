@@ -70,6 +70,31 @@ class MalformedReply(ccxt.BadResponse):  # type: ignore[misc]  # ccxt is untyped
 PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
 
 
+def sent_nothing(exc: BaseException) -> bool:
+    """True only when ``request`` saw the ccxt client refuse the call before its HTTP layer
+    was entered (ccxt's own argument, symbol, amount or precision checks): nothing can
+    have reached the exchange. False whenever that is not proven (another client, a
+    request that started), so the caller keeps the safe default: in doubt."""
+    return getattr(exc, "oneclick_sent_nothing", False) is True
+
+
+def _http_calls(client: Any) -> int:
+    """How many times this ccxt client has entered ``fetch``, its one door to HTTP: counted
+    by a wrapper put on the instance at its first request through us."""
+    counter = getattr(client, "_oneclick_fetch_counter", None)
+    if counter is None:
+        counter = [0]
+        fetch = client.fetch
+
+        def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+            counter[0] += 1  # before anything: once entered, a request may go out
+            return fetch(*args, **kwargs)
+
+        client.fetch = counted_fetch
+        client._oneclick_fetch_counter = counter
+    return int(counter[0])
+
+
 class RateLimited(Exception):
     """A shared budget is spent or a ban is in force; try again after ``retry_after``.
 
@@ -270,7 +295,8 @@ def call(
     every process. A Binance -1021 (``ccxt.InvalidNonce``: refused, nothing
     done) re-syncs the clock and retries once; a second one propagates.
     Every other ccxt error propagates unchanged; a reply ccxt itself cannot parse
-    (its own ValueError, TypeError …) is raised as ``MalformedReply``.
+    (its own ValueError, TypeError …) is raised as ``MalformedReply``. An error the
+    ccxt client raised before entering its HTTP layer is marked (``sent_nothing``).
     """
     if isinstance(client, ccxt.Exchange):
         if method == "load_markets":
@@ -321,8 +347,14 @@ def request(
     # Bans first, then all of the budgets or none, in one step: the weight is not spent
     # for an order the account's order budget refuses, nor the other way round.
     spending = _spend_all(costs, exchange_id, method, credential_id)
+    http_before = _http_calls(client) if isinstance(client, ccxt.Exchange) else None
     try:
-        result = getattr(client, method)(*args, **kwargs)
+        try:
+            result = getattr(client, method)(*args, **kwargs)
+        except Exception as exc:
+            if http_before is not None and _http_calls(client) == http_before:
+                exc.oneclick_sent_nothing = True  # type: ignore[attr-defined]
+            raise
     except ccxt.DDoSProtection as exc:
         if _is_key_rejection(exc):
             raise  # a revoked key, not a rate limit: the caller disables it
@@ -333,6 +365,13 @@ def request(
     except PARSE_ERRORS as exc:
         if not isinstance(client, ccxt.Exchange):
             raise
+        if sent_nothing(exc):
+            # ccxt failed on its own before any request: not a reply, and not in doubt.
+            local = ccxt.ExchangeError(
+                f"ccxt could not build the {exchange_id} {method} request ({type(exc).__name__})"
+            )
+            local.oneclick_sent_nothing = True
+            raise local from exc
         raise MalformedReply(
             f"{exchange_id} answered {method} with a reply that could not be read "
             f"({type(exc).__name__})"

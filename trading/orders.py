@@ -36,7 +36,7 @@ from strategies.models import Signal
 from strategies.signing import is_fresh
 from trading import decisions, market_cache, order_naming
 from trading.events import push_to_user
-from trading.exchange_calls import MalformedReply, RateLimited, with_limits
+from trading.exchange_calls import MalformedReply, RateLimited, sent_nothing, with_limits
 from trading.models import Balance, Bot, Decision, Fill, Order, Position
 from trading.sync import (
     amount_of,
@@ -304,6 +304,11 @@ def after_send_error(order: Order, api: Any, exc: Exception) -> None:
         )  # fmt: skip
     elif isinstance(exc, (ccxt.DDoSProtection, *KEY_FAILURES)):  # DDoS here: a key rejection
         _key_failed(order, exc)
+    elif sent_nothing(exc):
+        # ccxt refused it on its own (an argument, the symbol, the amount's precision)
+        # before its HTTP layer was entered: proven never placed, so closed now rather
+        # than looked up until the signal expires.
+        _refused_locally(order, exc)
     elif is_duplicate_order(exc):
         # Our client order id is already taken on the account: an earlier request of
         # this order got through. In doubt, looked up by that id, never rejected.
@@ -515,6 +520,22 @@ def _rejected(order: Order, exc: Exception) -> None:
     if _change(
         order, [Status.UNKNOWN], status=Status.REJECTED, error=message, settled=True,
         reserved=Decimal(0),
+    ) and order.decision_id:  # fmt: skip
+        decisions.fail(_decision(order), "rejected", message)
+
+
+def _refused_locally(order: Order, exc: Exception) -> None:
+    # ccxt's own messages name the market and the argument, never a key (no request
+    # was signed); cut short all the same.
+    detail = str(exc).strip()[:150]
+    message = (
+        f"The order was refused before it was sent ({type(exc).__name__}: {detail}); "
+        "nothing reached the exchange."
+    )
+    logger.warning("Order %s refused by ccxt before sending: %s", order.pk, type(exc).__name__)
+    if _change(
+        order, [Status.UNKNOWN], status=Status.REJECTED, error=message[:300], settled=True,
+        reserved=Decimal(0), next_attempt_at=None,
     ) and order.decision_id:  # fmt: skip
         decisions.fail(_decision(order), "rejected", message)
 
