@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -83,16 +84,33 @@ def _http_calls(client: Any) -> int:
     by a wrapper put on the instance at its first request through us."""
     counter = getattr(client, "_oneclick_fetch_counter", None)
     if counter is None:
-        counter = [0]
+        with _COUNTERS_LOCK:  # a shared public client may be first used on two threads
+            counter = getattr(client, "_oneclick_fetch_counter", None)
+            if counter is None:
+                counter = _FetchCounter()
+                counter.wrap(client)
+    return counter.value
+
+
+class _FetchCounter:
+    def __init__(self) -> None:
+        # Locked: a lost increment from another thread must never read as "none".
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def wrap(self, client: Any) -> None:
         fetch = client.fetch
 
         def counted_fetch(*args: Any, **kwargs: Any) -> Any:
-            counter[0] += 1  # before anything: once entered, a request may go out
+            with self._lock:  # before anything: once entered, a request may go out
+                self.value += 1
             return fetch(*args, **kwargs)
 
         client.fetch = counted_fetch
-        client._oneclick_fetch_counter = counter
-    return int(counter[0])
+        client._oneclick_fetch_counter = self
+
+
+_COUNTERS_LOCK = threading.Lock()
 
 
 class RateLimited(Exception):
