@@ -127,3 +127,23 @@ def test_the_dashboard_card_values_each_position_too(
     position = position[: position.index("</dd>")]
     assert "worth 4,880.00 USDT" in position and "+20.00 USDT (+0.41%)" in position
     assert "worth 4,650.00 USDT" in position and "+150.00 USDT (+3.33%)" in position
+
+
+def test_the_batch_path_stores_the_marks_its_totals_use() -> None:
+    from strategies.tests.factories import SignalFactory, StrategyFactory
+    from trading.fanout import execute_batch
+
+    strategy = StrategyFactory(markets=["BTC/USDT", "ETH/USDT"])
+    bot = BotFactory(strategy=strategy, markets=["BTC/USDT", "ETH/USDT"], allocation=D("2000"))
+    for market in ("BTC/USDT", "ETH/USDT"):
+        signal = SignalFactory(strategy=strategy, market=market, fraction=D("0.4"))
+        assert execute_batch(str(signal.pk), [str(bot.pk)]) == {"executed": 1}
+    bot.refresh_from_db()
+    held = {p.market: p for p in bot.positions.filter(amount__gt=0)}
+    assert set(held) == {"BTC/USDT", "ETH/USDT"}
+    # Each position marked at its own order's fill price (the ETH batch kept BTC's).
+    for market, position in held.items():
+        order = bot.orders.get(market=market)
+        assert position.mark_price == order.average and position.marked_at is not None
+    assert sum((p.unrealised or D(0) for p in held.values()), D(0)) == bot.unrealised_pnl
+    assert bot.cash + sum((p.value or D(0) for p in held.values()), D(0)) == bot.equity
