@@ -84,6 +84,7 @@ from trading.published_limits import refresh_published_limits
 from trading.sync import (
     fill_of,
     fill_report,
+    marks_of,
     stored_unvalued_fees,
     ticker_price,
     unvalued_fees_of,
@@ -755,19 +756,27 @@ def _update_books(
         for order, fill in ordered:
             apply_fill(book, _event(order, fill))
         held = {m: p for m, p in book.positions.items() if p.amount}
-        marks = {m: prices[bot.pk].get(m) or p.avg_entry for m, p in held.items()}
+        marked = marks_of(book, prices[bot.pk], positions[bot.pk], now)
+        marks = {m: price for m, (price, _) in marked.items()}
         mark_to_market(book, marks)
         stored = {p.market: p for p in positions[bot.pk]}
         for market, booked in book.positions.items():
             row = stored.get(market)
+            # As sync._store_book: each held position keeps the price the totals used.
+            mark, mark_time = marked.get(market, (None, None))
             if row is None:
                 created.append(
                     Position(
-                        bot=bot, market=market, amount=booked.amount, avg_entry=booked.avg_entry
+                        bot=bot, market=market, amount=booked.amount, avg_entry=booked.avg_entry,
+                        mark_price=mark, marked_at=mark_time,
                     )
-                )
-            elif (row.amount, row.avg_entry) != (booked.amount, booked.avg_entry):
+                )  # fmt: skip
+            elif (row.amount, row.avg_entry) != (booked.amount, booked.avg_entry) or (
+                mark is not None and (row.mark_price, row.marked_at) != (mark, mark_time)
+            ):
                 row.amount, row.avg_entry = booked.amount, booked.avg_entry
+                if mark is not None:
+                    row.mark_price, row.marked_at = mark, mark_time
                 changed.append(row)
         bot.cash, bot.realised_pnl, bot.fees_paid = book.cash, book.realised_pnl, book.fees_paid
         bot.unvalued_fees = stored_unvalued_fees(book)
@@ -775,7 +784,7 @@ def _update_books(
         bot.equity = book.cash + sum((p.amount * marks[m] for m, p in held.items()), Decimal(0))
         bot.peak_equity, bot.max_drawdown, bot.marked_at = book.peak_equity, book.max_drawdown, now
     Position.objects.bulk_create(created)
-    _update_rows(Position, changed, ["amount", "avg_entry"])
+    _update_rows(Position, changed, ["amount", "avg_entry", "mark_price", "marked_at"])
     _update_rows(Bot, bots, BOOK_FIELDS)
 
 

@@ -21,7 +21,7 @@ from trading.models import Bot
 from trading.rows import local_get, local_set
 
 # Part of every key: bump it when _bot_card.html or what it reads changes.
-VERSION = 3
+VERSION = 4
 TTL_SECONDS = 6 * 3600
 
 
@@ -34,7 +34,7 @@ def card_state(bot: Bot) -> tuple[Any, ...]:
         bot.quote_currency, bot.equity, bot.cash, bot.allocation, bot.realised_pnl,
         bot.unrealised_pnl, bot.fees_paid, bot.unvalued_fees, strategy.name,
         credential.pk, credential.label, credential.status, credential.exchange_id,
-        [(p.market, p.amount) for p in getattr(bot, "held", [])],
+        [(p.market, p.amount, p.avg_entry, p.mark_price) for p in getattr(bot, "held", [])],
         decision and (decision.pk, decision.outcome, decision.created_at,
                       decision.signal.action, decision.signal.fraction, decision.signal.market),
         getattr(bot, "next_signal_at", None),

@@ -127,6 +127,11 @@ class Position(models.Model):
     market = models.CharField(max_length=40)
     amount = money_field(default=Decimal(0))
     avg_entry = money_field(default=Decimal(0))
+    # The price the bot's book was last marked at for this market, and when: the same
+    # one its equity and unrealised PnL hold (trading.sync._store_book), so the
+    # positions' figures add up to the bot's. None until the first mark.
+    mark_price = money_field(null=True, blank=True)
+    marked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -135,6 +140,22 @@ class Position(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.market}"
+
+    @property
+    def value(self) -> Decimal | None:
+        """What the position is worth in the quote currency at its mark."""
+        return None if self.mark_price is None else self.amount * self.mark_price
+
+    @property
+    def unrealised(self) -> Decimal | None:
+        return None if self.mark_price is None else (self.mark_price - self.avg_entry) * self.amount
+
+    @property
+    def unrealised_fraction(self) -> Decimal | None:
+        """The unrealised PnL against what the position cost (average entry)."""
+        if self.mark_price is None or not self.avg_entry:
+            return None
+        return self.mark_price / self.avg_entry - 1
 
 
 class Decision(models.Model):

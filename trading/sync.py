@@ -269,22 +269,58 @@ def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     return _store_book(bot, book, prices, positions)
 
 
+def marks_of(
+    book: Book, prices: dict[str, Decimal], positions: list[Position], now: dt.datetime
+) -> dict[str, tuple[Decimal, dt.datetime]]:
+    """The price each held market of ``book`` is valued at, and that price's time.
+
+    The price given (of the order just synced), else the position's last mark, so a
+    market not traded now keeps its value rather than dropping back to its entry;
+    else its average entry (never priced yet: no gain or loss claimed).
+    """
+    stored = {p.market: p for p in positions}
+    marks = {}
+    for market, position in book.positions.items():
+        if not position.amount:
+            continue
+        row = stored.get(market)
+        if prices.get(market):
+            marks[market] = (prices[market], now)
+        elif row is not None and row.mark_price and row.marked_at is not None:
+            marks[market] = (row.mark_price, row.marked_at)
+        else:
+            marks[market] = (position.avg_entry, now)
+    return marks
+
+
 def _store_book(
     bot: Bot, book: Book, prices: dict[str, Decimal], positions: list[Position]
 ) -> Book:
     held = {m: p for m, p in book.positions.items() if p.amount}
-    marks = {m: prices.get(m) or p.avg_entry for m, p in held.items()}
+    now = timezone.now()
+    marked = marks_of(book, prices, positions, now)
+    marks = {m: price for m, (price, _) in marked.items()}
     mark_to_market(book, marks)
     stored = {p.market: p for p in positions}
     for market, position in book.positions.items():
         row = stored.get(market)
+        # Each held position keeps the price the bot's totals below were marked with;
+        # a closed one keeps its last (nothing shows it).
+        price, at = marked.get(market, (None, None))
+        mark = {} if price is None else {"mark_price": price, "marked_at": at}
         if row is None:
             Position.objects.create(
-                bot=bot, market=market, amount=position.amount, avg_entry=position.avg_entry
+                bot=bot,
+                market=market,
+                amount=position.amount,
+                avg_entry=position.avg_entry,
+                **mark,
             )
-        elif (row.amount, row.avg_entry) != (position.amount, position.avg_entry):
+        elif (row.amount, row.avg_entry) != (position.amount, position.avg_entry) or (
+            mark and (row.mark_price, row.marked_at) != (price, at)
+        ):
             Position.objects.filter(pk=row.pk).update(
-                amount=position.amount, avg_entry=position.avg_entry
+                amount=position.amount, avg_entry=position.avg_entry, **mark
             )
     Bot.objects.filter(pk=bot.pk).update(
         cash=book.cash,
@@ -295,7 +331,7 @@ def _store_book(
         equity=book.cash + sum((p.amount * marks[m] for m, p in held.items()), Decimal(0)),
         peak_equity=book.peak_equity,
         max_drawdown=book.max_drawdown,
-        marked_at=timezone.now(),
+        marked_at=now,
     )
     return book
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from oneclick import formatting
 from oneclick.formatting import to_decimal
 from strategies.charts import backtest_series, calmar
-from strategies.templatetags.strategy_format import signal_words
+from strategies.templatetags.strategy_format import signal_words, signed_percent
 from trading.formatting import format_money
 
 register = template.Library()
@@ -33,8 +33,10 @@ def quote_asset(market: object) -> str:
 
 @register.filter
 def pnl(value: object, unit: str = "") -> str:
-    """``money`` with the sign of a gain shown: "+12.50 USDT", "-3.10 USDT"."""
-    return format_money(value, str(unit or ""), signed=True)
+    """``money`` with the sign of a gain shown: "+12.50 USDT", "-3.10 USDT" (a trailing
+    "!" leaves the unit out, as for ``money``)."""
+    unit = str(unit or "")
+    return format_money(value, unit.rstrip("!"), signed=True, with_unit=not unit.endswith("!"))
 
 
 @register.filter
@@ -47,6 +49,7 @@ def mul(value: object, other: object) -> object:
 # The same number filters as the strategy pages' (one definition, oneclick/formatting.py).
 register.filter("tone", formatting.tone)
 register.filter("percent", formatting.percent)
+register.filter("signed_percent", signed_percent)
 
 
 register.filter("when", formatting.when)

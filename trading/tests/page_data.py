@@ -147,8 +147,9 @@ def _trade(bot: Bot, candles: list[Candle], allocation: Decimal, *, seed: int) -
     last = candles[-1].close
     if amount:
         Position.objects.create(
-            bot=bot, market=bot.markets[0], amount=amount, avg_entry=cost_basis / amount
-        )
+            bot=bot, market=bot.markets[0], amount=amount, avg_entry=cost_basis / amount,
+            mark_price=last, marked_at=timezone.now(),
+        )  # fmt: skip
     Bot.objects.filter(pk=bot.pk).update(
         cash=cash, equity=cash + amount * last, realised_pnl=realised,
         unrealised_pnl=amount * last - cost_basis, fees_paid=fees, max_drawdown=deepest,
@@ -156,6 +157,31 @@ def _trade(bot: Bot, candles: list[Candle], allocation: Decimal, *, seed: int) -
     )  # fmt: skip
     bot.refresh_from_db()
     return bot
+
+
+def hold(bot: Bot, market: str, amount: Decimal, avg_entry: Decimal) -> Position:
+    """Give ``bot`` an open position in ``market`` (if it has none), bought from its cash
+    and marked at the market's last stored close, as a sync would have left it."""
+    held = bot.positions.filter(market=market, amount__gt=0).first()
+    if held is not None:
+        return held
+    mark = (
+        Candle.objects.filter(market=market, exchange_id=bot.strategy.exchange_id)
+        .order_by("-open_time")
+        .values_list("close", flat=True)
+        .first()
+    ) or avg_entry
+    position = Position.objects.create(
+        bot=bot, market=market, amount=amount, avg_entry=avg_entry, mark_price=mark,
+        marked_at=timezone.now(),
+    )  # fmt: skip
+    Bot.objects.filter(pk=bot.pk).update(
+        cash=bot.cash - amount * avg_entry,
+        equity=bot.equity - amount * avg_entry + amount * mark,
+        unrealised_pnl=bot.unrealised_pnl + (mark - avg_entry) * amount,
+    )
+    bot.refresh_from_db()
+    return position
 
 
 def _fill(

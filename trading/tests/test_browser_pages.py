@@ -7,6 +7,7 @@ the phone's screen and on a table that scrolls sideways in its box (columns hidd
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import product
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from playwright.sync_api import Browser, FloatRect
 
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_browser_signup_flow import browser  # noqa: F401 - the fixture
-from trading.tests.page_data import seed_account, seed_backtest
+from trading.tests.page_data import hold, seed_account, seed_backtest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,6 +33,9 @@ def test_the_main_pages_look_right_at_desktop_and_phone_width(
     user,
 ) -> None:
     bots = seed_account(user)
+    # The bot page's positions table with two rows (a card each on phones).
+    hold(bots[0], "BTC/USDT", Decimal("0.00734"), Decimal("58250.5"))
+    hold(bots[0], "ETH/USDT", Decimal("0.0821"), Decimal("3012.75"))
     order = bots[0].orders.order_by("-created_at").first()
     assert order is not None
     strategy = bots[0].strategy
