@@ -269,6 +269,27 @@ def update_book(bot: Bot, prices: dict[str, Decimal]) -> Book:
     return _store_book(bot, book, prices, positions)
 
 
+def mark_book(bot_id: UUID, prices: dict[str, Decimal]) -> bool:
+    """Value a bot's held positions at ``prices`` (market -> price) between trades.
+
+    Under the bot's row lock, like every booking: a sync booking fills meanwhile
+    waits, then books from what this stored. Positions without a price keep their
+    last mark. Returns False for a bot that is gone or holds nothing priced.
+    """
+    with transaction.atomic():
+        bot = Bot.objects.select_for_update().filter(pk=bot_id).first()
+        if bot is None:
+            return False
+        positions = list(bot.positions.all())
+        priced = {
+            p.market: prices[p.market] for p in positions if p.amount and prices.get(p.market)
+        }
+        if not priced:
+            return False
+        _store_book(bot, _stored_book(bot, positions), priced, positions)
+        return True
+
+
 def marks_of(
     book: Book, prices: dict[str, Decimal], positions: list[Position], now: dt.datetime
 ) -> dict[str, tuple[Decimal, dt.datetime]]:
