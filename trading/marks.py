@@ -17,8 +17,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from uuid import UUID
 
+import ccxt
+
 from trading import market_cache
 from trading.events import push_many
+from trading.exchange_calls import RateLimited
 from trading.models import Bot, Position
 from trading.sync import mark_book, ticker_price
 
@@ -30,14 +33,23 @@ MARK_TICKER_SECONDS = 300
 
 def market_prices(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
     """The last price per (exchange, market); a market whose exchange does not answer
-    with a usable price is left out (its positions keep their last mark)."""
+    with a usable price is left out (its positions keep their last mark).
+
+    An exchange that is down or holding us back (a timeout, a 5xx, a 429/418) is not
+    asked for its other markets in this round: each would wait out the same timeout.
+    """
     prices = {}
+    unreachable: set[str] = set()
     for exchange_id, market in sorted(set(keys)):
+        if exchange_id in unreachable:
+            continue
         try:
             price = ticker_price(
                 market_cache.ticker_snapshot(exchange_id, market, MARK_TICKER_SECONDS)
             )
         except Exception as exc:  # any exchange failure only skips this market
+            if isinstance(exc, ccxt.NetworkError | RateLimited):
+                unreachable.add(exchange_id)
             logger.warning(
                 "No %s price from %s to value positions: %s",
                 market,

@@ -103,3 +103,26 @@ def test_each_owner_s_open_pages_are_told_once(monkeypatch) -> None:
         first.owner_id: ("marks", sorted([str(first.pk), str(second.pk)])),
         other.owner_id: ("marks", [str(other.pk)]),
     }
+
+
+def test_an_exchange_that_does_not_answer_is_asked_once_per_round(settings, monkeypatch) -> None:
+    from vault.tests.factories import CredentialFactory
+
+    # Nothing listens on port 9: real ccxt gets a refused connection (a NetworkError).
+    settings.EXCHANGE_URL_OVERRIDES = {"binance": "http://127.0.0.1:9"}
+    asked: list[tuple[str, str]] = []
+    real = market_cache.ticker_snapshot
+
+    def counted(exchange_id: str, market: str, max_age_s: float) -> object:
+        asked.append((exchange_id, market))
+        return real(exchange_id, market, max_age_s)
+
+    monkeypatch.setattr(market_cache, "ticker_snapshot", counted)
+    down = holding("0.01", "60000", credential=CredentialFactory(exchange_id="binance"))
+    down.positions.create(market="ETH/USDT", amount=Decimal("1"), avg_entry=Decimal("3000"))
+    up = holding("0.01", "60000")
+    assert mark_held_positions() == 1
+    assert [ex for ex, _ in asked].count("binance") == 1
+    down.refresh_from_db()
+    up.refresh_from_db()
+    assert down.equity == Decimal("1000") and up.positions.get().mark_price is not None
